@@ -1,0 +1,37 @@
+# Two commands for a newcomer: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.kyara-installed
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+SYSTEM_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri
+
+.PHONY: demo test setup system clean bench
+
+demo: setup
+	$(BIN)/kyara body --body teen-girl -o out/demo/body.ply
+	$(BIN)/kyara pose --pose jog --body teen-girl --view front --size 512 -o out/demo/jog.json
+	@echo "demo outputs in out/demo/"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; for p in $(SYSTEM_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e ".[all,test]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) out

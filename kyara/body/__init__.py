@@ -1,0 +1,1 @@
+"""The parametric anime body: parameters, presets, skeleton, surface, skin weights."""

@@ -1,0 +1,98 @@
+"""Named surface points on the head: nose tip, eyes, ears and the 70 OpenPose face landmarks.
+
+Landmarks are vertex indices of the rest mesh, so they follow any pose through skinning. The
+template is the iBUG-68 layout (+ 2 pupils, OpenPose order) drawn on an anime face: large low
+eyes, small nose and mouth. Template coordinates: x in head widths (character's left = +x),
+y in head heights below the crown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kyara.body.layout import Layout
+
+HEAD_PART = 0
+
+
+def face_template(layout: Layout) -> np.ndarray:
+    """``[70, 2]`` target (x, y) positions in metres of the face landmarks, OpenPose order."""
+    d = layout.dims
+    P = layout.params
+    W, h, crown = d["W"], d["h"], d["crown"]
+    es = P.eye_size * h
+    ey = d["eye_y"]
+    ex = 0.21 * W
+    chin = d["chin"]
+    pts: list[tuple[float, float]] = []
+    # 0-16 jaw, subject's right (-x) to left (+x)
+    jaw_top = ey - 0.1 * h
+    for i in range(17):
+        s = (i - 8) / 8.0
+        x = 0.43 * W * np.sign(s) * abs(s) ** 0.8
+        y = chin + (jaw_top - chin) * abs(s) ** 1.5
+        pts.append((x, y))
+    # 17-21 right brow (outer -> inner), 22-26 left brow (inner -> outer)
+    by = ey + 0.75 * es
+    for i in range(5):
+        t = i / 4.0
+        pts.append((-(ex + 0.55 * es) + t * 0.85 * es, by + 0.04 * h * np.sin(np.pi * t)))
+    for i in range(5):
+        t = i / 4.0
+        pts.append(((ex - 0.3 * es) + t * 0.85 * es, by + 0.04 * h * np.sin(np.pi * (1 - t))))
+    # 27-30 nose bridge, 31-35 nose bottom
+    nose_y = crown - 0.74 * h
+    for i in range(4):
+        pts.append((0.0, ey + (nose_y - ey) * i / 3.0))
+    for i in range(5):
+        pts.append(((i - 2) * 0.03 * W, nose_y - 0.03 * h + 0.01 * h * (1 - abs(i - 2) / 2)))
+    # 36-41 right eye, 42-47 left eye (ellipse around the socket centre)
+    def eye(cx: float, order: list[float]) -> None:
+        for a in order:
+            pts.append((cx + 0.4 * es * np.cos(a), ey + 0.35 * es * np.sin(a)))
+
+    right_angles = [np.pi, 2 * np.pi / 3, np.pi / 3, 0.0, -np.pi / 3, -2 * np.pi / 3]
+    left_angles = [np.pi, np.pi / 3 * 2, np.pi / 3, 0.0, -np.pi / 3, -2 * np.pi / 3]
+    eye(-ex, right_angles)
+    eye(ex, left_angles)
+    # 48-59 outer lips, 60-67 inner lips (right corner first, upper lip then lower)
+    my = crown - 0.86 * h
+    mw, mh = 0.1 * W, 0.025 * h
+    for i in range(12):
+        a = np.pi - 2 * np.pi * i / 12.0
+        pts.append((mw * np.cos(a), my + mh * np.sin(a)))
+    for i in range(8):
+        a = np.pi - 2 * np.pi * i / 8.0
+        pts.append((0.7 * mw * np.cos(a), my + 0.5 * mh * np.sin(a)))
+    # 68 right pupil, 69 left pupil
+    pts.append((-ex, ey))
+    pts.append((ex, ey))
+    return np.asarray(pts)
+
+
+def face_anchors(vertices: np.ndarray, normals: np.ndarray, parts: np.ndarray, layout: Layout) -> tuple[dict[str, int], np.ndarray]:
+    """Vertex indices of the nose tip, eyes, ears and the 70 face landmarks."""
+    d = layout.dims
+    head = np.flatnonzero((parts == HEAD_PART) & (vertices[:, 1] > d["chin"] - 0.01 * d["h"]))
+    hv = vertices[head]
+    front = head[normals[head, 2] > -0.1]
+    fv = vertices[front]
+
+    def nearest_front(x: float, y: float) -> int:
+        # among front-facing head vertices near (x, y), take the most forward one
+        dist = np.hypot(fv[:, 0] - x, fv[:, 1] - y)
+        near = np.flatnonzero(dist < dist.min() + 0.004 * d["h"])
+        return int(front[near[np.argmax(fv[near, 2])]])
+
+    landmarks = np.array([nearest_front(x, y) for x, y in face_template(layout)], dtype=np.int64)
+    nose_y = d["crown"] - 0.74 * d["h"]
+    band = np.abs(hv[:, 1] - nose_y) < 0.05 * d["h"]
+    band &= np.abs(hv[:, 0]) < 0.05 * d["W"]
+    nose = int(head[np.flatnonzero(band)[np.argmax(hv[band, 2])]])
+    ex = 0.21 * d["W"]
+    anchors = {"nose": nose, "leftEye": nearest_front(ex, d["eye_y"]), "rightEye": nearest_front(-ex, d["eye_y"])}
+    ear_band = np.abs(hv[:, 1] - (d["eye_y"] - 0.02 * d["h"])) < 0.06 * d["h"]
+    for name, sx in (("leftEar", 1.0), ("rightEar", -1.0)):
+        cand = np.flatnonzero(ear_band)
+        anchors[name] = int(head[cand[np.argmax(sx * hv[cand, 0])]])
+    return anchors, landmarks

@@ -1,0 +1,67 @@
+"""Mesh operations on plain arrays: decimation that keeps the surface a closed 2-manifold,
+smooth vertex normals, and the topology checks the body promises."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def edge_face_counts(faces: np.ndarray) -> np.ndarray:
+    """How many faces share each undirected edge."""
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(e, axis=0, return_counts=True)
+    return counts
+
+
+def is_closed_manifold(faces: np.ndarray) -> bool:
+    """Every edge shared by exactly two faces and every directed edge used once (consistent winding)."""
+    if not np.all(edge_face_counts(faces) == 2):
+        return False
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    return len(np.unique(directed, axis=0)) == len(directed)
+
+
+def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    v = np.asarray(vertices, dtype=np.float64)[faces]
+    return float(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6.0)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted smooth unit normals: ``[V, 3]`` or batched ``[N, V, 3]`` -> same shape."""
+    v = np.asarray(vertices, dtype=np.float64)
+    single = v.ndim == 2
+    vb = v[None] if single else v.reshape(-1, *v.shape[-2:])
+    n_vert = vb.shape[1]
+    out = np.empty_like(vb)
+    idx = faces.ravel()
+    for b in range(vb.shape[0]):
+        tri = vb[b][faces]  # [F, 3, 3]
+        fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # [F, 3], |fn| = 2 * area
+        rep = np.repeat(fn, 3, axis=0)
+        for c in range(3):
+            out[b, :, c] = np.bincount(idx, weights=rep[:, c], minlength=n_vert)
+    out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-20)
+    return out[0] if single else out.reshape(v.shape)
+
+
+def decimate_manifold(vertices: np.ndarray, faces: np.ndarray, target_faces: int) -> tuple[np.ndarray, np.ndarray]:
+    """Quadric decimation to ``target_faces`` that must keep a closed, single-shell 2-manifold.
+
+    Tries progressively gentler settings; raises ``RuntimeError`` if none keeps the topology.
+    """
+    import pyfqmr
+
+    for aggressiveness in (5, 4, 3, 6):
+        s = pyfqmr.Simplify()
+        s.setMesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int32))
+        s.simplify_mesh(target_count=int(target_faces), aggressiveness=aggressiveness, preserve_border=True, verbose=False)
+        v, f, _ = s.getMesh()
+        f = f.astype(np.int64)
+        used = np.unique(f)
+        if len(used) != len(v):  # drop unreferenced vertices
+            remap = np.full(len(v), -1)
+            remap[used] = np.arange(len(used))
+            v, f = v[used], remap[f]
+        if is_closed_manifold(f) and signed_volume(v, f) > 0:
+            return v, f
+    raise RuntimeError("decimation could not keep the body surface a closed 2-manifold")

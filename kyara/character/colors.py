@@ -1,0 +1,225 @@
+"""Colour words -> sRGB hex, including the colours anime prompts use ("silver", "pastel pink").
+
+A name is either listed in ``COLOURS`` or is a modifier plus a listed base colour
+("light blue", "dark green", "pastel pink", "deep red"), whose hex is computed from the base by
+mixing in white or black (in sRGB, 8 bits per channel, rounded half up) so the result never
+depends on float printing. Skin tones have their own table, ``SKIN_TONES``.
+"""
+
+from __future__ import annotations
+
+import re
+
+HEX_RE = re.compile(r"^#[0-9a-f]{6}$")
+
+# Base and anime-common colour names, sRGB hex. Hair-friendly shades ("platinum blonde",
+# "chestnut") and fabric shades ("navy", "burgundy", "khaki") share one table.
+COLOURS: dict[str, str] = {
+    "black": "#1a1a1f",
+    "white": "#f5f5f5",
+    "grey": "#8c8c8c",
+    "charcoal": "#3a3a40",
+    "silver": "#c4c8d0",
+    "red": "#d12a2a",
+    "crimson": "#b0102e",
+    "scarlet": "#e02418",
+    "burgundy": "#7a1c2e",
+    "maroon": "#6e1a1a",
+    "pink": "#f28cb4",
+    "rose": "#e35f8a",
+    "magenta": "#d1308f",
+    "orange": "#f07f1f",
+    "amber": "#e8a21c",
+    "yellow": "#f5d232",
+    "gold": "#d4af37",
+    "golden": "#dcb040",
+    "blonde": "#f0d48a",
+    "platinum blonde": "#f2ead2",
+    "strawberry blonde": "#e8a97a",
+    "brown": "#7b4a2a",
+    "chestnut": "#8a3e22",
+    "auburn": "#9a3f25",
+    "beige": "#d8c3a0",
+    "tan": "#c9a06e",
+    "khaki": "#b5a36b",
+    "cream": "#f3ead2",
+    "green": "#3a9a4a",
+    "mint": "#98e0c0",
+    "emerald": "#1f8a5a",
+    "olive": "#7a7a32",
+    "lime": "#9ad23a",
+    "teal": "#1f8a8a",
+    "turquoise": "#36c6c0",
+    "aqua": "#5ad8e6",
+    "cyan": "#3ac4e0",
+    "blue": "#2f62d0",
+    "sky blue": "#7ec0ee",
+    "navy": "#1f2a55",
+    "indigo": "#3b3a8f",
+    "denim": "#4a6a96",
+    "purple": "#7a3aa8",
+    "violet": "#8a4ad0",
+    "lavender": "#b8a2e0",
+    "lilac": "#c8a8d8",
+}
+
+# Alternative spellings and names that mean a listed colour.
+ALIASES: dict[str, str] = {
+    "gray": "grey",
+    "blond": "blonde",
+    "platinum": "platinum blonde",
+    "platinum blond": "platinum blonde",
+    "strawberry blond": "strawberry blonde",
+    "navy blue": "navy",
+    "ginger": "auburn",
+    "brunette": "brown",
+    "raven": "black",
+    "ebony": "black",
+    "snow white": "white",
+    "sky": "sky blue",
+    "azure": "sky blue",
+    "ruby": "crimson",
+    "wine": "burgundy",
+    "bordeaux": "burgundy",
+    "jade": "emerald",
+    "mint green": "mint",
+    "baby blue": "sky blue",
+    "hot pink": "magenta",
+    "sakura": "pink",
+}
+
+# Modifier -> (mix target, amount). "pastel" mixes more white than "light".
+MODIFIERS: dict[str, tuple[str, float]] = {
+    "light": ("#ffffff", 0.4),
+    "pale": ("#ffffff", 0.55),
+    "pastel": ("#ffffff", 0.5),
+    "bright": ("#ffffff", 0.15),
+    "dark": ("#000000", 0.4),
+    "deep": ("#000000", 0.25),
+}
+
+# Skin tones, light to dark. Words that pick a tone, e.g. "pale skin", "tanned", "dark-skinned".
+SKIN_TONES: dict[str, str] = {
+    "porcelain": "#fdebe0",
+    "fair": "#f8dcc8",
+    "light": "#f1c9a8",
+    "tan": "#d9a57e",
+    "olive": "#c49a6c",
+    "brown": "#a06a45",
+    "dark": "#6e4530",
+}
+SKIN_ALIASES: dict[str, str] = {
+    "pale": "porcelain",
+    "white": "fair",
+    "peach": "light",
+    "tanned": "tan",
+    "black": "dark",
+    "deep": "dark",
+}
+
+
+# Palettes the parser's seed draws from when a prompt leaves a colour open (names from COLOURS
+# or modifier + COLOURS; skin tones from SKIN_TONES).
+
+HAIR_PALETTE = ("black", "dark brown", "brown", "chestnut", "blonde", "platinum blonde", "silver", "red",
+                "pink", "pastel pink", "lavender", "blue", "light blue", "teal")
+EYE_PALETTE = ("brown", "blue", "green", "red", "purple", "amber", "teal", "grey", "pink", "light blue")
+SKIN_PALETTE = ("porcelain", "fair", "light", "tan", "olive", "brown", "dark")
+KIND_COLOURS: dict[str, tuple[str, ...]] = {
+    "kimono": ("red", "crimson", "navy", "pink", "pastel pink", "purple", "teal", "white", "black"),
+    "dress": ("red", "pink", "white", "light blue", "lavender", "black", "navy", "yellow", "mint"),
+    "witch-robe": ("black", "purple", "dark purple", "navy", "dark green", "indigo"),
+    "sailor-uniform": ("white", "white", "navy", "black"),
+    "hoodie": ("grey", "black", "navy", "red", "pink", "lavender", "mint", "yellow", "white", "orange"),
+    "sports-jersey": ("red", "blue", "white", "yellow", "green", "orange", "navy", "light blue"),
+    "t-shirt": ("white", "black", "grey", "red", "blue", "yellow", "pink", "green"),
+    "skirt": ("navy", "black", "red", "grey", "pink", "white", "burgundy"),
+    "shorts": ("black", "navy", "white", "grey", "denim", "red"),
+    "trousers": ("black", "navy", "grey", "denim", "khaki", "brown", "charcoal"),
+    "long-coat": ("black", "brown", "beige", "navy", "grey", "burgundy", "khaki"),
+    "pirate-coat": ("crimson", "navy", "black", "brown", "burgundy"),
+    "boots": ("black", "brown", "dark brown", "burgundy"),
+    "sneakers": ("white", "black", "red", "blue", "grey", "pink"),
+    "sandals": ("brown", "black", "red", "beige"),
+}
+KIND_TRIMS: dict[str, tuple[str, ...]] = {
+    "kimono": ("white", "gold", "pink", "red", "navy"),
+    "sailor-uniform": ("navy", "red", "black"),
+    "sports-jersey": ("white", "black", "yellow", "navy"),
+    "pirate-coat": ("gold", "gold", "silver", "white"),
+    "long-coat": ("black", "gold", "silver", "brown"),
+    "witch-robe": ("purple", "gold", "silver", "black"),
+}
+DEFAULT_TRIMS = ("white", "black", "grey", "gold", "red")
+OBI_PALETTE = ("gold", "red", "white", "black", "navy", "pink", "purple")
+ACCESSORY_COLOURS: dict[str, tuple[str, ...]] = {
+    "glasses": ("black", "red", "silver", "brown", "gold"),
+    "witch-hat": ("black", "purple", "navy"),
+    "tricorn-hat": ("black", "brown", "navy", "dark red"),
+    "cap": ("red", "blue", "black", "white", "navy", "green", "yellow"),
+    "ribbon": ("red", "pink", "white", "black", "blue", "yellow", "lavender"),
+    "cat-ears": ("black", "white", "brown", "grey"),
+    "scarf": ("red", "white", "grey", "navy", "green", "yellow", "pink"),
+}
+
+
+def _mix(hex_a: str, hex_b: str, t: float) -> str:
+    """sRGB mix ``a*(1-t) + b*t`` per 8-bit channel, rounded half up."""
+    out = []
+    for i in (1, 3, 5):
+        a = int(hex_a[i : i + 2], 16)
+        b = int(hex_b[i : i + 2], 16)
+        out.append(int(a * (1.0 - t) + b * t + 0.5))
+    return "#" + "".join(f"{c:02x}" for c in out)
+
+
+def canonical_colour_name(name: str) -> str | None:
+    """The canonical name of a colour word or modifier + colour ("gray" -> "grey"), or None."""
+    key = " ".join(str(name).lower().replace("-", " ").split())
+    if key in COLOURS:
+        return key
+    if key in ALIASES:
+        return ALIASES[key]
+    head, _, rest = key.partition(" ")
+    if head in MODIFIERS and rest:
+        base = canonical_colour_name(rest)
+        if base is not None and " " not in base:
+            return f"{head} {base}"
+    return None
+
+
+def colour_hex(name: str) -> str | None:
+    """sRGB hex (``#rrggbb``, lower case) of a colour word, or None when the word is not a colour."""
+    canon = canonical_colour_name(name)
+    if canon is None:
+        return None
+    if canon in COLOURS:
+        return COLOURS[canon]
+    head, _, base = canon.partition(" ")
+    target, amount = MODIFIERS[head]
+    return _mix(COLOURS[base], target, amount)
+
+
+def skin_tone_hex(name: str) -> str | None:
+    """sRGB hex of a skin tone word ("fair", "tanned", "dark"), or None."""
+    key = str(name).lower().strip()
+    key = SKIN_ALIASES.get(key, key)
+    return SKIN_TONES.get(key)
+
+
+def canonical_skin_name(name: str) -> str | None:
+    key = str(name).lower().strip()
+    key = SKIN_ALIASES.get(key, key)
+    return key if key in SKIN_TONES else None
+
+
+def is_hex(text: str) -> bool:
+    """True for ``#rrggbb`` (either case)."""
+    return isinstance(text, str) and HEX_RE.match(text.lower()) is not None
+
+
+def hex_to_rgb(text: str) -> tuple[float, float, float]:
+    """``#rrggbb`` -> sRGB floats in [0, 1]. Raises ``ValueError`` on anything else."""
+    if not is_hex(text):
+        raise ValueError(f"colour '{text}' is not valid, expected #rrggbb")
+    return tuple(int(text[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]

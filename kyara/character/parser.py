@@ -1,0 +1,630 @@
+"""Prompt -> ``CharacterSpec``: a deterministic, rule-based reading of a character description.
+
+Steps:
+1. Tokenize (lower case; hyphens split, "'s" dropped; ``, . ; : ! ? ( ) /`` end a clause) and
+   segment the words greedily into the longest known phrase ("twin tails", "light blue",
+   "sports outfit", "witch hat").
+2. Walk the phrases. Adjectives (colours, "short"/"long", "dark") wait in a pending list and
+   bind to the next noun ("long brown hair", "a blue and gold coat" -> colour blue, trim gold);
+   pending adjectives left at a clause break or at a binding stop word ("with", "in", ...) bind
+   to the previous noun ("a kimono in red"). Role nouns imply pieces ("pirate" -> pirate coat +
+   tricorn hat, "witch" -> witch robe + witch hat). A later word that contradicts an earlier one
+   wins; the spec's ``notes`` say so. Words nothing understood go to ``unparsed``, in order.
+3. Fill what the prompt left open (body preset, hair, eyes, skin, expression, the missing
+   outfit pieces and every colour) from ``numpy.random.default_rng(seed)``: one fixed vector of
+   uniform draws, one named slot per attribute (``DRAW_SLOTS``), so fixing one attribute in the
+   prompt never changes how another is drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kyara.body.params import get_preset
+from kyara.character.colors import (
+    ACCESSORY_COLOURS, DEFAULT_TRIMS, EYE_PALETTE, HAIR_PALETTE, KIND_COLOURS, KIND_TRIMS, OBI_PALETTE,
+    SKIN_PALETTE, canonical_skin_name, colour_hex, skin_tone_hex,
+)
+from kyara.character.lexicon import HAIR_ONLY_COLOURS, SLOT_LABEL, SPORTY_POSES, Item, segment
+from kyara.character.spec import (
+    ACCESSORY_KINDS, ACCESSORY_SLOT, HEADS_TALL_RANGE, OUTFIT_KINDS, PIECE_SLOT, STYLE_LENGTHS,
+    Accessory, BodySpec, CharacterSpec, Colour, HairSpec, OutfitPiece, height_range,
+)
+
+MAX_PROMPT_CHARS = 2000
+
+# One uniform draw per named slot, always all of them, in this order.
+DRAW_SLOTS: tuple[str, ...] = (
+    ("preset", "hair.colour", "hair.length", "hair.style", "hair.bangs", "eye_colour", "skin_tone",
+     "expression", "top", "bottom", "feet", "number", "obi")
+    + tuple(f"{k}.colour" for k in OUTFIT_KINDS) + tuple(f"{k}.trim" for k in OUTFIT_KINDS)
+    + tuple(f"{a}.colour" for a in ACCESSORY_KINDS)
+)
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fixed:
+    value: object
+    word: str
+    seq: int  # order in which the prompt fixed it (a later word wins a contradiction)
+
+
+@dataclass
+class _Piece:
+    colour: Colour | None = None
+    trim: Colour | None = None
+    number: int | None = None
+    obi: Colour | None = None
+    implied_by: str | None = None  # the role word ("pirate") when the prompt did not name it
+
+
+@dataclass
+class _State:
+    fixed: dict[str, _Fixed] = field(default_factory=dict)
+    pieces: dict[str, _Piece] = field(default_factory=dict)
+    acc: dict[str, tuple[Colour | None, str | None]] = field(default_factory=dict)  # kind -> (colour, implied_by)
+    unparsed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    outfit_colour: Colour | None = None  # "a girl in red": the main garment's colour
+    sporty: bool = False
+    excluded: set[str] = field(default_factory=set)  # slots the prompt emptied ("no hat")
+    last_garment: str | None = None
+    counter: int = 0
+
+    def set(self, key: str, value: object, word: str) -> None:
+        old = self.fixed.get(key)
+        if old is not None and old.value != value:
+            self.notes.append(f"{key}: '{old.word}' overridden by later '{word}'")
+        self.counter += 1
+        self.fixed[key] = _Fixed(value, word, self.counter)
+
+    def get(self, key: str, default: object = None) -> object:
+        f = self.fixed.get(key)
+        return default if f is None else f.value
+
+    def unknown(self, text: str) -> None:
+        self.unparsed.extend(text.split())
+
+    # -- outfit ---------------------------------------------------------------------------------
+    def exclude(self, it: Item, phrase: str) -> None:
+        """ "no glasses", "without a hat": empty that slot; a later explicit piece may refill it."""
+        if it.cat == "garment":
+            slots = {f"outfit.{PIECE_SLOT[k]}" for k in it.value}  # type: ignore[union-attr]
+        elif it.cat == "coat":
+            slots = {"outfit.outer"}
+        elif it.cat == "hat":
+            slots = {"acc.hat"}
+        else:
+            slots = {f"acc.{ACCESSORY_SLOT[str(it.value)]}"}
+        self.excluded |= slots
+        for k in [k for k in self.pieces if f"outfit.{PIECE_SLOT[k]}" in slots]:
+            del self.pieces[k]
+        for k in [k for k in self.acc if f"acc.{ACCESSORY_SLOT[k]}" in slots]:
+            del self.acc[k]
+        what = ", ".join(sorted(SLOT_LABEL[s.split(".")[1]] for s in slots))
+        self.notes.append(f"'{phrase}': no {what}")
+
+    def _allowed(self, slot: str, word: str, implied_by: str | None) -> bool:
+        if slot not in self.excluded:
+            return True
+        if implied_by is not None:
+            return False
+        self.excluded.discard(slot)
+        self.notes.append(f"outfit: '{word}' given after the {SLOT_LABEL[slot.split('.')[1]]} was excluded")
+        return True
+
+    def add_piece(self, kind: str, word: str, implied_by: str | None = None) -> None:
+        if not self._allowed(f"outfit.{PIECE_SLOT[kind]}", word, implied_by):
+            return
+        if kind in self.pieces:
+            if implied_by is None:
+                self.pieces[kind].implied_by = None
+            return
+        slot = PIECE_SLOT[kind]
+        clash = {"full": ("full", "top", "bottom"), "top": ("full", "top"), "bottom": ("full", "bottom")}.get(slot, (slot,))
+        for other in [k for k in self.pieces if PIECE_SLOT[k] in clash]:
+            old = self.pieces[other]
+            if implied_by is not None and old.implied_by is None:
+                self.notes.append(f"outfit: '{kind}' implied by '{implied_by}' not added, '{other}' was given")
+                return
+            why = f" (implied by '{old.implied_by}')" if old.implied_by else ""
+            self.notes.append(f"outfit: '{other}'{why} replaced by later '{word}'")
+            del self.pieces[other]
+        self.pieces[kind] = _Piece(implied_by=implied_by)
+
+    def add_acc(self, kind: str, word: str, implied_by: str | None = None) -> None:
+        if not self._allowed(f"acc.{ACCESSORY_SLOT[kind]}", word, implied_by):
+            return
+        if kind in self.acc:
+            if implied_by is None:
+                self.acc[kind] = (self.acc[kind][0], None)
+            return
+        for other in [k for k in self.acc if ACCESSORY_SLOT[k] == ACCESSORY_SLOT[kind]]:
+            if implied_by is not None and self.acc[other][1] is None:
+                self.notes.append(f"accessories: '{kind}' implied by '{implied_by}' not added, '{other}' was given")
+                return
+            self.notes.append(f"accessories: '{other}' replaced by later '{word}'")
+            del self.acc[other]
+        self.acc[kind] = (None, implied_by)
+
+    def set_piece_colour(self, kind: str, attr: str, colour: Colour) -> None:
+        p = self.pieces[kind]
+        old = getattr(p, attr)
+        if old is not None and old != colour:
+            self.notes.append(f"{kind}.{attr}: '{old.name}' overridden by later '{colour.name}'")
+        setattr(p, attr, colour)
+
+
+def _colour_of(item: Item) -> Colour:
+    name = str(item.value)
+    return Colour(name, colour_hex(name))  # type: ignore[arg-type]
+
+
+def _mod_colour(mod: str, target: str) -> Colour:
+    """A lone "dark"/"light" on a noun: a shade that suits the target."""
+    base = "brown" if target == "hair" else "grey"
+    return Colour.named(f"{mod} {base}")
+
+
+def _bind(st: _State, pending: list[Item], target: tuple[str, object]) -> None:
+    """Apply pending adjectives to a noun (step 2)."""
+    kind, value = target
+    colours_used = 0
+    for adj in pending:
+        if kind in ("hair", "style", "bangs"):
+            if adj.cat == "colour":
+                st.set("hair.colour", adj.value, adj.text)
+            elif adj.cat == "mod":
+                st.set("hair.colour", f"{adj.value} brown", adj.text)
+            elif adj.cat == "len" and kind != "bangs":
+                st.set("hair.length", adj.value, adj.text)
+            else:
+                st.unknown(adj.text)
+        elif kind == "eyes" and adj.cat in ("colour", "mod"):
+            name = adj.value if adj.cat == "colour" else f"{adj.value} grey"
+            st.set("eye_colour", name, adj.text)
+        elif kind == "skin" and adj.cat in ("colour", "mod"):
+            tone = canonical_skin_name(adj.text.lower()) or canonical_skin_name(str(adj.value))
+            st.set("skin_tone", tone or adj.value, adj.text)
+        elif kind == "person" and adj.cat == "colour" and (adj.text.lower() in HAIR_ONLY_COLOURS or adj.value in HAIR_ONLY_COLOURS):
+            st.set("hair.colour", adj.value, adj.text)
+        elif kind == "person" and adj.cat == "mod" and canonical_skin_name(adj.text.lower()):
+            st.set("skin_tone", canonical_skin_name(adj.text.lower()), adj.text)  # "a pale girl"
+        elif kind == "person" and adj.cat == "len" and adj.value == "short":
+            st.set("body.height", "short", adj.text)
+        elif kind in ("person", "outfit") and adj.cat in ("colour", "mod"):
+            c = _colour_of(adj) if adj.cat == "colour" else _mod_colour(str(adj.value), "outfit")
+            if st.outfit_colour is not None and st.outfit_colour != c:
+                st.notes.append(f"outfit colour: '{st.outfit_colour.name}' overridden by later '{c.name}'")
+            st.outfit_colour = c
+        elif kind in ("garment", "acc", "part") and adj.cat in ("colour", "mod"):
+            c = _colour_of(adj) if adj.cat == "colour" else _mod_colour(str(adj.value), "garment")
+            if kind == "acc" and value in st.acc:
+                old = st.acc[value][0]  # type: ignore[index]
+                if old is not None and old != c:
+                    st.notes.append(f"{value}.colour: '{old.name}' overridden by later '{c.name}'")
+                st.acc[value] = (c, st.acc[value][1])  # type: ignore[index]
+            elif kind == "part" and value[1] in st.pieces:  # type: ignore[index]
+                part, piece = value  # type: ignore[misc]
+                st.set_piece_colour(piece, part, c)
+            elif kind == "garment" and any(k in st.pieces for k in value):  # type: ignore[union-attr]
+                attr = "colour" if colours_used == 0 else "trim"
+                for k in value:  # type: ignore[union-attr]
+                    if k in st.pieces:
+                        st.set_piece_colour(k, attr, c)
+                colours_used += 1
+            else:  # the piece was replaced meanwhile
+                st.unknown(adj.text)
+        else:
+            st.unknown(adj.text)
+
+
+def _flush(st: _State, pending: list[Item], last: tuple[str, object] | None) -> None:
+    if pending:
+        if last is None:
+            for adj in pending:
+                st.unknown(adj.text)
+        else:
+            _bind(st, pending, last)
+        pending.clear()
+
+
+def _walk(items: list[Item], st: _State) -> None:
+    pending: list[Item] = []
+    last: tuple[str, object] | None = None
+    number_word: str | None = None  # "number" seen, digits expected next
+    negation: Item | None = None  # "no"/"without" seen, a garment or accessory expected next
+    for i, it in enumerate(items):
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        if it.cat == "digits":
+            prev = items[i - 1] if i > 0 else None
+            after_jersey = prev is not None and prev.cat == "garment" and "sports-jersey" in prev.value  # type: ignore[operator]
+            if nxt is not None and nxt.cat == "heads":
+                st.set("body.heads_tall", float(it.value), f"{it.text} {nxt.text}")  # type: ignore[arg-type]
+            elif (number_word or after_jersey) and 0 <= int(it.value) <= 99:  # type: ignore[call-overload]
+                st.set("jersey.number", int(it.value), f"{number_word or ''} {it.text}".strip())  # type: ignore[call-overload]
+            else:
+                st.unknown(f"{number_word or ''} {it.text}")
+            number_word = None
+            continue
+        if number_word:
+            st.unknown(number_word)
+            number_word = None
+        if negation is not None and it.cat != "stop":
+            if it.cat in ("garment", "acc", "hat", "coat"):
+                _flush(st, pending, last)
+                st.exclude(it, f"{negation.text} {it.text}")
+                negation = None
+                last = None
+                continue
+            st.unknown(negation.text)
+            negation = None
+        if it.cat in ("colour", "len", "mod"):
+            pending.append(it)
+        elif it.cat == "stop":
+            pass
+        elif it.cat == "bstop" and it.value == "and" and pending and nxt is not None and nxt.cat in ("colour", "len", "mod"):
+            pass  # "blue and gold coat": both bind to the coat
+        elif it.cat in ("bstop", "break"):
+            _flush(st, pending, last)
+            if it.cat == "break":
+                last = None
+        elif it.cat == "neg":
+            _flush(st, pending, last)
+            negation = it
+        elif it.cat == "bare":
+            st.exclude(Item("garment", ("sneakers",), it.text), it.text)
+        elif it.cat == "heads":
+            if not (i > 0 and items[i - 1].cat == "digits"):
+                st.unknown(it.text)
+        elif it.cat == "age":
+            st.set("body.age", it.value, it.text)
+        elif it.cat == "build":
+            st.set("body.build", it.value, it.text)
+        elif it.cat == "tall":
+            st.set("body.height", it.value, it.text)
+        elif it.cat == "sporty":
+            st.sporty = True
+        elif it.cat == "expr":
+            st.set("expression", it.value, it.text)
+        elif it.cat == "pose":
+            st.set("pose_hint", it.value, it.text)
+            st.sporty = st.sporty or it.value in SPORTY_POSES
+        elif it.cat == "part" and it.value == "number":
+            number_word = it.text
+        else:
+            long_coat = it.cat == "coat" and "pirate-coat" not in st.pieces and it.text.lower() == "coat"
+            if long_coat and any(p.cat == "len" and p.value == "long" for p in pending):
+                idx = next(j for j, p in enumerate(pending) if p.cat == "len" and p.value == "long")
+                it = Item("garment", ("long-coat",), f"{pending.pop(idx).text} {it.text}")
+            target = _noun(st, it)
+            if target is None:  # an unknown noun: its adjectives are not understood either
+                for adj in pending:
+                    st.unknown(adj.text)
+                pending.clear()
+                st.unknown(it.text)
+                continue
+            _bind(st, pending, target)
+            pending.clear()
+            last = target
+    if number_word:
+        st.unknown(number_word)
+    if negation is not None:
+        st.unknown(negation.text)
+    _flush(st, pending, last)
+
+
+def _noun(st: _State, it: Item) -> tuple[str, object] | None:
+    """Register a noun and return the target its adjectives bind to, or None if not a noun."""
+    if it.cat == "person":
+        gender, age, build, pieces, accs = it.value  # type: ignore[misc]
+        if gender is not None:
+            st.set("body.gender", gender, it.text)
+        if age is not None:
+            st.set("body.noun_age", age, it.text)
+        if build == "sporty":
+            st.sporty = True
+        elif build == "redhead":
+            st.set("hair.colour", "red", it.text)
+        elif build is not None:
+            st.set("body.build", build, it.text)
+        for k in pieces:
+            st.add_piece(k, it.text, implied_by=it.text)
+        for a in accs:
+            st.add_acc(a, it.text, implied_by=it.text)
+        return ("person", None)
+    if it.cat in ("hair", "eyes", "skin", "outfit"):
+        return (it.cat, None)
+    if it.cat == "style":
+        st.set("hair.style", it.value, it.text)
+        return ("style", None)
+    if it.cat == "bangs":
+        st.set("hair.bangs", it.value or "some", it.text)
+        return ("bangs", None)
+    if it.cat == "garment":
+        kinds = tuple(it.value)  # type: ignore[arg-type]
+        for k in kinds:
+            st.add_piece(k, it.text)
+        st.last_garment = kinds[0]
+        return ("garment", kinds)
+    if it.cat == "coat":
+        if "pirate-coat" in st.pieces:
+            kind = "pirate-coat"
+        elif it.text.lower() == "jacket":
+            kind = "hoodie"
+        else:
+            kind = "long-coat"
+        if kind != "pirate-coat":
+            st.notes.append(f"outfit: '{it.text}' read as {kind}")
+        st.add_piece(kind, it.text)
+        st.last_garment = kind
+        return ("garment", (kind,))
+    if it.cat == "acc":
+        st.add_acc(str(it.value), it.text)
+        return ("acc", it.value)
+    if it.cat == "hat":
+        hats = [k for k in st.acc if ACCESSORY_SLOT[k] == "hat"]
+        kind = hats[0] if hats else "cap"
+        if not hats:
+            st.notes.append(f"accessories: '{it.text}' read as cap")
+        st.add_acc(kind, it.text)
+        return ("acc", kind)
+    if it.cat == "part":  # obi / trim
+        if it.value == "obi":
+            if "kimono" not in st.pieces:
+                st.add_piece("kimono", it.text)
+            return ("part", ("obi", "kimono"))
+        if st.last_garment is None or st.last_garment not in st.pieces:
+            return None
+        return ("part", ("trim", st.last_garment))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3: fill what the prompt left open from the seed.
+
+_SLOT_INDEX = {name: i for i, name in enumerate(DRAW_SLOTS)}
+_LENGTH_ORDER = ("short", "medium", "long")
+
+
+class _Draws:
+    """Named uniform draws: ``pick(slot, options)`` always reads the same number for a slot."""
+
+    def __init__(self, seed: int) -> None:
+        import numpy as np
+
+        self.u = np.random.default_rng(seed).random(len(DRAW_SLOTS))  # [S] in [0, 1)
+
+    def unit(self, slot: str) -> float:
+        return float(self.u[_SLOT_INDEX[slot]])
+
+    def pick(self, slot: str, options: tuple[str, ...] | list[str]) -> str:
+        return options[min(int(self.unit(slot) * len(options)), len(options) - 1)]
+
+
+def _check_inputs(prompt: object, seed: object) -> None:
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be text, got {type(prompt).__name__}")
+    if not prompt.strip():
+        raise ValueError("prompt is empty, expected a description such as 'an anime girl in a kimono'")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise ValueError(f"prompt has {len(prompt)} characters, expected at most {MAX_PROMPT_CHARS}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1:
+        raise ValueError(f"seed {seed!r} is not valid, expected an integer 0..{2**63 - 1}")
+
+
+def _body(st: _State, dr: _Draws) -> tuple[BodySpec, str | None]:
+    gender = st.get("body.gender")
+    age = st.get("body.noun_age")
+    adj = st.get("body.age")
+    if adj == "teen":
+        age = "teen" if age in (None, "adult", "teen") else age
+    elif adj is not None:
+        age = adj
+    build = st.get("body.build")
+    if build == "chibi":
+        preset = "chibi"
+    elif age == "child":
+        preset = "child"
+    elif build == "heroic":
+        preset = "heroic"
+    elif gender is not None:
+        preset = {("f", True): "adult-woman", ("f", False): "teen-girl",
+                  ("m", True): "adult-man", ("m", False): "teen-boy"}[(str(gender), age == "adult")]
+    else:
+        options = {"adult": ("adult-woman", "adult-man"), "teen": ("teen-girl", "teen-boy")}.get(
+            str(age), ("teen-girl", "teen-boy", "adult-woman", "adult-man"))
+        preset = dr.pick("preset", options)
+    if gender is None:
+        gender = {"teen-girl": "f", "adult-woman": "f", "teen-boy": "m", "adult-man": "m"}.get(preset)
+    heads_tall = height = None
+    size = st.get("body.height")
+    lo, hi = HEADS_TALL_RANGE[preset]
+    if size is not None:
+        heads_tall = hi if size == "tall" else lo
+        base = get_preset(preset).height
+        hlo, hhi = height_range(preset)
+        height = min(max(round(base * (1.1 if size == "tall" else 0.9), 3), hlo), hhi)
+    explicit = st.fixed.get("body.heads_tall")
+    if explicit is not None:
+        v = float(explicit.value)  # type: ignore[arg-type]
+        heads_tall = min(max(v, lo), hi)
+        if heads_tall != v:
+            st.notes.append(f"body.heads_tall: '{explicit.word}' clamped to {heads_tall:g}, the {preset} range is {lo:g}..{hi:g}")
+    return BodySpec(preset, heads_tall, height), (None if gender is None else str(gender))
+
+
+def _hair(st: _State, dr: _Draws, gender: str | None) -> HairSpec:
+    style_f = st.fixed.get("hair.style")
+    length_f = st.fixed.get("hair.length")
+    style = None if style_f is None else str(style_f.value)
+    length = None if length_f is None else str(length_f.value)
+    if style is not None and length is not None and length not in STYLE_LENGTHS[style]:
+        if style_f.seq > length_f.seq:  # type: ignore[union-attr]
+            fit = min(STYLE_LENGTHS[style], key=lambda L: abs(_LENGTH_ORDER.index(L) - _LENGTH_ORDER.index(length)))
+            st.notes.append(f"hair.length: '{length_f.word}' changed to {fit} to suit the later '{style_f.word}'")  # type: ignore[union-attr]
+            length = fit
+        else:
+            st.notes.append(f"hair.style: '{style_f.word}' dropped for the later '{length_f.word}' hair")  # type: ignore[union-attr]
+            style = None
+    if length is None:
+        if style is not None:
+            length = dr.pick("hair.length", STYLE_LENGTHS[style])
+        else:
+            options = {"m": ("short", "short", "medium"), "f": ("short", "medium", "long", "long")}
+            length = dr.pick("hair.length", options.get(str(gender), _LENGTH_ORDER))
+    if style is None:
+        styles = [s for s in STYLE_LENGTHS if length in STYLE_LENGTHS[s] and not (gender == "m" and s == "twin-tails")]
+        if length in STYLE_LENGTHS:  # the plain style of that length counts twice
+            styles.append(length)
+        style = dr.pick("hair.style", sorted(styles, key=list(STYLE_LENGTHS).index))
+    colour = st.get("hair.colour")
+    if colour is None:
+        colour = dr.pick("hair.colour", HAIR_PALETTE)
+    bangs = st.get("hair.bangs")
+    if bangs is None:
+        bangs = dr.pick("hair.bangs", ("blunt", "blunt", "side-swept", "parted", "none"))
+    elif bangs == "some":
+        bangs = dr.pick("hair.bangs", ("blunt", "side-swept", "parted"))
+    return HairSpec(Colour.named(str(colour)), length, style, str(bangs))
+
+
+def _skin(st: _State, dr: _Draws) -> Colour:
+    name = st.get("skin_tone")
+    if name is None:
+        name = dr.pick("skin_tone", SKIN_PALETTE)
+    tone = canonical_skin_name(str(name))
+    return Colour(tone, skin_tone_hex(tone)) if tone else Colour.named(str(name))  # type: ignore[arg-type]
+
+
+def _complete_outfit(st: _State, dr: _Draws, gender: str | None) -> None:
+    """Add the pieces the prompt did not name (step 3): a top, a bottom, shoes."""
+    slots = {PIECE_SLOT[k]: k for k in st.pieces}
+    ex = {e.split(".")[1] for e in st.excluded if e.startswith("outfit.")}
+    if "full" not in slots and "top" not in slots and "top" not in ex:
+        if "outer" in slots:
+            top = "t-shirt"
+        elif st.sporty:
+            top = "sports-jersey"
+        else:
+            options = ["t-shirt", "hoodie"] + (["sailor-uniform", "dress"] if gender == "f" else [])
+            if ("bottom" in slots or "full" in ex) and "dress" in options:
+                options.remove("dress")
+            top = dr.pick("top", options)
+        st.pieces[top] = _Piece()
+        slots[PIECE_SLOT[top]] = top
+    if "full" not in slots and "bottom" not in slots and "bottom" not in ex:
+        top = slots.get("top")
+        if top == "sports-jersey" or st.sporty:
+            bottom = "shorts"
+        elif top == "sailor-uniform":
+            bottom = "trousers" if gender == "m" else "skirt"
+        elif slots.get("outer") == "pirate-coat":
+            bottom = "trousers"
+        else:
+            bottom = dr.pick("bottom", ("skirt", "shorts", "trousers") if gender == "f" else ("trousers", "shorts"))
+        st.pieces[bottom] = _Piece()
+        slots["bottom"] = bottom
+    if "feet" not in slots and "feet" not in ex:
+        main = slots.get("full") or slots.get("top")
+        if main == "kimono":
+            feet = "sandals"
+        elif main == "witch-robe" or slots.get("outer") == "pirate-coat":
+            feet = "boots"
+        elif main == "sports-jersey" or st.sporty:
+            feet = "sneakers"
+        elif main == "dress":
+            feet = dr.pick("feet", ("boots", "sandals", "sneakers"))
+        else:
+            feet = dr.pick("feet", ("sneakers", "boots"))
+        st.pieces[feet] = _Piece()
+
+
+def _not_same(dr: _Draws, slot: str, options: tuple[str, ...], avoid: str) -> str:
+    """Draw from ``options`` but step to the next entry when the draw equals ``avoid``."""
+    name = dr.pick(slot, options)
+    if name == avoid and len(set(options)) > 1:
+        i = options.index(name)
+        name = next(o for o in options[i + 1 :] + options[:i] if o != avoid)
+    return name
+
+
+def _outfit(st: _State, dr: _Draws) -> tuple[OutfitPiece, ...]:
+    main = next((k for k in st.pieces if PIECE_SLOT[k] == "full"), None) or next(
+        (k for k in st.pieces if PIECE_SLOT[k] == "top"), None)
+    if st.outfit_colour is not None and main is not None:
+        if st.pieces[main].colour is None:
+            st.pieces[main].colour = st.outfit_colour
+        elif st.pieces[main].colour != st.outfit_colour:
+            st.notes.append(f"outfit colour '{st.outfit_colour.name}' not used, {main} is {st.pieces[main].colour.name}")  # type: ignore[union-attr]
+    number = st.fixed.get("jersey.number")
+    if number is not None and "sports-jersey" not in st.pieces:
+        st.notes.append(f"jersey number '{number.word}' ignored: no sports jersey")
+    out = []
+    for kind in OUTFIT_KINDS:  # fixed order: full, top, bottom, outer, feet
+        p = st.pieces.get(kind)
+        if p is None:
+            continue
+        colour = p.colour or Colour.named(dr.pick(f"{kind}.colour", KIND_COLOURS[kind]))
+        trim = p.trim or Colour.named(_not_same(dr, f"{kind}.trim", KIND_TRIMS.get(kind, DEFAULT_TRIMS), colour.name))
+        num = obi = None
+        if kind == "sports-jersey":
+            num = int(number.value) if number is not None else 1 + int(dr.unit("number") * 99)  # type: ignore[arg-type]
+        if kind == "kimono":
+            obi = p.obi or Colour.named(_not_same(dr, "obi", OBI_PALETTE, colour.name))
+        out.append(OutfitPiece(kind, colour, trim, num, obi))
+    return tuple(out)
+
+
+def _accessories(st: _State, dr: _Draws, hair: HairSpec, outfit: tuple[OutfitPiece, ...]) -> tuple[Accessory, ...]:
+    robe = next((p.colour for p in outfit if p.kind == "witch-robe"), None)
+    out = []
+    for kind in ACCESSORY_KINDS:
+        if kind not in st.acc:
+            continue
+        colour = st.acc[kind][0]
+        if colour is None and kind == "witch-hat" and robe is not None:
+            colour = robe
+        elif colour is None and kind == "cat-ears":
+            colour = hair.colour
+        elif colour is None:
+            colour = Colour.named(dr.pick(f"{kind}.colour", ACCESSORY_COLOURS[kind]))
+        out.append(Accessory(kind, colour))
+    return tuple(out)
+
+
+def parse_prompt(prompt: str, seed: int = 0) -> CharacterSpec:
+    """Read a character description into a ``CharacterSpec``; deterministic in (prompt, seed).
+
+    Raises ``ValueError`` (one line) for an empty or whitespace prompt, a prompt over 2000
+    characters, or a seed that is not an integer 0..2**63-1.
+    """
+    _check_inputs(prompt, seed)
+    st = _State()
+    _walk(segment(prompt), st)
+    dr = _Draws(seed)
+    body, gender = _body(st, dr)
+    hair = _hair(st, dr, gender)
+    eye_name = st.get("eye_colour") or dr.pick("eye_colour", EYE_PALETTE)
+    skin = _skin(st, dr)
+    expression = st.get("expression") or dr.pick("expression", ("neutral", "smile", "happy"))
+    _complete_outfit(st, dr, gender)
+    outfit = _outfit(st, dr)
+    accessories = _accessories(st, dr, hair, outfit)
+    pose_hint = st.get("pose_hint")
+    return CharacterSpec(
+        prompt=prompt,
+        seed=seed,
+        body=body,
+        hair=hair,
+        eye_colour=Colour.named(str(eye_name)),
+        skin_tone=skin,
+        outfit=outfit,
+        accessories=accessories,
+        expression=str(expression),
+        pose_hint=None if pose_hint is None else str(pose_hint),
+        unparsed=tuple(st.unparsed),
+        notes=tuple(st.notes),
+    )

@@ -1,0 +1,1 @@
+"""The ``kyara`` command line. Each ``cmd_*.py`` module here registers its commands."""

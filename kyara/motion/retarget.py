@@ -1,0 +1,392 @@
+"""Retarget mocap motion (BVH, SMPL) onto the 55-bone VRM skeleton of any anime body.
+
+Steps of :func:`retarget` (source = mocap skeleton, target = ``body_layout(params).joints``):
+
+1. **Map** source joints to VRM bones by name (:mod:`kyara.motion.mapping`).
+2. **Align the source rest pose to a T-pose.** A mocap zero pose is not a T-pose (CMU: legs
+   splayed ~20 deg). For every mapped limb bone (:data:`ALIGNED_BONES`), ``C_v`` is the world
+   rotation taking the source's zero-pose bone direction onto the target's T-pose direction,
+   composed down the chain (``C_v = swing(C_parent d_src -> d_tgt) C_parent``); other bones
+   inherit their parent's; the root turns about the vertical so the skeletons' left-right
+   directions agree (facing is kept).
+3. **Transfer world rotations through the rest poses** (VRM animation convention: normalize by
+   the source rest, denormalize by the target rest, whose rest orientations are identity):
+   ``W_v = G_src(v) C_v^T``; unmapped target bones follow their parent; local
+   ``L_v = W_parent^T W_v``. Rotations of unmapped source joints (CMU LHipJoint, LowerBack,
+   Neck1) are inside ``G_src`` of the next mapped joint: they fold in.
+4. **Root translation** scaled by the leg-length ratio (hip -> ankle chains).
+5. **Feet on the ground**: frames where a source foot joint is within ``contact_height`` of its
+   lowest height are contact frames; there the hips are shifted vertically so the lowest target
+   foot point (heel, ball, toe tip) sits at its rest height (0). Between contacts the shift is
+   interpolated, then smoothed, so jumps keep their flight.
+6. **Resample** (slerp) to ``fps`` and **trim** (source frames, before resampling).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from kyara.body.layout import Layout, body_layout
+from kyara.body.params import BodyParams, get_preset
+from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS, finger_bones
+from kyara.motion.bvh import MocapMotion, MocapSkeleton, mocap_fk
+from kyara.motion.mapping import mapping_indices, resolve_mapping
+from kyara.pose.lbs import forward_kinematics
+from kyara.pose.pose import Motion
+from kyara.pose.rotations import matrix_to_quat, quat_slerp, quat_to_matrix, rotation_between
+
+LEG_BONES = tuple(f"{s}{b}" for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "Foot"))
+
+
+@dataclass(frozen=True)
+class RetargetConfig:
+    ground: bool = True  # keep feet on the floor (contact-based vertical correction of the hips)
+    contact_height: float = 0.03  # m (source, after scaling): foot joint this close to its lowest = contact
+    smooth_s: float = 0.03  # s, Gaussian sigma applied to the vertical correction
+    contact_tolerance: float = 0.005  # m, most the smoothing may move a contact frame off the floor
+    align_tpose: bool = True  # correct the source zero pose to a T-pose before transferring
+
+
+def _chain_children() -> dict[str, tuple[str, ...]]:
+    """VRM bone -> the child bones (down one chain) whose direction defines the bone's direction."""
+    out: dict[str, tuple[str, ...]] = {
+        "hips": ("spine", "chest", "upperChest", "neck", "head"),
+        "spine": ("chest", "upperChest", "neck", "head"),
+        "chest": ("upperChest", "neck", "head"),
+        "upperChest": ("neck", "head"),
+        "neck": ("head",),
+    }
+    for s in ("left", "right"):
+        out[f"{s}UpperLeg"] = (f"{s}LowerLeg", f"{s}Foot")
+        out[f"{s}LowerLeg"] = (f"{s}Foot", f"{s}Toes")
+        out[f"{s}Foot"] = (f"{s}Toes",)
+        out[f"{s}Shoulder"] = (f"{s}UpperArm", f"{s}LowerArm")
+        out[f"{s}UpperArm"] = (f"{s}LowerArm", f"{s}Hand")
+        out[f"{s}LowerArm"] = (f"{s}Hand",)
+        out[f"{s}Hand"] = finger_bones(s, "Middle")
+        for f in ("Thumb", "Index", "Middle", "Ring", "Little"):
+            b = finger_bones(s, f)
+            out[b[0]] = b[1:]
+            out[b[1]] = b[2:]
+    return out
+
+
+_CHAIN = _chain_children()
+# Bones whose T-pose direction is a *pose* convention (legs straight down, arms and fingers
+# straight out), so a different source zero pose is corrected. Torso, neck, head, shoulders and
+# feet keep the source's zero-pose shape: their directions differ between skeletons by anatomy
+# (spine curve, where SMPL puts the head joint, ankle height), not by pose.
+ALIGNED_BONES = frozenset(
+    [f"{s}{b}" for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "UpperArm", "LowerArm", "Hand")]
+    + [b for s in ("left", "right") for f in ("Thumb", "Index", "Middle", "Ring", "Little") for b in finger_bones(s, f)]
+)
+_TIP_KEY = {"head": "head", **{f"{s}Toes": f"{s}Toes" for s in ("left", "right")},
+            **{finger_bones(s, f)[2]: f"{s}{f}" for s in ("left", "right")
+               for f in ("Thumb", "Index", "Middle", "Ring", "Little")}}
+
+
+def _target_layout(target: BodyParams | Layout | str) -> Layout:
+    if isinstance(target, Layout):
+        return target
+    if isinstance(target, str):
+        return body_layout(get_preset(target))
+    if isinstance(target, BodyParams):
+        return body_layout(target)
+    raise ValueError(f"retarget target is a {type(target).__name__}, expected BodyParams, Layout or a preset name")
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
+
+
+def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Orthonormal basis [3, 3] with columns (left, up, forward), up kept exactly."""
+    u = _unit(up)
+    l = _unit(left - np.dot(left, u) * u)
+    return np.stack([l, u, np.cross(l, u)], axis=1)
+
+
+def tpose_alignment(
+    src_rest: np.ndarray,  # [Js, 3] source zero-pose joints, metres
+    src_end: dict[int, np.ndarray],  # source end-site offsets, metres
+    src_index: list[int],  # [55] source joint per VRM bone, -1 = unmapped
+    layout: Layout,
+) -> np.ndarray:
+    """``[55, 3, 3]`` world rotations taking source zero-pose bone directions to T-pose ones."""
+    tgt = layout.joints
+    scale = np.linalg.norm(np.ptp(src_rest, axis=0)) + 1e-9
+
+    def mapped(b: str) -> bool:
+        return src_index[BONE_INDEX[b]] >= 0
+
+    C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
+    # root: turn about the vertical so the skeletons' left directions agree (both are Y up; the
+    # torso's lean is anatomy and is kept)
+    side = next((s for s in ("UpperLeg", "UpperArm", "Shoulder") if mapped(f"left{s}") and mapped(f"right{s}")), None)
+    h = BONE_INDEX["hips"]
+    if side is not None:
+        up = np.array([0.0, 1.0, 0.0])
+        Bs = _frame(src_rest[src_index[BONE_INDEX[f"left{side}"]]] - src_rest[src_index[BONE_INDEX[f"right{side}"]]], up)
+        Bt = _frame(tgt[BONE_INDEX[f"left{side}"]] - tgt[BONE_INDEX[f"right{side}"]], up)
+        C[h] = Bt @ Bs.T
+    for v, name in enumerate(BONES):
+        if v == h:
+            continue
+        p = PARENTS[v]
+        C[v] = C[p]  # unmapped, not aligned, or no direction: inherit the parent's correction
+        if not mapped(name) or name not in ALIGNED_BONES:
+            continue
+        b = src_index[v]
+        d_s = d_t = None
+        for c in _CHAIN.get(name, ()):
+            if mapped(c):
+                d = src_rest[src_index[BONE_INDEX[c]]] - src_rest[b]
+                if np.linalg.norm(d) > 1e-4 * scale:
+                    d_s, d_t = d, tgt[BONE_INDEX[c]] - tgt[v]
+                    break
+        if d_s is None and name in _TIP_KEY and b in src_end and np.linalg.norm(src_end[b]) > 1e-4 * scale:
+            d_s, d_t = src_end[b], layout.tips[_TIP_KEY[name]] - tgt[v]
+        if d_s is not None:
+            C[v] = quat_to_matrix(rotation_between(C[p] @ d_s, d_t)) @ C[p]
+    return C
+
+
+def leg_length(rest_joints: np.ndarray, index: list[int]) -> float:
+    """Mean hip -> knee -> ankle chain length (metres) over the mapped legs."""
+    out = []
+    for s in ("left", "right"):
+        i = [index[BONE_INDEX[f"{s}{b}"]] for b in ("UpperLeg", "LowerLeg", "Foot")]
+        if min(i) >= 0:
+            out.append(np.linalg.norm(rest_joints[i[1]] - rest_joints[i[0]]) + np.linalg.norm(rest_joints[i[2]] - rest_joints[i[1]]))
+    if not out:
+        raise ValueError("source skeleton has no mapped leg (upper leg, lower leg, foot), expected at least one")
+    return float(np.mean(out))
+
+
+def foot_points(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Sole points of the target feet: bone index ``[6]`` and rest position ``[6, 3]`` (y = 0).
+
+    Per side: heel and ball (carried by the foot bone), toe tip (carried by the toes bone).
+    """
+    bones, pts = [], []
+    L = layout.dims["foot_len"]
+    for s in ("left", "right"):
+        a, t = layout.joint(f"{s}Foot"), layout.joint(f"{s}Toes")
+        tip = layout.tips[f"{s}Toes"]
+        bones += [BONE_INDEX[f"{s}Foot"], BONE_INDEX[f"{s}Foot"], BONE_INDEX[f"{s}Toes"]]
+        pts += [[a[0], 0.0, tip[2] - L], [t[0], 0.0, t[2]], [tip[0], 0.0, tip[2]]]
+    return np.array(bones), np.array(pts)
+
+
+def lowest_foot_height(
+    global_rot: np.ndarray,  # [F, 55, 3, 3]
+    global_pos: np.ndarray,  # [F, 55, 3]
+    layout: Layout,
+) -> np.ndarray:
+    """``[F]`` height (metres) of the lowest target foot sole point; 0 = standing in the rest pose."""
+    bones, pts = foot_points(layout)
+    local = pts - layout.joints[bones]  # [6, 3]
+    world = global_pos[:, bones] + np.einsum("fkij,kj->fki", global_rot[:, bones], local)
+    return world[..., 1].min(axis=1)
+
+
+def source_contacts(src_pos: np.ndarray, src_index: list[int], height: float, fps: float, window_s: float = 1.0) -> np.ndarray:
+    """``[F]`` bool: some source foot or toe joint is within ``height`` of its standing level.
+
+    The floor is local (a running minimum of the lowest foot joint over ``window_s``), so slow
+    drift of the capture floor does not end contact; a joint's standing level is its lowest
+    height above that floor (percentile 1).
+    """
+    from scipy.ndimage import gaussian_filter1d, minimum_filter1d
+
+    joints = [src_index[BONE_INDEX[n]] for n in ("leftFoot", "rightFoot", "leftToes", "rightToes")]
+    joints = [j for j in joints if j >= 0]
+    y = src_pos[:, joints, 1]  # [F, K]
+    size = max(1, int(round(window_s * fps)) | 1)
+    floor = minimum_filter1d(y.min(axis=1), size, mode="nearest")
+    floor = gaussian_filter1d(floor, max(size / 8.0, 0.5), mode="nearest")
+    above = y - floor[:, None]
+    base = np.percentile(above, 1.0, axis=0)
+    return np.any(above - base < height, axis=1)
+
+
+def ground_correction(
+    lowest: np.ndarray,  # [F] lowest target foot point, metres (0 = standing)
+    contact: np.ndarray,  # [F] bool
+    fps: float,
+    smooth_s: float,
+    tolerance: float = 0.005,
+) -> np.ndarray:
+    """``[F]`` vertical shift (metres) of the hips that keeps the feet on the floor.
+
+    ``-lowest`` on contact frames, linearly interpolated across flights (so a jump keeps its
+    height), Gaussian-smoothed with sigma ``smooth_s``; on contact frames the smoothed shift stays
+    within ``tolerance`` of the exact one.
+    """
+    F = lowest.shape[0]
+    idx = np.flatnonzero(contact)
+    if idx.size == 0:
+        return np.full(F, -float(lowest.min()))
+    exact = np.interp(np.arange(F), idx, -lowest[idx])
+    sigma = smooth_s * fps
+    if sigma < 0.3 or F < 2:
+        return exact
+    from scipy.ndimage import gaussian_filter1d
+
+    smooth = gaussian_filter1d(exact, sigma, mode="nearest")
+    dev = np.where(contact, np.clip(smooth - exact, -tolerance, tolerance), smooth - exact)
+    return exact + dev
+
+
+# --------------------------------------------------------------------------------------------
+# resampling
+
+
+def resample_arrays(
+    rotations: np.ndarray,  # [F, J, 4]
+    translation: np.ndarray,  # [F, ...] linearly interpolated
+    fps_in: float,
+    fps_out: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slerp rotations and lerp ``translation`` onto ``fps_out``; keeps the clip's duration.
+
+    Output frames: ``floor((F - 1) * fps_out / fps_in) + 1`` at times ``k / fps_out``.
+    """
+    if not (np.isfinite(fps_out) and fps_out > 0):
+        raise ValueError(f"fps {fps_out} is not valid, expected frames per second > 0")
+    F = rotations.shape[0]
+    n = int(np.floor((F - 1) * fps_out / fps_in + 1e-6)) + 1
+    u = np.arange(n) * (fps_in / fps_out)
+    i0 = np.minimum(np.floor(u + 1e-9).astype(np.int64), max(F - 2, 0))
+    w = np.clip(u - i0, 0.0, 1.0)
+    i1 = np.minimum(i0 + 1, F - 1)
+    rot = quat_slerp(rotations[i0], rotations[i1], w[:, None])
+    wt = w.reshape((-1,) + (1,) * (translation.ndim - 1))
+    trans = (1 - wt) * translation[i0] + wt * translation[i1]
+    return rot, trans
+
+
+def resample_arrays_reference(rotations, translation, fps_in, fps_out):
+    """Slow, obvious reference of :func:`resample_arrays`: a loop over output frames and joints."""
+    F = rotations.shape[0]
+    duration = (F - 1) / fps_in
+    n = int(np.floor(duration * fps_out + 1e-6)) + 1
+    rots, trans = [], []
+    for k in range(n):
+        u = k / fps_out * fps_in
+        i = min(int(np.floor(u + 1e-9)), max(F - 2, 0))
+        w = min(max(u - i, 0.0), 1.0)
+        j = min(i + 1, F - 1)
+        rots.append([quat_slerp(rotations[i, b], rotations[j, b], w) for b in range(rotations.shape[1])])
+        trans.append((1 - w) * translation[i] + w * translation[j])
+    return np.array(rots), np.array(trans)
+
+
+def resample_motion(motion: Motion, fps: float) -> Motion:
+    """A target :class:`Motion` at another frame rate (slerp), same duration."""
+    rot, trans = resample_arrays(motion.rotations, motion.translation, motion.fps, fps)
+    return Motion(rot, trans, fps)
+
+
+def _resample_mocap(motion: MocapMotion, fps: float) -> MocapMotion:
+    rot, trans = resample_arrays(motion.rotations, motion.root_translation, motion.fps, fps)
+    offs = None
+    if motion.joint_offsets is not None:
+        _, offs = resample_arrays(motion.rotations, motion.joint_offsets, motion.fps, fps)
+    return MocapMotion(rot, trans, fps, offs)
+
+
+# --------------------------------------------------------------------------------------------
+# the entry point
+
+
+def retarget(
+    source_motion: MocapMotion,
+    source_skeleton: MocapSkeleton,
+    target: BodyParams | Layout | str,
+    mapping: dict[str, str | None] | str | os.PathLike | None = None,
+    fps: float | None = None,
+    trim: tuple[int | None, int | None] | None = None,
+    config: RetargetConfig | None = None,
+) -> Motion:
+    """Retarget ``source_motion`` onto the VRM skeleton of ``target`` (params, layout or preset).
+
+    ``mapping`` overrides the guessed name table (dict or YAML path, ``{joint: vrmBone|null}``);
+    ``trim = (start, stop)`` keeps source frames ``start:stop`` (before resampling); ``fps``
+    resamples (default: the source rate). Returns a :class:`Motion` ``[F, 55, 4]`` + ``[F, 3]``
+    metres, hips translation relative to the target rest pose.
+    """
+    cfg = config or RetargetConfig()
+    layout = _target_layout(target)
+    J = source_skeleton.num_joints
+    if source_motion.rotations.shape[1:] != (J, 4):
+        raise ValueError(f"motion rotations have shape {source_motion.rotations.shape}, expected (F, {J}, 4) for the skeleton")
+    names = source_skeleton.names
+    index = mapping_indices(names, resolve_mapping(names, mapping, required=("hips",) + LEG_BONES))
+    motion = source_motion
+    if trim is not None:
+        start, stop = trim
+        if len(range(motion.num_frames)[start:stop]) == 0:
+            raise ValueError(f"trim {tuple(trim)} keeps no frame of the {motion.num_frames}-frame motion, expected start < stop")
+        motion = motion.slice(start, stop)
+    if fps is not None and float(fps) != motion.fps:
+        motion = _resample_mocap(motion, float(fps))
+
+    # 1. source world rotations and positions
+    g_rot, g_pos = mocap_fk(source_skeleton, motion)  # [F, Js, 3, 3], [F, Js, 3]
+    src_rest = source_skeleton.rest_joints
+    tgt_rest = layout.joints
+    # 2. zero pose -> T-pose per bone
+    if cfg.align_tpose:
+        C = tpose_alignment(src_rest, source_skeleton.end_sites, index, layout)
+    else:
+        C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
+    # 3. world rotations relative to the T-pose, then locals on the target tree
+    F = motion.num_frames
+    W = np.empty((F, NUM_BONES, 3, 3))
+    local = np.empty_like(W)
+    for v in range(NUM_BONES):
+        p = PARENTS[v]
+        if index[v] >= 0:
+            W[:, v] = g_rot[:, index[v]] @ C[v].T
+            local[:, v] = W[:, v] if p < 0 else np.swapaxes(W[:, p], -1, -2) @ W[:, v]
+        else:
+            W[:, v] = W[:, p]
+            local[:, v] = np.eye(3)
+    # 4. root translation scaled by the leg-length ratio
+    k = leg_length(tgt_rest, list(range(NUM_BONES))) / leg_length(src_rest, index)
+    hs = index[BONE_INDEX["hips"]]
+    trans = k * (g_pos[:, hs] - src_rest[hs])  # [F, 3] offset of the hips from the target rest
+    # 5. feet on the ground
+    if cfg.ground:
+        t_rot, t_pos = forward_kinematics(local, trans, tgt_rest, PARENTS)
+        lowest = lowest_foot_height(t_rot, t_pos, layout)
+        contact = source_contacts(g_pos, index, cfg.contact_height, motion.fps)
+        trans[:, 1] += ground_correction(lowest, contact, motion.fps, cfg.smooth_s, cfg.contact_tolerance)
+    return Motion(matrix_to_quat(local), trans, motion.fps)
+
+
+# --------------------------------------------------------------------------------------------
+# the VRM skeleton as a mocap skeleton (identity checks, BVH export of retargeted motion)
+
+
+def vrm_skeleton(target: BodyParams | Layout | str) -> MocapSkeleton:
+    """The target's 55-bone rest skeleton as a :class:`MocapSkeleton` (VRM bone names, metres)."""
+    layout = _target_layout(target)
+    j = layout.joints
+    offsets = j - np.where(PARENTS[:, None] >= 0, j[np.maximum(PARENTS, 0)], 0.0)
+    ends = {BONE_INDEX[b]: layout.tips[key] - j[BONE_INDEX[b]] for b, key in _TIP_KEY.items()}
+    chans = tuple(
+        ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation") if i == 0
+        else ("Zrotation", "Xrotation", "Yrotation")
+        for i in range(NUM_BONES)
+    )
+    return MocapSkeleton(BONES, PARENTS.copy(), offsets, chans, ends, scale=1.0)
+
+
+def motion_as_mocap(motion: Motion) -> MocapMotion:
+    """A target :class:`Motion` as mocap motion on :func:`vrm_skeleton` (same rotations)."""
+    return MocapMotion(motion.rotations.copy(), motion.translation.copy(), motion.fps)

@@ -1,0 +1,1 @@
+"""Poses: rotations, forward kinematics, linear-blend skinning, named poses, keypoints."""

@@ -1,0 +1,140 @@
+"""OpenPose keypoints of a posed body: COCO-18 body, 21 + 21 hand and 70 face points.
+
+Body joints come from the skeleton (shoulders = upper-arm joints, ...); nose, eyes and ears
+are vertices of the head surface; hand points are finger joints plus fingertips; the face points
+are the 70 landmark vertices of :mod:`kyara.body.anchors`. Everything is batched over frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kyara.body.model import Body
+from kyara.body.skeleton import BONE_INDEX, FINGER_NAMES, PARENTS, finger_bones
+
+# COCO-18: (kind, name) with kind 'joint' (skeleton bone head), 'mid' (shoulder midpoint) or 'vertex'
+BODY_SOURCES: tuple[tuple[str, str], ...] = (
+    ("vertex", "nose"),
+    ("mid", "neck"),
+    ("joint", "rightUpperArm"),
+    ("joint", "rightLowerArm"),
+    ("joint", "rightHand"),
+    ("joint", "leftUpperArm"),
+    ("joint", "leftLowerArm"),
+    ("joint", "leftHand"),
+    ("joint", "rightUpperLeg"),
+    ("joint", "rightLowerLeg"),
+    ("joint", "rightFoot"),
+    ("joint", "leftUpperLeg"),
+    ("joint", "leftLowerLeg"),
+    ("joint", "leftFoot"),
+    ("vertex", "rightEye"),
+    ("vertex", "leftEye"),
+    ("vertex", "rightEar"),
+    ("vertex", "leftEar"),
+)
+
+
+@dataclass
+class Keypoints3D:
+    """World-space keypoints, metres. Leading dims are frames (or none)."""
+
+    body: np.ndarray  # [..., 18, 3]
+    hand_left: np.ndarray  # [..., 21, 3]
+    hand_right: np.ndarray  # [..., 21, 3]
+    face: np.ndarray  # [..., 70, 3]
+
+    def all(self) -> np.ndarray:
+        """[..., 130, 3] body, left hand, right hand, face concatenated."""
+        return np.concatenate([self.body, self.hand_left, self.hand_right, self.face], axis=-2)
+
+
+def _posed_points(body: Body, g_rot: np.ndarray, g_pos: np.ndarray, vertex_ids: np.ndarray) -> np.ndarray:
+    """Skin only the given vertices: [..., K, 3]."""
+    from kyara.pose.lbs import skinning_transforms
+
+    A = skinning_transforms(g_rot, g_pos, body.rest_joints)  # [..., J, 3, 4]
+    idx = body.joint_indices[vertex_ids]  # [K, 4]
+    w = body.joint_weights[vertex_ids].astype(np.float64)  # [K, 4]
+    p = np.concatenate([body.vertices[vertex_ids].astype(np.float64), np.ones((len(vertex_ids), 1))], axis=1)
+    M = np.einsum("kc,...kcij->...kij", w, A[..., idx, :, :])  # [..., K, 3, 4]
+    return np.einsum("...kij,kj->...ki", M, p)
+
+
+def _tip(body: Body, g_rot: np.ndarray, g_pos: np.ndarray, bone: str, tip_name: str) -> np.ndarray:
+    j = BONE_INDEX[bone]
+    offset = body.layout.tips[tip_name] - body.rest_joints[j]
+    return g_pos[..., j, :] + np.einsum("...ik,k->...i", g_rot[..., j, :, :], offset)
+
+
+def body_keypoints(body: Body, rotations: np.ndarray, translation: np.ndarray | None = None) -> Keypoints3D:
+    """Keypoints of ``body`` posed by ``rotations`` [..., J, 3, 3] (or quaternions [..., J, 4])."""
+    from kyara.pose.lbs import forward_kinematics
+    from kyara.pose.rotations import quat_to_matrix
+
+    rot = np.asarray(rotations, dtype=np.float64)
+    if rot.shape[-1] == 4:
+        rot = quat_to_matrix(rot)
+    if translation is None:
+        translation = np.zeros(rot.shape[:-3] + (3,))
+    g_rot, g_pos = forward_kinematics(rot, translation, body.rest_joints, PARENTS)
+    vert_names = [name for kind, name in BODY_SOURCES if kind == "vertex"]
+    vert_ids = np.array([body.anchors[n] for n in vert_names] + list(body.face_landmarks), dtype=np.int64)
+    vp = _posed_points(body, g_rot, g_pos, vert_ids)
+    named = {n: vp[..., i, :] for i, n in enumerate(vert_names)}
+    face = vp[..., len(vert_names):, :]
+    pts = []
+    for kind, name in BODY_SOURCES:
+        if kind == "joint":
+            pts.append(g_pos[..., BONE_INDEX[name], :])
+        elif kind == "mid":
+            pts.append(0.5 * (g_pos[..., BONE_INDEX["leftUpperArm"], :] + g_pos[..., BONE_INDEX["rightUpperArm"], :]))
+        else:
+            pts.append(named[name])
+    hands = {}
+    for side in ("left", "right"):
+        hp = [g_pos[..., BONE_INDEX[f"{side}Hand"], :]]
+        for finger in FINGER_NAMES:
+            bones = finger_bones(side, finger)
+            hp += [g_pos[..., BONE_INDEX[b], :] for b in bones]
+            hp.append(_tip(body, g_rot, g_pos, bones[-1], f"{side}{finger}"))
+        hands[side] = np.stack(hp, axis=-2)
+    return Keypoints3D(np.stack(pts, axis=-2), hands["left"], hands["right"], face)
+
+
+def keypoint_tolerances(body: Body) -> np.ndarray:
+    """[130] occlusion tolerance per keypoint, metres: the local limb radius for joints inside the
+    body, a small margin for surface points (nose, eyes, ears, face)."""
+    d = body.layout.dims
+    surf = 0.02 * d["h"]
+    body_tol = [surf, 1.2 * d["neck_r"] + 0.25 * d["torso_len"] * 0.3,
+                1.3 * d["r_upper_arm"], 1.2 * d["r_elbow"], 1.3 * d["r_wrist"],
+                1.3 * d["r_upper_arm"], 1.2 * d["r_elbow"], 1.3 * d["r_wrist"],
+                1.3 * d["r_thigh"], 1.1 * d["r_knee"], 1.4 * d["r_ankle"],
+                1.3 * d["r_thigh"], 1.1 * d["r_knee"], 1.4 * d["r_ankle"],
+                surf, surf, surf, surf]
+    hand_tol = [1.3 * d["r_wrist"]] + [1.5 * d["finger_r"]] * 20
+    return np.array(body_tol + hand_tol + hand_tol + [surf] * 70)
+
+
+def project_keypoints(kp: Keypoints3D, camera, visible: np.ndarray | None = None):
+    """Project one frame of keypoints through ``camera`` into :class:`Keypoints2D` (pixels).
+
+    Points outside the image, behind the camera, or with ``visible`` [130] False are missing (0,0,0).
+    """
+    from kyara.pose.openpose import Keypoints2D
+
+    allp = kp.all()
+    if allp.ndim != 2:
+        raise ValueError(f"project_keypoints takes one frame, got keypoints of shape {allp.shape}")
+    px, depth = camera.project(allp)
+    inside = (depth > 0) & (px[:, 0] >= 0) & (px[:, 0] <= camera.width - 1) & (px[:, 1] >= 0) & (px[:, 1] <= camera.height - 1)
+    if visible is not None:
+        inside &= np.asarray(visible, dtype=bool)
+    out = np.zeros((len(allp), 3))
+    out[inside, :2] = px[inside]
+    out[inside, 2] = 1.0
+    return Keypoints2D(body=out[:18], hand_left=out[18:39], hand_right=out[39:60], face=out[60:130],
+                       width=camera.width, height=camera.height)

@@ -1,0 +1,1 @@
+"""Cameras, condition maps (OpenPose, depth, normal, UDP, line art) and cel-shaded previews."""

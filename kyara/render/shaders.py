@@ -1,0 +1,180 @@
+"""GLSL sources of the condition-map renderer (see :mod:`kyara.render.maps`).
+
+Many views are drawn in ONE instanced draw call: instance ``k`` is view ``k`` and lands in the
+``k``-th horizontal band ("tile") of a framebuffer that is ``K * H`` rows tall. The image is drawn
+upside down (clip y negated) so that ``glReadPixels`` rows come out top-down and the readback
+reshapes to ``[K, H, W, C]`` with no copy. Two clip distances keep each view inside its band.
+
+Per-view data (view matrix, projection, depth range, focal length) live in a storage buffer;
+vertex positions and normals too (shared by all instances, or one mesh per instance).
+"""
+
+from __future__ import annotations
+
+# Geometry pass outputs, in attachment order. Each is compiled in only when needed.
+GEOMETRY_OUTPUTS = ("metric", "normal", "depth", "parts", "mask", "udp", "toon")
+
+_COMMON = """
+#version 430
+struct View { mat4 view; mat4 proj; vec4 p; };  // p = (depth8 near z, depth8 far z, ortho 0/1, focal px)
+layout(std430, binding = 2) readonly buffer Views { View views[]; };
+"""
+
+GEOMETRY_VS = _COMMON + """
+layout(std430, binding = 0) readonly buffer Pos { float pos[]; };  // [K or 1, V, 3] world metres
+layout(std430, binding = 1) readonly buffer Nrm { float nrm[]; };  // [K or 1, V, 3] world unit normals
+uniform int u_vstride;  // V when every view has its own mesh, 0 when all views share one
+uniform int u_tiles;    // K: views stacked in the framebuffer
+in float a_part;
+in vec3 a_udp;
+in vec3 a_base;
+in vec3 a_shade;
+out vec3 v_pos;     // camera space (OpenGL), metres
+out vec3 v_nrm;     // camera space
+out vec3 v_udp;
+out vec3 v_base;
+out vec3 v_shade;
+flat out float v_part;
+flat out vec4 v_p;
+out float gl_ClipDistance[2];
+void main() {
+    int i = (gl_InstanceID * u_vstride + gl_VertexID) * 3;
+    View vw = views[gl_InstanceID];
+    vec4 pc = vw.view * vec4(pos[i], pos[i + 1], pos[i + 2], 1.0);
+    v_pos = pc.xyz;
+    v_nrm = mat3(vw.view) * vec3(nrm[i], nrm[i + 1], nrm[i + 2]);
+    v_udp = a_udp; v_base = a_base; v_shade = a_shade; v_part = a_part; v_p = vw.p;
+    vec4 clip = vw.proj * pc;
+    clip.y = -clip.y;  // top image row first in memory
+    gl_ClipDistance[0] = clip.w + clip.y;
+    gl_ClipDistance[1] = clip.w - clip.y;
+    clip.y = (clip.y + float(2 * gl_InstanceID + 1 - u_tiles) * clip.w) / float(u_tiles);
+    gl_Position = clip;
+}
+"""
+
+GEOMETRY_FS = """
+in vec3 v_pos;
+in vec3 v_nrm;
+in vec3 v_udp;
+in vec3 v_base;
+in vec3 v_shade;
+flat in float v_part;
+flat in vec4 v_p;
+uniform float u_depth_floor;
+uniform vec3 u_light;        // toon: unit vector towards the light, camera space
+uniform vec4 u_shade;        // toon: (shading shift, toony, deep-shade shift, deep-shade factor)
+uniform vec4 u_rim;          // toon: rim colour rgb, rim power
+uniform float u_rim_lift;
+uniform int u_tones;
+OUTPUT_DECLS
+float linearstep(float a, float b, float t) { return clamp((t - a) / max(b - a, 1e-5), 0.0, 1.0); }
+void main() {
+    float z = -v_pos.z;  // metres along the view axis
+    vec3 to_cam = v_p.z > 0.5 ? vec3(0.0, 0.0, 1.0) : normalize(-v_pos);
+    vec3 n = normalize(v_nrm);
+    float nv = dot(n, to_cam);
+    // Smooth normals near the silhouette can point slightly away: fold them onto the
+    // plane perpendicular to the view so every visible normal faces the camera (nz >= 0).
+    if (nv < 0.0) { n = normalize(n - nv * to_cam + 1e-4 * to_cam); nv = 1e-4; }
+#ifdef OUT_metric
+    o_metric = z;
+#endif
+#ifdef OUT_normal
+    // NormalBae (ControlNet 1.1 normalbae) colours: R = -x (left), G = +y (up), B = +z (to viewer).
+    o_normal = vec4(0.5 * (vec3(-n.x, n.y, n.z) + 1.0), 1.0);
+#endif
+#ifdef OUT_depth
+    float d;
+    if (v_p.z > 0.5) d = (v_p.y - z) / max(v_p.y - v_p.x, 1e-6);                        // linear (ortho)
+    else d = (1.0 / z - 1.0 / v_p.y) / max(1.0 / v_p.x - 1.0 / v_p.y, 1e-9);             // inverse depth
+    o_depth = u_depth_floor + (1.0 - u_depth_floor) * clamp(d, 0.0, 1.0);
+#endif
+#ifdef OUT_parts
+    o_parts = v_part / 255.0;
+#endif
+#ifdef OUT_mask
+    o_mask = 1.0;
+#endif
+#ifdef OUT_udp
+    o_udp = vec4(v_udp, 1.0);
+#endif
+#ifdef OUT_toon
+    // MToon-style ramp: shading = linearstep(-1 + toony, 1 - toony, N.L + shift)
+    float lit = dot(n, u_light) + u_shade.x;
+    float s = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit);
+    vec3 col = mix(v_shade, v_base, s);
+    if (u_tones >= 3) {
+        float s2 = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit - u_shade.z);
+        col = mix(v_shade * u_shade.w, col, s2);
+    }
+    col += pow(clamp(1.0 - nv + u_rim_lift, 0.0, 1.0), u_rim.w) * u_rim.rgb;
+    o_toon = vec4(clamp(col, 0.0, 1.0), 1.0);
+#endif
+}
+"""
+
+_OUTPUT_TYPES = {"metric": "float", "normal": "vec4", "depth": "float", "parts": "float", "mask": "float",
+                 "udp": "vec4", "toon": "vec4"}
+
+
+def geometry_fragment_source(outputs: tuple[str, ...]) -> str:
+    """Fragment shader writing ``outputs`` (a subsequence of GEOMETRY_OUTPUTS) to locations 0.."""
+    decls = []
+    for loc, name in enumerate(outputs):
+        decls.append(f"#define OUT_{name}\nlayout(location = {loc}) out {_OUTPUT_TYPES[name]} o_{name};")
+    return _COMMON + GEOMETRY_FS.replace("OUTPUT_DECLS", "\n".join(decls))
+
+
+
+# Feature lines (silhouette, crease and boundary edges chosen per view on the CPU) drawn as
+# screen-space quads of a given pixel width, depth-tested against the geometry pass.
+LINE_VS = _COMMON + """
+in vec3 a_p0;      // per instance: edge end points, world metres
+in vec3 a_p1;
+in float a_view;   // per instance: view index within the pass
+uniform ivec2 u_size;   // (W, H) of one view
+uniform int u_tiles;
+uniform float u_width;  // pixels
+uniform float u_bias;   // pull towards the camera, in pixel footprints
+out float gl_ClipDistance[2];
+const vec2 CORNERS[6] = vec2[6](vec2(0, -1), vec2(1, -1), vec2(1, 1), vec2(0, -1), vec2(1, 1), vec2(0, 1));
+vec4 to_clip(View vw, vec3 p) {
+    vec4 e = vw.view * vec4(p, 1.0);
+    bool ortho = vw.p.z > 0.5;
+    float fp = ortho ? 1.0 / vw.p.w : -e.z / vw.p.w;
+    vec3 to_cam = ortho ? vec3(0.0, 0.0, 1.0) : normalize(-e.xyz);
+    e.xyz += to_cam * (u_bias * fp);
+    vec4 c = vw.proj * e;
+    c.y = -c.y;
+    return c;
+}
+void main() {
+    View vw = views[int(a_view + 0.5)];
+    vec2 corner = CORNERS[gl_VertexID];
+    vec4 c0 = to_clip(vw, a_p0);
+    vec4 c1 = to_clip(vw, a_p1);
+    if (c0.w <= 1e-6 || c1.w <= 1e-6) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); return; }
+    vec2 half_size = 0.5 * vec2(u_size);
+    vec2 s0 = c0.xy / c0.w * half_size;
+    vec2 s1 = c1.xy / c1.w * half_size;
+    vec2 d = s1 - s0;
+    float len = length(d);
+    vec2 dir = len > 1e-6 ? d / len : vec2(1.0, 0.0);
+    vec2 nrm = vec2(-dir.y, dir.x);
+    vec4 clip = corner.x < 0.5 ? c0 : c1;
+    vec2 off = 0.5 * u_width * (nrm * corner.y + dir * (corner.x < 0.5 ? -1.0 : 1.0));
+    clip.xy += off / half_size * clip.w;
+    gl_ClipDistance[0] = clip.w + clip.y;
+    gl_ClipDistance[1] = clip.w - clip.y;
+    clip.y = (clip.y + float(2 * int(a_view + 0.5) + 1 - u_tiles) * clip.w) / float(u_tiles);
+    gl_Position = clip;
+}
+"""
+
+LINE_FS = """
+#version 430
+uniform vec4 u_color;
+layout(location = 0) out vec4 o_color;
+void main() { o_color = u_color; }
+"""
