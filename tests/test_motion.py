@@ -349,3 +349,24 @@ def test_resampling_and_trim():
     np.testing.assert_allclose(up.rotations[::2], out.rotations, atol=1e-12)
     with pytest.raises(ValueError, match="trim"):
         retarget(motion, skel, "child", trim=(400, None))
+
+
+def test_quaternion_transfer_matches_matrix_reference():
+    from kyara.motion.retarget import tpose_alignment, transfer_rotations, transfer_rotations_reference
+
+    skel, motion = builtin("dance")
+    m = motion.slice(0, 40)
+    layout = body_layout(PRESETS["child"])
+    index = mapping_indices(skel.names, resolve_mapping(skel.names))
+    C = tpose_alignment(skel.rest_joints, skel.end_sites, index, layout)
+    _, fast = transfer_rotations(m.rotations, skel.parents, C, index)
+    g_rot, _ = mocap_fk(skel, m)
+    slow = transfer_rotations_reference(g_rot, C, index)
+    np.testing.assert_allclose(quat_to_matrix(fast), slow, atol=1e-9)
+    # and the feet-only FK used by the ground correction agrees with the full FK
+    out = retarget(m, skel, layout)
+    rot, pos = fk_target(out, layout)
+    from kyara.motion.retarget import _lowest_from_world
+
+    world = transfer_rotations(m.rotations, skel.parents, C, index)[0]
+    np.testing.assert_allclose(_lowest_from_world(world, out.translation, layout), lowest_foot_height(rot, pos, layout), atol=1e-9)

@@ -166,7 +166,7 @@ def body_primitives(layout: Layout) -> list[Primitive]:
         prims.append(Primitive(f"palm_{side}", f"{side}Hand",
                                lambda p, pc=pc, half=half, rr=0.45 * thick: sdf.rounded_box(p, pc, half, rr),
                                pc - half, pc + half, 0.5 * d["r_wrist"], 0.25 * thick))
-        fr = 0.034 * hl
+        fr = max(0.034 * hl, 0.0031 * H)  # small (chibi) hands: mitten-like rather than pinched fingers
         for finger in FINGER_NAMES:
             bones = finger_bones(side, finger)
             pts = [j(b) for b in bones] + [L.tips[f"{side}{finger}"]]
@@ -251,9 +251,15 @@ def build_surface(layout: Layout, target_faces: int = 30000, voxel: float | None
 
     prims = body_primitives(layout)
     H = layout.dims["H"]
-    vox = voxel if voxel is not None else H / 520.0
-    lo = np.min([q.lo for q in prims if not q.carve], axis=0) - 6 * vox
-    hi = np.max([q.hi for q in prims if not q.carve], axis=0) + 6 * vox
+    lo = np.min([q.lo for q in prims if not q.carve], axis=0)
+    hi = np.max([q.hi for q in prims if not q.carve], axis=0)
+    if voxel is None:
+        # ~height / 520, but at most ~24 M grid points (chibi heads make wide, deep boxes)
+        vox = max(H / 520.0, float(np.prod(hi - lo) / 24e6) ** (1.0 / 3.0))
+    else:
+        vox = voxel
+    lo = lo - 6 * vox
+    hi = hi + 6 * vox
     lo[1] = -4 * vox
     shape = tuple(int(np.ceil((hi[i] - lo[i]) / vox)) + 1 for i in range(3))
     field = field_on_grid(prims, lo, vox, shape)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from kyara.body.layout import Layout
-from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES
+from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS
+
+PARENTS_LIST = [int(p) for p in PARENTS]
 from kyara.body.surface import Primitive
 
 PART_NAMES: tuple[str, ...] = ("head", "torso", "arms", "hands", "legs", "feet")
@@ -49,12 +51,33 @@ def torso_split(y: np.ndarray, layout: Layout, top: float) -> np.ndarray:
     return out
 
 
+# hinge joints whose two limb primitives share a ball: split them by the plane through the joint
+HINGES = (("upperarm", "forearm", "LowerArm", "r_elbow"), ("thigh", "shin", "LowerLeg", "r_knee"))
+HINGE_WIDTH = 0.25  # x joint radius: half-width of the blend across the joint plane
+
+
 def skin_weights(vertices: np.ndarray, prims: list[Primitive], layout: Layout, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """``(joint_indices [V,k] int64, joint_weights [V,k] float32)``, rows sum to 1."""
     solid = [q for q in prims if not q.carve]
     d = np.stack([q.fn(vertices) for q in solid], axis=1)  # [V, P]
     tau = np.array([q.tau for q in solid])
     s = np.exp(-(d - d.min(axis=1, keepdims=True)) / tau)
+    # elbows and knees: the soft-min can't tell the two limbs apart on the shared joint ball, so the
+    # pair's combined weight is split by a narrow sigmoid across the plane through the joint
+    names = {q.name: i for i, q in enumerate(solid)}
+    for upper, lower, bone, radius in HINGES:
+        for side in ("left", "right"):
+            iu, il = names[f"{upper}_{side}"], names[f"{lower}_{side}"]
+            joint = layout.joint(f"{side}{bone}")
+            child = layout.joint(BONES[[i for i, p in enumerate(PARENTS_LIST) if p == BONE_INDEX[f"{side}{bone}"]][0]])
+            parent = layout.joint(BONES[PARENTS_LIST[BONE_INDEX[f"{side}{bone}"]]])
+            n = (joint - parent) / np.linalg.norm(joint - parent) + (child - joint) / np.linalg.norm(child - joint)
+            n /= np.linalg.norm(n)
+            sd = (vertices - joint) @ n
+            t = 0.5 * (1.0 + np.tanh(sd / (HINGE_WIDTH * layout.dims[radius])))
+            both = s[:, iu] + s[:, il]
+            s[:, iu] = both * (1.0 - t)
+            s[:, il] = both * t
     dense = np.zeros((len(vertices), NUM_BONES))
     torso_top = layout.dims["neck_y"] + 0.02 * layout.dims["torso_len"]
     split_bones = [BONE_INDEX[b] for b in ("hips", "spine", "chest", "upperChest")]

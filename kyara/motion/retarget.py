@@ -36,7 +36,7 @@ from kyara.motion.bvh import MocapMotion, MocapSkeleton, mocap_fk
 from kyara.motion.mapping import mapping_indices, resolve_mapping
 from kyara.pose.lbs import forward_kinematics
 from kyara.pose.pose import Motion
-from kyara.pose.rotations import matrix_to_quat, quat_slerp, quat_to_matrix, rotation_between
+from kyara.pose.rotations import matrix_to_quat, quat_conj, quat_slerp, quat_to_matrix, rotation_between
 
 LEG_BONES = tuple(f"{s}{b}" for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "Foot"))
 
@@ -182,14 +182,16 @@ def foot_points(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lowest_foot_height(
-    global_rot: np.ndarray,  # [F, 55, 3, 3]
-    global_pos: np.ndarray,  # [F, 55, 3]
+    global_rot: np.ndarray,  # [F, 55, 3, 3] (or [F, 6, 3, 3] of the foot_points bones with bones_only)
+    global_pos: np.ndarray,  # [F, 55, 3] (or [F, 6, 3])
     layout: Layout,
+    bones_only: bool = False,
 ) -> np.ndarray:
     """``[F]`` height (metres) of the lowest target foot sole point; 0 = standing in the rest pose."""
     bones, pts = foot_points(layout)
     local = pts - layout.joints[bones]  # [6, 3]
-    world = global_pos[:, bones] + np.einsum("fkij,kj->fki", global_rot[:, bones], local)
+    sel = slice(None) if bones_only else bones
+    world = global_pos[:, sel] + np.einsum("fkij,kj->fki", global_rot[:, sel], local)
     return world[..., 1].min(axis=1)
 
 
@@ -200,17 +202,30 @@ def source_contacts(src_pos: np.ndarray, src_index: list[int], height: float, fp
     drift of the capture floor does not end contact; a joint's standing level is its lowest
     height above that floor (percentile 1).
     """
-    from scipy.ndimage import gaussian_filter1d, minimum_filter1d
-
     joints = [src_index[BONE_INDEX[n]] for n in ("leftFoot", "rightFoot", "leftToes", "rightToes")]
     joints = [j for j in joints if j >= 0]
     y = src_pos[:, joints, 1]  # [F, K]
     size = max(1, int(round(window_s * fps)) | 1)
-    floor = minimum_filter1d(y.min(axis=1), size, mode="nearest")
-    floor = gaussian_filter1d(floor, max(size / 8.0, 0.5), mode="nearest")
+    floor = _running_min(y.min(axis=1), size)
+    floor = _gaussian_smooth(floor, max(size / 8.0, 0.5))
     above = y - floor[:, None]
     base = np.percentile(above, 1.0, axis=0)
     return np.any(above - base < height, axis=1)
+
+
+def _running_min(x: np.ndarray, size: int) -> np.ndarray:
+    """Centred running minimum over ``size`` (odd) samples, edges padded with the end values."""
+    h = size // 2
+    padded = np.concatenate([np.full(h, x[0]), x, np.full(h, x[-1])])
+    return np.lib.stride_tricks.sliding_window_view(padded, size).min(axis=1)
+
+
+def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian filter with edges padded by the end values (numpy only, no scipy import cost)."""
+    h = max(1, int(4.0 * sigma + 0.5))
+    k = np.exp(-0.5 * (np.arange(-h, h + 1) / sigma) ** 2)
+    padded = np.concatenate([np.full(h, x[0]), x, np.full(h, x[-1])])
+    return np.convolve(padded, k / k.sum(), mode="valid")
 
 
 def ground_correction(
@@ -234,9 +249,7 @@ def ground_correction(
     sigma = smooth_s * fps
     if sigma < 0.3 or F < 2:
         return exact
-    from scipy.ndimage import gaussian_filter1d
-
-    smooth = gaussian_filter1d(exact, sigma, mode="nearest")
+    smooth = _gaussian_smooth(exact, sigma)
     dev = np.where(contact, np.clip(smooth - exact, -tolerance, tolerance), smooth - exact)
     return exact + dev
 
@@ -335,8 +348,8 @@ def retarget(
     if fps is not None and float(fps) != motion.fps:
         motion = _resample_mocap(motion, float(fps))
 
-    # 1. source world rotations and positions
-    g_rot, g_pos = mocap_fk(source_skeleton, motion)  # [F, Js, 3, 3], [F, Js, 3]
+    # 1. source world positions of the hips and feet
+    g_pos, pos_index = _source_positions(source_skeleton, motion, index)  # [F, K, 3], [55]
     src_rest = source_skeleton.rest_joints
     tgt_rest = layout.joints
     # 2. zero pose -> T-pose per bone
@@ -345,28 +358,112 @@ def retarget(
     else:
         C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
     # 3. world rotations relative to the T-pose, then locals on the target tree
-    F = motion.num_frames
+    world_q, local_q = transfer_rotations(motion.rotations, source_skeleton.parents, C, index)
+    # 4. root translation scaled by the leg-length ratio
+    k = leg_length(tgt_rest, list(range(NUM_BONES))) / leg_length(src_rest, index)
+    hs = index[BONE_INDEX["hips"]]
+    trans = k * (g_pos[:, pos_index[BONE_INDEX["hips"]]] - src_rest[hs])  # [F, 3] offset of the hips from the target rest
+    # 5. feet on the ground
+    if cfg.ground:
+        lowest = _lowest_from_world(world_q, trans, layout)
+        contact = source_contacts(g_pos, pos_index, cfg.contact_height, motion.fps)
+        trans[:, 1] += ground_correction(lowest, contact, motion.fps, cfg.smooth_s, cfg.contact_tolerance)
+    return Motion(local_q, trans, motion.fps)
+
+
+def _source_positions(skeleton: MocapSkeleton, motion: MocapMotion, index: list[int]) -> tuple[np.ndarray, list[int]]:
+    """World positions ``[F, K, 3]`` of the source joints the retargeting reads (hips, feet, toes
+    and their ancestors) and, per VRM bone, the column of its joint (-1 if not computed).
+
+    Forward kinematics on that sub-tree only (a third of CMU's joints), with the same
+    :func:`kyara.pose.lbs.forward_kinematics` as :func:`mocap_fk`.
+    """
+    wanted = [index[BONE_INDEX[b]] for b in ("hips", "leftFoot", "rightFoot", "leftToes", "rightToes")]
+    keep: set[int] = set()
+    for j in wanted:
+        while j >= 0 and j not in keep:
+            keep.add(j)
+            j = int(skeleton.parents[j])
+    cols = sorted(keep)  # parents first, like the skeleton
+    if motion.joint_offsets is not None:
+        _, pos = mocap_fk(skeleton, motion)
+        return pos[:, cols], [cols.index(j) if j in keep else -1 for j in index]
+    col = {j: i for i, j in enumerate(cols)}
+    parents = np.array([col.get(int(skeleton.parents[j]), -1) for j in cols])
+    rot = quat_to_matrix(motion.rotations[:, cols])
+    _, pos = forward_kinematics(rot, motion.root_translation, skeleton.rest_joints[cols], parents)
+    return pos, [col.get(j, -1) if j >= 0 else -1 for j in index]
+
+
+def transfer_rotations(
+    src_local: np.ndarray,  # [F, Js, 4] source local quaternions (zero pose = identity)
+    src_parents: np.ndarray,  # [Js]
+    C: np.ndarray,  # [55, 3, 3] T-pose alignment (tpose_alignment)
+    index: list[int],  # [55] source joint per VRM bone, -1 = unmapped
+) -> tuple[np.ndarray, np.ndarray]:
+    """World ``W_v = G_src C_v^T`` and local ``W_parent^-1 W_v`` target quaternions ``[F, 55, 4]``.
+
+    Quaternion fast path (no matrix -> quaternion conversion per frame); see
+    :func:`transfer_rotations_reference` for the same with matrices, one bone at a time.
+    """
+    F = src_local.shape[0]
+    # components first and frames last ([4, J, F]): every product below runs on contiguous rows
+    q = np.ascontiguousarray(np.transpose(src_local, (2, 1, 0)))
+    g = np.empty_like(q)  # source world quaternions, parents first
+    for j, p in enumerate(src_parents):
+        g[:, j] = q[:, j] if p < 0 else _qmul(g[:, p], q[:, j])
+    mapped = np.array([v for v in range(NUM_BONES) if index[v] >= 0])
+    unmapped = [v for v in range(NUM_BONES) if index[v] < 0]
+    W = np.empty((4, NUM_BONES, F))
+    c_inv = quat_conj(matrix_to_quat(C[mapped])).T[:, :, None]  # [4, M, 1]
+    W[:, mapped] = _qmul(g[:, np.asarray(index)[mapped]], c_inv)
+    for v in unmapped:
+        W[:, v] = W[:, PARENTS[v]]  # unmapped bones follow their parent
+    local = np.empty_like(W)
+    local[:, 0] = W[:, 0]
+    w_parent = W[:, PARENTS[1:]]
+    w_parent[:3] *= -1.0  # conjugate
+    local[:, 1:] = _qmul(w_parent, W[:, 1:])
+    local[:, unmapped] = np.array([0.0, 0.0, 0.0, 1.0])[:, None, None]
+    return np.transpose(W, (2, 1, 0)), np.transpose(local, (2, 1, 0))
+
+
+def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of quaternions stored components-first, ``[4, ...]`` (same as ``quat_mul``)."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.stack([
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ])
+
+
+def transfer_rotations_reference(g_rot: np.ndarray, C: np.ndarray, index: list[int]) -> np.ndarray:
+    """Slow, obvious reference: ``[F, 55, 3, 3]`` local target rotations from source world
+    rotations ``g_rot [F, Js, 3, 3]``, bone by bone with matrices."""
+    F = g_rot.shape[0]
     W = np.empty((F, NUM_BONES, 3, 3))
     local = np.empty_like(W)
     for v in range(NUM_BONES):
         p = PARENTS[v]
-        if index[v] >= 0:
-            W[:, v] = g_rot[:, index[v]] @ C[v].T
-            local[:, v] = W[:, v] if p < 0 else np.swapaxes(W[:, p], -1, -2) @ W[:, v]
-        else:
-            W[:, v] = W[:, p]
-            local[:, v] = np.eye(3)
-    # 4. root translation scaled by the leg-length ratio
-    k = leg_length(tgt_rest, list(range(NUM_BONES))) / leg_length(src_rest, index)
-    hs = index[BONE_INDEX["hips"]]
-    trans = k * (g_pos[:, hs] - src_rest[hs])  # [F, 3] offset of the hips from the target rest
-    # 5. feet on the ground
-    if cfg.ground:
-        t_rot, t_pos = forward_kinematics(local, trans, tgt_rest, PARENTS)
-        lowest = lowest_foot_height(t_rot, t_pos, layout)
-        contact = source_contacts(g_pos, index, cfg.contact_height, motion.fps)
-        trans[:, 1] += ground_correction(lowest, contact, motion.fps, cfg.smooth_s, cfg.contact_tolerance)
-    return Motion(matrix_to_quat(local), trans, motion.fps)
+        W[:, v] = g_rot[:, index[v]] @ C[v].T if index[v] >= 0 else W[:, p]
+        local[:, v] = W[:, v] if p < 0 else np.swapaxes(W[:, p], -1, -2) @ W[:, v]
+    return local
+
+
+def _lowest_from_world(world_q: np.ndarray, trans: np.ndarray, layout: Layout) -> np.ndarray:
+    """:func:`lowest_foot_height` from target world quaternions, computing only the leg chains."""
+    rest = layout.joints
+    needed = [BONE_INDEX[f"{s}{b}"] for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "Foot", "Toes")]
+    R = {v: quat_to_matrix(world_q[:, v]) for v in [0] + needed}
+    P = {0: rest[0] + trans}
+    for v in needed:  # parents first within each leg
+        p = PARENTS[v]
+        P[v] = P[p] + R[p] @ (rest[v] - rest[p])
+    bones, _ = foot_points(layout)
+    return lowest_foot_height(np.stack([R[b] for b in bones], 1), np.stack([P[b] for b in bones], 1), layout, bones_only=True)
 
 
 # --------------------------------------------------------------------------------------------

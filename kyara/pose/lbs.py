@@ -61,35 +61,39 @@ def linear_blend_skinning(
     vertices: np.ndarray,  # [V, 3] rest-pose vertices
     weights: np.ndarray,  # [V, J] dense skin weights, rows sum to 1
     transforms: np.ndarray,  # [..., J, 3, 4] from skinning_transforms
-    chunk: int = 64,
+    chunk: int = 16,
 ) -> np.ndarray:
-    """Pose vertices for every frame: ``[..., V, 3]``. Dense matmul fast path (BLAS).
+    """Pose vertices for every frame: ``[..., V, 3]``. One BLAS product per chunk of frames.
 
-    The blended per-vertex matrix ``M_v = sum_j w_vj A_j`` is one ``[V, J] @ [J, 12F]`` product,
-    then applied to ``[x, y, z, 1]``. Frames are processed in chunks to bound memory.
+    ``v'_f = sum_j w_vj A_fj [v, 1]`` is linear in the per-vertex features
+    ``X[v, (j, k)] = w_vj * [x, y, z, 1]_k`` (``[V, 4U]``, only the ``U`` bones that carry
+    weight), so all frames are ``X @ T`` with ``T[(j, k), (f, i)] = A_fj[i, k]`` (``[4U, 3F]``).
+    float32 in, float32 out. Frames go in chunks to bound memory.
     """
     vertices = np.asarray(vertices)
     dtype = np.result_type(vertices.dtype, np.float32)
     transforms = np.asarray(transforms, dtype=dtype)
     weights = np.asarray(weights, dtype=dtype)
     V, J = weights.shape
+    if vertices.shape != (V, 3):
+        raise ValueError(f"vertices have shape {vertices.shape}, expected ({V}, 3) to match the weights")
     if transforms.shape[-3:] != (J, 3, 4):
         raise ValueError(f"transforms have shape {transforms.shape}, expected [..., {J}, 3, 4]")
     batch = transforms.shape[:-3]
-    flat = transforms.reshape(-1, J, 12)
+    flat = transforms.reshape(-1, J, 3, 4)
     F = flat.shape[0]
-    # only bones that carry weight take part
+    # 1. features of the bones that carry weight: [V, U, 4] -> [V, 4U]
     used = np.flatnonzero(np.any(weights != 0, axis=0))
-    w = np.ascontiguousarray(weights[:, used])
-    x, y, z = (vertices[:, i].astype(dtype) for i in range(3))
+    U = len(used)
+    vh = np.concatenate([vertices.astype(dtype), np.ones((V, 1), dtype=dtype)], axis=1)  # [V, 4]
+    x = (weights[:, used][:, :, None] * vh[:, None, :]).reshape(V, 4 * U)
+    # 2. transforms as [U, 4 (k), F, 3 (i)] -> [4U, 3F]
+    t = np.ascontiguousarray(flat[:, used].transpose(1, 3, 0, 2)).reshape(4 * U, 3 * F)
     out = np.empty((F, V, 3), dtype=dtype)
     for s in range(0, F, chunk):
         e = min(F, s + chunk)
-        a = flat[s:e, used, :]  # [f, U, 12]
-        m = (w @ a.transpose(1, 0, 2).reshape(len(used), -1)).reshape(V, e - s, 12)  # [V, f, 12]
-        m = m.transpose(1, 0, 2)  # [f, V, 12]: rows r0 (0..3), r1 (4..7), r2 (8..11)
-        for i in range(3):
-            out[s:e, :, i] = m[..., 4 * i] * x + m[..., 4 * i + 1] * y + m[..., 4 * i + 2] * z + m[..., 4 * i + 3]
+        r = x @ t[:, 3 * s : 3 * e]  # [V, 3f]
+        out[s:e] = r.reshape(V, e - s, 3).transpose(1, 0, 2)
     return out.reshape(batch + (V, 3))
 
 

@@ -23,8 +23,10 @@ Maps (every array is ``[N, H, W, C]``, row 0 = image top, OpenCV pixel conventio
 ``udp``          float32 C=4. CoNR's UDP: per pixel the interpolated per-vertex UDP xyz in [0, 1] of
                  the visible surface, plus occupancy (1 on the mesh, 0 elsewhere).
 ``lineart``      uint8 C=1, white lines on black (``control_v11p_sd15s2_lineart_anime`` expects this;
-                 invert for black-on-white). Lines lie on the near side of silhouettes, depth jumps
-                 and creases (normals turning by more than ``MapStyle.crease_deg``).
+                 invert for black-on-white): the mesh's silhouette (contour) edges, creases sharper
+                 than ``MapStyle.crease_deg`` and open boundaries, chosen per view on the CPU
+                 (:mod:`kyara.render.edges`) and drawn as ``line_width``-pixel quads, depth-tested.
+                 Every depth discontinuity of a closed mesh lies on a contour edge.
 ``toon``         uint8 C=4 RGBA: cel-shaded preview (:class:`~kyara.render.toon.ToonStyle`).
 """
 
@@ -400,6 +402,7 @@ class MeshRenderer:
             fbo.depth_mask = False
             fbo.use()
             prog["u_width"].value = float(width)
+            prog["u_bias_px"].value = 2.0 * float(width)
             prog["u_color"].value = color
             vao.render(ctx.TRIANGLES, vertices=6, instances=len(data))
             fbo.depth_mask = True

@@ -136,7 +136,8 @@ in float a_view;   // per instance: view index within the pass
 uniform ivec2 u_size;   // (W, H) of one view
 uniform int u_tiles;
 uniform float u_width;  // pixels
-uniform float u_bias;   // pull towards the camera, in pixel footprints
+uniform float u_bias;   // pull towards the camera, as a fraction of the depth
+uniform float u_bias_px;  // plus this many pixel footprints
 out float gl_ClipDistance[2];
 const vec2 CORNERS[6] = vec2[6](vec2(0, -1), vec2(1, -1), vec2(1, 1), vec2(0, -1), vec2(1, 1), vec2(0, 1));
 vec4 to_clip(View vw, vec3 p) {
@@ -144,7 +145,7 @@ vec4 to_clip(View vw, vec3 p) {
     bool ortho = vw.p.z > 0.5;
     float fp = ortho ? 1.0 / vw.p.w : -e.z / vw.p.w;
     vec3 to_cam = ortho ? vec3(0.0, 0.0, 1.0) : normalize(-e.xyz);
-    e.xyz += to_cam * (u_bias * fp);
+    e.xyz += to_cam * (u_bias * max(-e.z, 0.0) + u_bias_px * fp);
     vec4 c = vw.proj * e;
     c.y = -c.y;
     return c;

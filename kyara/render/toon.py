@@ -68,7 +68,8 @@ class MapStyle:
     depth_floor: float = 0.15  # grey of the farthest mesh point in the depth map (background = 0)
     line_width: int = 1  # lineart line width, pixels
     crease_deg: float = 55.0  # edges whose two faces bend more than this draw a line
-    line_depth_bias: float = 3.0  # lines are pulled this many pixel footprints towards the camera
+    line_depth_bias: float = 0.03  # lines are pulled towards the camera by this fraction of their depth
+    # (plus two line widths of pixels) so a contour is not hidden by the surface curving away beside it
     cull_backfaces: bool = True  # faces must wind counter-clockwise seen from outside (closed meshes)
     toon: ToonStyle = field(default_factory=ToonStyle)
 
@@ -79,8 +80,8 @@ class MapStyle:
             raise ValueError(f"line_width {self.line_width!r}, expected an integer 1..16 pixels")
         if not 0.0 < self.crease_deg < 180.0:
             raise ValueError(f"crease_deg {self.crease_deg} is out of range, expected (0, 180)")
-        if not 0.0 <= self.line_depth_bias <= 100.0:
-            raise ValueError(f"line_depth_bias {self.line_depth_bias} is out of range, expected [0, 100] pixels")
+        if not 0.0 <= self.line_depth_bias < 1.0:
+            raise ValueError(f"line_depth_bias {self.line_depth_bias} is out of range, expected [0, 1)")
 
 
 def _linearstep(a: float, b: float, t: np.ndarray) -> np.ndarray:
