@@ -31,6 +31,10 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -c constraints.txt -e ".[all,test]"
+	# test oracle for the OpenPose drawing: only its util.py is loaded (the package needs torchvision)
+	$(BIN)/pip install -q --no-deps "controlnet-aux==0.0.10"
+	# the render benchmark's peer; its own pin (PyOpenGL 3.1.0) breaks EGL, so its deps come from [test]
+	$(BIN)/pip install -q --no-deps "pyrender==0.1.45"
 	touch $(STAMP)
 
 clean:

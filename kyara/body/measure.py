@@ -44,8 +44,7 @@ def measure_body(body: Body) -> dict[str, float]:
     neck_j = j("neck")
     # the neck's front surface at mid-neck height; the chin is the lowest point in front of it
     neck_low_y = neck_j[1] + 0.25 * (j("head")[1] - neck_j[1])
-    band = (np.abs(v[:, 1] - neck_low_y) < 0.003 * height) & (np.abs(v[:, 0]) < 0.01 * height)
-    neck_front = float(v[band, 2].max())
+    neck_front = float(_torso_loop(_slice_loops(v, f, neck_low_y))[:, 2].max())
     # well in front of the neck (the upper chest near the neck base stays behind this line)
     approx_head = crown - float(v[:, 1][v[:, 1] > neck_j[1]].min())
     ahead = (v[:, 2] > neck_front + 0.1 * approx_head) & (v[:, 1] > neck_j[1]) & (np.abs(v[:, 0]) < 0.15 * height)

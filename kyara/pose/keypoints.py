@@ -105,18 +105,26 @@ def body_keypoints(body: Body, rotations: np.ndarray, translation: np.ndarray | 
 
 
 def keypoint_tolerances(body: Body) -> np.ndarray:
-    """[130] occlusion tolerance per keypoint, metres: the local limb radius for joints inside the
-    body, a small margin for surface points (nose, eyes, ears, face)."""
+    """[130] occlusion tolerance per keypoint, metres.
+
+    Joints lie inside the mesh, so a joint keypoint counts as visible when it is no deeper behind
+    the visible surface than 2 x its local limb radius (the distance from the joint to the
+    nearest rest-pose vertex). Surface points (nose, eyes, face) get 2% of the head height; ears,
+    which sit on the side of the head, 15% of the head width.
+    """
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(body.vertices.astype(np.float64))
+    rest = np.eye(3)[None].repeat(len(body.rest_joints), axis=0)
+    kp = body_keypoints(body, rest)
     d = body.layout.dims
     surf = 0.02 * d["h"]
-    body_tol = [surf, 1.2 * d["neck_r"] + 0.25 * d["torso_len"] * 0.3,
-                1.3 * d["r_upper_arm"], 1.2 * d["r_elbow"], 1.3 * d["r_wrist"],
-                1.3 * d["r_upper_arm"], 1.2 * d["r_elbow"], 1.3 * d["r_wrist"],
-                1.3 * d["r_thigh"], 1.1 * d["r_knee"], 1.4 * d["r_ankle"],
-                1.3 * d["r_thigh"], 1.1 * d["r_knee"], 1.4 * d["r_ankle"],
-                surf, surf, surf, surf]
-    hand_tol = [1.3 * d["r_wrist"]] + [1.5 * d["finger_r"]] * 20
-    return np.array(body_tol + hand_tol + hand_tol + [surf] * 70)
+    tol = 2.0 * tree.query(kp.all())[0]
+    for i, (kind, name) in enumerate(BODY_SOURCES):
+        if kind == "vertex":
+            tol[i] = 0.15 * d["W"] if name.endswith("Ear") else surf
+    tol[60:] = surf
+    return tol
 
 
 def project_keypoints(kp: Keypoints3D, camera, visible: np.ndarray | None = None):

@@ -36,5 +36,5 @@ def posed_keypoints_2d(params, pose_name: str, view, size: tuple[int, int], occl
 def _metric_depth(verts: np.ndarray, faces: np.ndarray, cam) -> np.ndarray:
     from kyara.render.maps import render_maps
 
-    out = render_maps(verts, faces, [cam], maps=("depth_metric",))
-    return out["depth_metric"][0]
+    out = render_maps(verts, faces, [cam], maps=("metric_depth",))
+    return out["metric_depth"][0]
