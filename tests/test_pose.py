@@ -22,7 +22,7 @@ from kyara.pose.limits import (
 )
 from kyara.pose.pose import Motion, Pose, interpolate_poses, mirror_pose
 from kyara.pose.presets import POSE_NAMES, get_pose
-from kyara.pose.rotations import quat_to_matrix
+from kyara.pose.rotations import axis_angle_to_quat, quat_to_matrix
 
 LAYOUT = body_layout(PRESETS["teen-girl"])
 REST = LAYOUT.joints
@@ -40,8 +40,6 @@ def _same_rotations(a: np.ndarray, b: np.ndarray, atol: float = 1e-9) -> bool:
 
 def _random_pose(rng: np.random.Generator) -> Pose:
     v = rng.normal(0.0, 0.5, (NUM_BONES, 3))
-    from kyara.pose.rotations import axis_angle_to_quat
-
     return Pose(axis_angle_to_quat(v), rng.normal(0.0, 0.1, 3))
 
 

@@ -70,21 +70,82 @@ def face_template(layout: Layout) -> np.ndarray:
     return np.asarray(pts)
 
 
-def face_anchors(vertices: np.ndarray, normals: np.ndarray, parts: np.ndarray, layout: Layout) -> tuple[dict[str, int], np.ndarray]:
-    """Vertex indices of the nose tip, eyes, ears and the 70 face landmarks."""
+def face_anchors(vertices: np.ndarray, normals: np.ndarray, parts: np.ndarray, layout: Layout,
+                 faces: np.ndarray) -> tuple[dict[str, int], tuple[np.ndarray, np.ndarray]]:
+    """Vertex indices of the nose tip, eyes and ears, and the 70 face landmarks as
+    ``(triangle ids [70], barycentric [70, 3])``: where a ray from the front (along -z) through the
+    template point first hits the head, so they follow any pose through skinning."""
     d = layout.dims
     head = np.flatnonzero((parts == HEAD_PART) & (vertices[:, 1] > d["chin"] - 0.01 * d["h"]))
     hv = vertices[head]
-    front = head[normals[head, 2] > -0.1]
-    fv = vertices[front]
+    in_head = np.zeros(len(vertices), dtype=bool)
+    in_head[head] = True
+    # the face only: in front of the neck (whose vertices also carry the head part label)
+    neck_front = layout.joint("neck")[2] + d["neck_r"] + 0.02 * d["h"]
+    in_head &= vertices[:, 2] > neck_front
+    tri_index = np.flatnonzero(np.all(in_head[faces], axis=1)) if faces is not None else None
+    tri = faces[tri_index] if faces is not None else None
+
+    def front_hit(x: float, y: float) -> tuple[int, np.ndarray] | None:
+        """(triangle index into ``faces``, barycentric [3]) of the first hit from the front."""
+        if tri is None:
+            return None
+        a, b, c = (vertices[tri[:, i]].astype(np.float64) for i in range(3))
+        det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+        ok = np.abs(det) > 1e-14
+        det = np.where(ok, det, 1.0)
+        l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / det
+        l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / det
+        l3 = 1.0 - l1 - l2
+        hit = ok & (l1 >= 0) & (l2 >= 0) & (l3 >= 0)
+        if not np.any(hit):
+            return None
+        z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
+        k = np.flatnonzero(hit)[np.argmax(z[hit])]
+        return int(tri_index[k]), np.array([l1[k], l2[k], l3[k]])
+
+    def _facing(k: int) -> float:
+        a, b, c = vertices[faces[k]].astype(np.float64)
+        n = np.cross(b - a, c - a)
+        return float(n[2] / max(np.linalg.norm(n), 1e-20))
 
     def nearest_front(x: float, y: float) -> int:
-        # among front-facing head vertices near (x, y), take the most forward one
-        dist = np.hypot(fv[:, 0] - x, fv[:, 1] - y)
-        near = np.flatnonzero(dist < dist.min() + 0.004 * d["h"])
-        return int(front[near[np.argmax(fv[near, 2])]])
+        if tri is not None:
+            a, b, c = (vertices[tri[:, i]].astype(np.float64) for i in range(3))
+            # 2D barycentric coordinates of (x, y) in each triangle's xy projection
+            det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+            ok = np.abs(det) > 1e-14
+            det = np.where(ok, det, 1.0)
+            l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / det
+            l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / det
+            l3 = 1.0 - l1 - l2
+            hit = ok & (l1 >= 0) & (l2 >= 0) & (l3 >= 0)
+            if np.any(hit):
+                z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
+                k = np.flatnonzero(hit)[np.argmax(z[hit])]
+                p = np.array([x, y, z[k]])
+                cand = tri[k]
+                return int(cand[np.argmin(np.linalg.norm(vertices[cand] - p, axis=1))])
+        dist = np.hypot(hv[:, 0] - x, hv[:, 1] - y) - 1e-3 * hv[:, 2]
+        return int(head[np.argmin(dist)])
 
-    landmarks = np.array([nearest_front(x, y) for x, y in face_template(layout)], dtype=np.int64)
+    tris, barys = [], []
+    for x, y in face_template(layout):
+        found = front_hit(x, y)
+        # a point on the silhouette (the surface nearly parallel to the ray) is unstable: move it
+        # towards the centre line until the surface there faces the front
+        for _ in range(12):
+            if found is not None and _facing(found[0]) > 0.35:
+                break
+            x *= 0.95
+            found = front_hit(x, y)
+        if found is None:  # no hit (template point off the head): snap to the nearest vertex
+            v = nearest_front(x, y)
+            k = int(np.flatnonzero(np.any(faces == v, axis=1))[0])
+            found = (k, (faces[k] == v).astype(np.float64))
+        tris.append(found[0])
+        barys.append(found[1])
+    landmarks = (np.array(tris, dtype=np.int64), np.array(barys))
     nose_y = d["crown"] - 0.74 * d["h"]
     band = np.abs(hv[:, 1] - nose_y) < 0.05 * d["h"]
     band &= np.abs(hv[:, 0]) < 0.05 * d["W"]

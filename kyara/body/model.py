@@ -33,7 +33,8 @@ class Body:
     udp: np.ndarray  # [V, 3] float32 in [0, 1]: A-pose xyz normalized per axis (CoNR)
     parts: np.ndarray  # [V] uint8 index into PART_NAMES
     anchors: dict[str, int] = field(default_factory=dict)  # named surface vertices (nose, eyes, ears)
-    face_landmarks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # [70] vertex ids
+    face_triangles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # [70] triangle ids
+    face_bary: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # [70, 3] barycentric coordinates
 
     @property
     def rest_joints(self) -> np.ndarray:
@@ -138,7 +139,7 @@ def _build_cached(params: BodyParams, target_faces: int) -> Body:
     udp = ((a_verts - lo) / (hi - lo)).astype(np.float32)
     parts = BONE_PART[idx[:, 0]]
     normals = vertex_normals(verts, faces)
-    anchors, landmarks = face_anchors(verts, normals, parts, layout)
+    anchors, landmarks = face_anchors(verts, normals, parts, layout, faces)
     return Body(
         params=params,
         layout=layout,
@@ -150,5 +151,6 @@ def _build_cached(params: BodyParams, target_faces: int) -> Body:
         udp=np.clip(udp, 0.0, 1.0),
         parts=parts,
         anchors=anchors,
-        face_landmarks=landmarks,
+        face_triangles=landmarks[0],
+        face_bary=landmarks[1],
     )

@@ -81,10 +81,12 @@ def body_keypoints(body: Body, rotations: np.ndarray, translation: np.ndarray | 
         translation = np.zeros(rot.shape[:-3] + (3,))
     g_rot, g_pos = forward_kinematics(rot, translation, body.rest_joints, PARENTS)
     vert_names = [name for kind, name in BODY_SOURCES if kind == "vertex"]
-    vert_ids = np.array([body.anchors[n] for n in vert_names] + list(body.face_landmarks), dtype=np.int64)
+    tri_verts = body.faces[body.face_triangles].astype(np.int64).ravel()  # [70 * 3]
+    vert_ids = np.array([body.anchors[n] for n in vert_names] + list(tri_verts), dtype=np.int64)
     vp = _posed_points(body, g_rot, g_pos, vert_ids)
     named = {n: vp[..., i, :] for i, n in enumerate(vert_names)}
-    face = vp[..., len(vert_names):, :]
+    corners = vp[..., len(vert_names):, :].reshape(vp.shape[:-2] + (-1, 3, 3))  # [..., 70, 3, 3]
+    face = np.einsum("...kci,kc->...ki", corners, body.face_bary)
     pts = []
     for kind, name in BODY_SOURCES:
         if kind == "joint":
