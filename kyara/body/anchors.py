@@ -110,22 +110,10 @@ def face_anchors(vertices: np.ndarray, normals: np.ndarray, parts: np.ndarray, l
         return float(n[2] / max(np.linalg.norm(n), 1e-20))
 
     def nearest_front(x: float, y: float) -> int:
-        if tri is not None:
-            a, b, c = (vertices[tri[:, i]].astype(np.float64) for i in range(3))
-            # 2D barycentric coordinates of (x, y) in each triangle's xy projection
-            det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
-            ok = np.abs(det) > 1e-14
-            det = np.where(ok, det, 1.0)
-            l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / det
-            l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / det
-            l3 = 1.0 - l1 - l2
-            hit = ok & (l1 >= 0) & (l2 >= 0) & (l3 >= 0)
-            if np.any(hit):
-                z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
-                k = np.flatnonzero(hit)[np.argmax(z[hit])]
-                p = np.array([x, y, z[k]])
-                cand = tri[k]
-                return int(cand[np.argmin(np.linalg.norm(vertices[cand] - p, axis=1))])
+        found = front_hit(x, y)
+        if found is not None:
+            k, bary = found
+            return int(faces[k][np.argmax(bary)])
         dist = np.hypot(hv[:, 0] - x, hv[:, 1] - y) - 1e-3 * hv[:, 2]
         return int(head[np.argmin(dist)])
 
