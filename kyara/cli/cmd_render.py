@@ -58,8 +58,8 @@ def register(app: typer.Typer) -> None:
         import math
 
         from kyara.cli.common import body_params, parse_size
-        from kyara.render.pipeline import (MAX_VIEWS, RenderConfig, check_output_dir, frame_views, random_views,
-                                           render_to_dir)
+        from kyara.render.pipeline import (MAX_VIEWS, OPENPOSE_STYLES, RenderConfig, check_output_dir,
+                                           frame_views, orbit_views, random_views, render_to_dir)
         from kyara.render.toon import MapStyle
 
         out = check_output_dir(output)
@@ -79,7 +79,11 @@ def register(app: typer.Typer) -> None:
         if random_n is not None and (distance is not None or elevation != 0.0):
             raise ValueError("--random-views draws its own distances and elevations, expected no --distance "
                              "or --elevation with it")
-        config = RenderConfig(maps=maps, openpose_style=openpose_style.strip().lower(), style=MapStyle())
+        style = openpose_style.strip().lower()
+        if style not in OPENPOSE_STYLES:
+            raise ValueError(f"--openpose-style '{openpose_style}' is unknown, expected one of "
+                             f"{', '.join(OPENPOSE_STYLES)}")
+        config = RenderConfig(maps=maps, openpose_style=style, style=MapStyle())
         params = body_params(body, heads, height, param)
         _check_pose(pose)
 
@@ -90,8 +94,7 @@ def register(app: typer.Typer) -> None:
         pz = get_pose(pose, params)
         verts = b.pose(pz)[0]
         if views is not None:
-            chosen = frame_views(verts, [360.0 * i / views for i in range(views)], (w, h), distance, elevation,
-                                 b.faces)
+            chosen = orbit_views(verts, views, (w, h), distance, elevation, b.faces)
         elif random_n is not None:
             chosen = random_views(verts, random_n, seed, (w, h))
         else:

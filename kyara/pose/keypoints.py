@@ -45,6 +45,8 @@ class Keypoints3D:
     hand_left: np.ndarray  # [..., 21, 3]
     hand_right: np.ndarray  # [..., 21, 3]
     face: np.ndarray  # [..., 70, 3]
+    head_center: np.ndarray | None = None  # [..., 3] head joint
+    head_forward: np.ndarray | None = None  # [..., 3] unit vector the face looks along
 
     def all(self) -> np.ndarray:
         """[..., 130, 3] body, left hand, right hand, face concatenated."""
@@ -103,7 +105,10 @@ def body_keypoints(body: Body, rotations: np.ndarray, translation: np.ndarray | 
             hp += [g_pos[..., BONE_INDEX[b], :] for b in bones]
             hp.append(_tip(body, g_rot, g_pos, bones[-1], f"{side}{finger}"))
         hands[side] = np.stack(hp, axis=-2)
-    return Keypoints3D(np.stack(pts, axis=-2), hands["left"], hands["right"], face)
+    head = BONE_INDEX["head"]
+    forward = g_rot[..., head, :, 2]  # the head's +Z axis in world space
+    return Keypoints3D(np.stack(pts, axis=-2), hands["left"], hands["right"], face,
+                       head_center=g_pos[..., head, :], head_forward=forward)
 
 
 def keypoint_tolerances(body: Body) -> np.ndarray:
@@ -143,6 +148,15 @@ def project_keypoints(kp: Keypoints3D, camera, visible: np.ndarray | None = None
     inside = (depth > 0) & (px[:, 0] >= 0) & (px[:, 0] <= camera.width - 1) & (px[:, 1] >= 0) & (px[:, 1] <= camera.height - 1)
     if visible is not None:
         inside &= np.asarray(visible, dtype=bool)
+    if kp.head_center is not None and kp.head_forward is not None:
+        # nose, eyes and the face landmarks exist only when the camera sees the face side of the
+        # head (as pose detectors report them): drop them when the camera is behind the face plane
+        to_cam = camera.position - kp.head_center
+        if float(np.dot(to_cam, kp.head_forward)) <= 0.0:
+            face_side = np.zeros(len(allp), dtype=bool)
+            face_side[[0, 14, 15]] = True
+            face_side[60:130] = True
+            inside &= ~face_side
     out = np.zeros((len(allp), 3))
     out[inside, :2] = px[inside]
     out[inside, 2] = 1.0

@@ -16,10 +16,12 @@ the image are dropped before the OpenPose image and JSON are made, so both alway
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -143,11 +145,12 @@ def frame_views(vertices: np.ndarray, views: Sequence[str | float], size: tuple[
 
 
 def orbit_views(vertices: np.ndarray, n: int, size: tuple[int, int], distance: float | None = None,
-                faces: np.ndarray | None = None) -> list[View]:
-    """``n`` views evenly spaced in azimuth from the front (0, 360/n, ...), elevation 0, named ``az<deg>``."""
+                elevation_deg: float = 0.0, faces: np.ndarray | None = None) -> list[View]:
+    """``n`` views evenly spaced in azimuth from the front (0, 360/n, ...), named ``az<deg>``;
+    framing, ``distance`` and ``faces`` as in :func:`frame_views`."""
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= MAX_VIEWS:
         raise ValueError(f"views {n!r} is out of range, expected an integer 1..{MAX_VIEWS}")
-    return frame_views(vertices, [360.0 * i / n for i in range(n)], size, distance=distance, faces=faces)
+    return frame_views(vertices, [360.0 * i / n for i in range(n)], size, distance, elevation_deg, faces)
 
 
 def random_views(vertices: np.ndarray, n: int, seed: int, size: tuple[int, int]) -> list[View]:
@@ -261,14 +264,15 @@ def make_renderer(body, size: tuple[int, int]):
 
 
 def render_views(body, pose, views: Sequence[View], config: RenderConfig | None = None, renderer=None,
-                 vertices: np.ndarray | None = None) -> RenderedViews:
+                 vertices: np.ndarray | None = None, check_cameras: bool = True) -> RenderedViews:
     """Render ``config.maps`` of ``body`` (:class:`kyara.body.model.Body`) in ``pose``
     (:class:`kyara.pose.pose.Pose`) for every view, in one renderer call.
 
     ``views`` must share one image size. ``renderer`` (from :func:`make_renderer`) is reused when
     given; ``vertices [V, 3]`` are the already posed mesh (saves posing again). Returns maps as
     ``[N, H, W, C]`` arrays; ``openpose`` is ``[N, H, W, 3]`` uint8 RGB drawn from the returned
-    keypoints. Raises ``ValueError`` for bad views or a camera inside the body.
+    keypoints. Raises ``ValueError`` for bad views or (unless ``check_cameras`` is False, for
+    callers that checked already) a camera inside the body.
     """
     from kyara.pose.keypoints import body_keypoints, keypoint_tolerances, project_keypoints
     from kyara.render.openpose_draw import draw_openpose
@@ -286,7 +290,8 @@ def render_views(body, pose, views: Sequence[View], config: RenderConfig | None 
     if any((c.width, c.height) != (w, h) for c in cams):
         raise ValueError(f"views have different image sizes, expected all {w}x{h}")
     verts = body.pose(pose)[0] if vertices is None else np.asarray(vertices, dtype=np.float32)
-    check_cameras_outside(views, verts, body.faces)
+    if check_cameras:
+        check_cameras_outside(views, verts, body.faces)
 
     want_pose = "openpose" in cfg.maps
     gl_maps = tuple(m for m in cfg.maps if m != "openpose") + (("metric_depth",) if want_pose else ())
@@ -375,19 +380,22 @@ def write_views(out_dir: str | os.PathLike, rendered: RenderedViews) -> list[Pat
 
     d = check_output_dir(out_dir)
     d.mkdir(exist_ok=True)
-    written: list[Path] = []
+    palette = _parts_palette()
+    jobs: list = []  # zero-argument writers; PNG/zlib encoding releases the GIL, so threads overlap
     for i, view in enumerate(rendered.views):
         for m, arr in rendered.maps.items():
             stem = d / f"{view.name}_{m}"
             if m == "udp":
-                written.append(save_udp(stem.with_suffix(".npz"), arr[i]))
-                written.append(save_udp_preview(stem.with_suffix(".png"), arr[i]))
+                jobs.append(functools.partial(save_udp, stem.with_suffix(".npz"), arr[i]))
+                jobs.append(functools.partial(save_udp_preview, stem.with_suffix(".png"), arr[i]))
                 continue
-            written.append(_png(stem.with_suffix(".png"), arr[i], _parts_palette() if m == "parts" else None))
+            jobs.append(functools.partial(_png, stem.with_suffix(".png"), arr[i], palette if m == "parts" else None))
             if m == "openpose":
                 k = rendered.keypoints[i]
-                written.append(write_openpose_json(stem.with_suffix(".json"), [k], k.width, k.height))
-    return written
+                jobs.append(functools.partial(write_openpose_json, stem.with_suffix(".json"), [k], k.width, k.height))
+    workers = max(1, min(4, os.cpu_count() or 1, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def render_to_dir(out_dir: str | os.PathLike, body, pose, views: Sequence[View],
@@ -408,7 +416,8 @@ def render_to_dir(out_dir: str | os.PathLike, body, pose, views: Sequence[View],
     written: list[Path] = []
     try:
         for s in range(0, len(views), chunk):
-            res = render_views(body, pose, views[s:s + chunk], cfg, renderer=renderer, vertices=verts)
+            res = render_views(body, pose, views[s:s + chunk], cfg, renderer=renderer, vertices=verts,
+                               check_cameras=False)
             written += write_views(d, res)
     finally:
         renderer.release()
