@@ -453,81 +453,22 @@ def render_turntable(body, pose, frames: int, size: tuple[int, int], toon: ToonS
 
 def write_animation(path: str | os.PathLike, frames: Iterable[np.ndarray], num_frames: int,
                     fps: float = 12.0) -> Path:
-    """Write RGB frames ``[H, W, 3]`` uint8 as ``.gif`` or ``.mp4`` (ffmpeg via imageio-ffmpeg),
-    atomically: a temporary file with the same suffix is renamed onto ``path`` only after the
-    frame count read back from it equals ``num_frames``.
+    """Write RGB frames ``[H, W, 3]`` uint8 as ``.gif`` or ``.mp4``, atomically, every frame kept
+    (identical neighbours included); the count read back must equal ``num_frames``.
 
-    Every frame is kept, identical neighbours included (Pillow's GIF writer would merge those, so
-    GIFs are encoded by ffmpeg, with one palette for the whole clip: ``palettegen``/``paletteuse``).
-    GIF frame delays are whole centiseconds; ffmpeg alternates them so the total matches ``fps``.
-    MP4: H.264, yuv420p, CRF 18; an odd width/height is padded by one edge pixel.
+    A thin check-and-forward to :func:`kyara.render.video.write_video`, which streams the frames to
+    ffmpeg (imageio-ffmpeg's bundled binary).
     """
-    from kyara.fileio import atomic_path, check_output_path
+    from kyara.fileio import check_output_path
+    from kyara.render.video import write_video
 
     p = check_output_path(path, VIDEO_SUFFIXES)
     if not (math.isfinite(fps) and 1.0 <= fps <= 60.0):
         raise ValueError(f"fps {fps} is out of range, expected 1..60 frames per second")
-    gif = p.suffix.lower() == ".gif"
     try:
-        with atomic_path(p) as tmp:
-            count = _encode(tmp, frames, fps, gif)
-            if count != num_frames:
-                raise RuntimeError(f"encoder got {count} frames, expected {num_frames}")
-            back = _count_frames(tmp, gif)
-            if back != num_frames:
-                raise RuntimeError(f"'{p.name}' holds {back} frames after writing, expected {num_frames}")
+        write_video(p, frames, fps, num_frames=num_frames)
     finally:
         close = getattr(frames, "close", None)  # a generator frees its renderer now, not at GC
         if close is not None:
             close()
     return p
-
-
-def _encode(tmp: Path, frames: Iterable[np.ndarray], fps: float, gif: bool) -> int:
-    import imageio_ffmpeg
-
-    writer = None
-    count = 0
-    shape = None
-    try:
-        for f in frames:
-            f = np.asarray(f)
-            if f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
-                raise ValueError(f"frame {count} has shape {f.shape} dtype {f.dtype}, expected [H, W, 3] uint8")
-            if shape is None:
-                shape = f.shape
-                h, w = shape[:2]
-                if gif:
-                    graph = "split[a][b];[a]palettegen=stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=5"
-                    writer = imageio_ffmpeg.write_frames(str(tmp), (w, h), fps=fps, codec="gif", pix_fmt_out="pal8",
-                                                         macro_block_size=1, output_params=["-filter_complex", graph],
-                                                         ffmpeg_log_level="error")
-                else:
-                    writer = imageio_ffmpeg.write_frames(str(tmp), (w + w % 2, h + h % 2), fps=fps, codec="libx264",
-                                                         pix_fmt_out="yuv420p", quality=None, macro_block_size=2,
-                                                         output_params=["-crf", "18", "-preset", "medium"],
-                                                         ffmpeg_log_level="error")
-                writer.send(None)
-            elif f.shape != shape:
-                raise ValueError(f"frame {count} has shape {f.shape}, expected {shape} like frame 0")
-            if not gif and (f.shape[0] % 2 or f.shape[1] % 2):
-                f = np.pad(f, ((0, f.shape[0] % 2), (0, f.shape[1] % 2), (0, 0)), mode="edge")
-            writer.send(np.ascontiguousarray(f))
-            count += 1
-    finally:
-        if writer is not None:
-            writer.close()
-    if count == 0:
-        raise ValueError("no frames to write, expected at least one")
-    return count
-
-
-def _count_frames(path: Path, gif: bool) -> int:
-    if gif:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return int(im.n_frames)
-    import imageio_ffmpeg
-
-    return int(imageio_ffmpeg.count_frames_and_secs(str(path))[0])
