@@ -28,7 +28,7 @@ system:
 	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-$(STAMP): pyproject.toml constraints.txt Makefile
+$(STAMP): pyproject.toml constraints.txt Makefile tests/js/package-lock.json
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
@@ -37,6 +37,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(BIN)/pip install -q --no-deps "controlnet-aux==0.0.10"
 	# the render benchmark's peer; its own pin (PyOpenGL 3.1.0) breaks EGL, so its deps come from [test]
 	$(BIN)/pip install -q --no-deps "pyrender==0.1.45"
+	# test tools for exports: Debian chromium (headless three-vrm) and the pinned npm packages in tests/js
+	bash scripts/setup_js.sh
 	touch $(STAMP)
 
 clean:

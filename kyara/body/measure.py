@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from kyara.body.model import Body
-from kyara.body.skeleton import BONE_INDEX
 
 
 def _slice_loops(vertices: np.ndarray, faces: np.ndarray, y: float) -> list[np.ndarray]:

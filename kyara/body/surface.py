@@ -19,7 +19,7 @@ import numpy as np
 
 from kyara.body import sdf
 from kyara.body.layout import Layout
-from kyara.body.skeleton import BONE_INDEX, FINGER_NAMES, finger_bones
+from kyara.body.skeleton import FINGER_NAMES, finger_bones
 
 
 @dataclass
@@ -127,7 +127,7 @@ def body_primitives(layout: Layout) -> list[Primitive]:
             [0.045 * W, 0.1 * h, 0.07 * D], 0.015 * h, 0.05 * h)
     # ---- legs and feet
     r = d["r_thigh"]
-    ankle_y, foot_len = d["ankle_y"], d["foot_len"]
+    foot_len = d["foot_len"]
     for side, sx in (("left", 1.0), ("right", -1.0)):
         hip_j, knee_j, ankle_j = j(f"{side}UpperLeg"), j(f"{side}LowerLeg"), j(f"{side}Foot")
         thigh_top = hip_j + np.array([0.0, 0.35 * r, 0.0])

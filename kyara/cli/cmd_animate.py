@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
                                            help="classic (ControlNet 1.1) or xinsir (thick lines, SDXL)"),
         heads: Optional[float] = typer.Option(None, "--heads", help="heads tall override"),
         height: Optional[float] = typer.Option(None, "--height", help="height override, metres"),
+        character: Optional[str] = typer.Option(None, "--character",
+                                                help="a .vrm/.glb/.gltf avatar or a character.json instead of --body"),
     ) -> None:
         """Retarget MOTION onto the body and write a cel-shaded video (plus conditions per frame)."""
         from pathlib import Path
@@ -48,6 +50,8 @@ def register(app: typer.Typer) -> None:
         if motion_scale is not None and not (math.isfinite(motion_scale) and motion_scale > 0):
             raise ValueError(f"--motion-scale {motion_scale} is not valid, expected metres per unit > 0")
         config = AnimateConfig(openpose_style=openpose_style.strip().lower())
+        if character is not None and (heads is not None or height is not None):
+            raise ValueError("--heads/--height change a parametric body, expected neither with --character")
         params = body_params(body, heads, height)
         if motion not in BUILTIN_MOTIONS:
             src = Path(motion)
@@ -67,12 +71,18 @@ def register(app: typer.Typer) -> None:
         from kyara.motion import load_motion, retarget
 
         skeleton, mocap = load_motion(motion, motion_scale)
-        clip = retarget(mocap, skeleton, params, fps=fps)
+        target = None
+        if character is not None:  # the avatar (or built character) is loaded before the retargeting
+            from kyara.avatar import character_body, load_character
+
+            target = character_body(load_character(character))
+        clip = retarget(mocap, skeleton, target.layout if target is not None else params, fps=fps)
 
         # 3. render + encode
         from kyara.body.model import build_body
         from kyara.motion.animate import animate
 
-        result = animate(build_body(params), clip, out, (w, h), v, None, conditions, config)
+        result = animate(target if target is not None else build_body(params), clip, out, (w, h), v, None,
+                         conditions, config)
         extra = f", {len(result.conditions)} condition files in {conditions}" if conditions is not None else ""
         typer.echo(f"wrote {out} ({result.video.frames} frames, {w}x{h}, {fps:g} fps){extra}")

@@ -29,6 +29,28 @@ def _parse_view_list(text: str) -> list:
     return [parse_view(t) for t in items]
 
 
+_CHARACTER_HELP = "a .vrm/.glb/.gltf avatar or a character.json to render instead of a bare --body"
+
+
+def _body_and_pose(character: str | None, body: str, heads, height, param, pose: str):
+    """(body or character adapter, Pose): ``--character`` (avatar or character.json) or ``--body``."""
+    from kyara.cli.common import body_params
+
+    if character is not None:
+        given = [n for n, v in (("--heads", heads), ("--height", height), ("--param", param or None)) if v]
+        if given:
+            raise ValueError(f"{', '.join(given)} change a parametric body, expected none of them with --character")
+        from kyara.avatar import avatar_pose, character_body, load_character
+
+        b = character_body(load_character(character))
+        return b, avatar_pose(pose, b)
+    from kyara.body.model import build_body
+    from kyara.pose.presets import get_pose
+
+    params = body_params(body, heads, height, param)
+    return build_body(params), get_pose(pose, params)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("render")
     def render_cmd(
@@ -53,11 +75,12 @@ def register(app: typer.Typer) -> None:
         heads: Optional[float] = typer.Option(None, "--heads", help="heads tall override"),
         height: Optional[float] = typer.Option(None, "--height", help="height override, metres"),
         param: List[str] = typer.Option([], "--param", help="any body parameter, name=value (repeatable)"),
+        character: Optional[str] = typer.Option(None, "--character", help=_CHARACTER_HELP),
     ) -> None:
         """Write condition maps (DIR/<view>_<map>.png, udp .npz, openpose .json) and cameras.json."""
         import math
 
-        from kyara.cli.common import body_params, parse_size
+        from kyara.cli.common import parse_size
         from kyara.render.pipeline import (MAX_VIEWS, OPENPOSE_STYLES, RenderConfig, check_output_dir,
                                            frame_views, orbit_views, random_views, render_to_dir)
         from kyara.render.toon import MapStyle
@@ -84,21 +107,18 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--openpose-style '{openpose_style}' is unknown, expected one of "
                              f"{', '.join(OPENPOSE_STYLES)}")
         config = RenderConfig(maps=maps, openpose_style=style, style=MapStyle())
-        params = body_params(body, heads, height, param)
         _check_pose(pose)
+        b, pz = _body_and_pose(character, body, heads, height, param, pose)
+        verts, joints = b.pose(pz)
+        import numpy as np
 
-        from kyara.body.model import build_body
-        from kyara.pose.presets import get_pose
-
-        b = build_body(params)
-        pz = get_pose(pose, params)
-        verts = b.pose(pz)[0]
+        frame = np.concatenate([verts, joints]) if character is not None else verts  # skeleton-only avatars
         if views is not None:
-            chosen = orbit_views(verts, views, (w, h), distance, elevation, b.faces)
+            chosen = orbit_views(frame, views, (w, h), distance, elevation, b.faces)
         elif random_n is not None:
-            chosen = random_views(verts, random_n, seed, (w, h))
+            chosen = random_views(frame, random_n, seed, (w, h))
         else:
-            chosen = frame_views(verts, view_list, (w, h), distance, elevation, b.faces)
+            chosen = frame_views(frame, view_list, (w, h), distance, elevation, b.faces)
         written = render_to_dir(out, b, pz, chosen, config, vertices=verts)
         typer.echo(f"wrote {len(written)} files to {out} ({len(chosen)} views x {len(config.maps)} maps)")
 
@@ -114,11 +134,12 @@ def register(app: typer.Typer) -> None:
         heads: Optional[float] = typer.Option(None, "--heads", help="heads tall override"),
         height: Optional[float] = typer.Option(None, "--height", help="height override, metres"),
         param: List[str] = typer.Option([], "--param", help="any body parameter, name=value (repeatable)"),
+        character: Optional[str] = typer.Option(None, "--character", help=_CHARACTER_HELP),
     ) -> None:
         """Cel-shaded turntable: the camera orbits the posed body once, every frame kept."""
         import math
 
-        from kyara.cli.common import body_params, parse_size
+        from kyara.cli.common import parse_size
         from kyara.fileio import check_output_path
         from kyara.render.pipeline import MAX_FRAMES, VIDEO_SUFFIXES, render_turntable, write_animation
 
@@ -130,13 +151,8 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--fps {fps} is out of range, expected 1..60 frames per second")
         if not (math.isfinite(elevation) and abs(elevation) <= 89.0):
             raise ValueError(f"--elevation {elevation} is out of range, expected -89..89 degrees")
-        params = body_params(body, heads, height, param)
         _check_pose(pose)
-
-        from kyara.body.model import build_body
-        from kyara.pose.presets import get_pose
-
-        b = build_body(params)
-        stream = render_turntable(b, get_pose(pose, params), frames, (w, h), elevation_deg=elevation)
+        b, pz = _body_and_pose(character, body, heads, height, param, pose)
+        stream = render_turntable(b, pz, frames, (w, h), elevation_deg=elevation)
         write_animation(out, stream, frames, fps)
         typer.echo(f"wrote {out} ({frames} frames, {w}x{h}, {fps:g} fps)")

@@ -120,7 +120,9 @@ def _check_size(size) -> tuple[int, int]:
 def _resolve_body(body):
     from kyara.body.model import Body, build_body
 
-    return body if isinstance(body, Body) else build_body(body)
+    if isinstance(body, Body) or (hasattr(body, "pose_vertices") and hasattr(body, "faces")):
+        return body  # a Body or a character adapter (kyara.avatar.body.AvatarBody)
+    return build_body(body)
 
 
 # -- posing and cameras -----------------------------------------------------------------------
@@ -130,10 +132,12 @@ class _PosedClip:
 
     def __init__(self, body, motion: Motion, cache_mb: float, chunk: int) -> None:
         self.body, self.motion = body, motion
+        # characters with spring chains (hair, coat tails): every bone's rotation, chains simulated
+        self.rot = body.motion_rotations(motion) if hasattr(body, "motion_rotations") else motion.rotations
         n, nv = motion.num_frames, body.num_vertices
         self.all = None
         if n * nv * 12 <= cache_mb * 2**20:
-            self.all = body.pose_vertices(motion.rotations, motion.translation)[0]  # [F, V, 3]
+            self.all = body.pose_vertices(self.rot, motion.translation)[0]  # [F, V, 3]
             self.lo, self.hi = _bounds(self.all)
         else:
             lo, hi = np.full(3, np.inf), np.full(3, -np.inf)
@@ -147,7 +151,7 @@ class _PosedClip:
         if self.all is not None:
             return self.all[start:stop]
         m = self.motion
-        return self.body.pose_vertices(m.rotations[start:stop], m.translation[start:stop])[0]
+        return self.body.pose_vertices(self.rot[start:stop], m.translation[start:stop])[0]
 
 
 def _bounds(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +225,9 @@ def render_animation(body, motion: Motion, size=(512, 512), view: str | float = 
     maps = ("toon", "depth", "metric_depth") if conditions else ("toon",)
     style = MapStyle(toon=cfg.toon)
     chunk = min(cfg.chunk, n)
-    renderer = MeshRenderer(b.faces, b.num_vertices, w, h, vertex_attrs=VertexAttrs(parts=b.parts))
+    attrs = VertexAttrs(parts=b.parts, base_color=getattr(b, "base_color", None),
+                        shade_color=getattr(b, "shade_color", None))  # adapters carry their colours
+    renderer = MeshRenderer(b.faces, b.num_vertices, w, h, vertex_attrs=attrs)
     try:
         buffers = None
         for s in range(0, n, chunk):
@@ -262,7 +268,8 @@ class _ConditionWriter:
 
         self.body, self.motion, self.folder = body, motion, folder
         self.thick = style == "xinsir"
-        self.tolerance = keypoint_tolerances(body)  # [130] metres
+        self.tolerance = body.keypoint_tolerances() if hasattr(body, "keypoint_tolerances") \
+            else keypoint_tolerances(body)  # [130] metres
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kyara-conditions")
         self.pending: list = []
         self.max_pending = max_pending

@@ -126,7 +126,10 @@ def keypoint_tolerances(body: Body) -> np.ndarray:
     kp = body_keypoints(body, rest)
     d = body.layout.dims
     surf = 0.02 * d["h"]
-    tol = 2.0 * tree.query(kp.all())[0]
+    pts = kp.all()
+    ok = np.all(np.isfinite(pts), axis=1)  # imported avatars may lack some landmarks (NaN)
+    tol = np.full(len(pts), surf)
+    tol[ok] = 2.0 * tree.query(pts[ok])[0]
     for i, (kind, name) in enumerate(BODY_SOURCES):
         if kind == "vertex":
             tol[i] = 0.15 * d["W"] if name.endswith("Ear") else surf
@@ -144,8 +147,8 @@ def project_keypoints(kp: Keypoints3D, camera, visible: np.ndarray | None = None
     allp = kp.all()
     if allp.ndim != 2:
         raise ValueError(f"project_keypoints takes one frame, got keypoints of shape {allp.shape}")
-    px, depth = camera.project(allp)
-    inside = (depth > 0) & (px[:, 0] >= 0) & (px[:, 0] <= camera.width - 1) & (px[:, 1] >= 0) & (px[:, 1] <= camera.height - 1)
+    px, depth = camera.project(np.nan_to_num(allp, nan=0.0))
+    inside = np.all(np.isfinite(allp), axis=1) & (depth > 0) & (px[:, 0] >= 0) & (px[:, 0] <= camera.width - 1) & (px[:, 1] >= 0) & (px[:, 1] <= camera.height - 1)
     if visible is not None:
         inside &= np.asarray(visible, dtype=bool)
     if kp.head_center is not None and kp.head_forward is not None:

@@ -25,7 +25,6 @@ def posed_keypoints_2d(params, pose_name: str, view, size: tuple[int, int], occl
     cam = pose_camera(verts, view, size)
     visible = None
     if occlusion:
-        from kyara.render.maps import MeshRenderer  # noqa: F401 - checks the renderer exists
         from kyara.render.visibility import keypoint_visibility
 
         depth = _metric_depth(verts, body.faces, cam)

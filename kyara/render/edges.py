@@ -1,4 +1,5 @@
-"""Mesh edge topology and per-view feature edges (silhouettes, creases, open boundaries), numpy only.
+"""Mesh geometry for the renderer, numpy/scipy only: edge topology, per-view front faces and feature
+edges (silhouettes, creases, open boundaries), face and smooth vertex normals.
 
 A silhouette (contour) edge joins a face turned towards the camera and one turned away; every
 depth discontinuity of a closed mesh's image lies on one. Creases are edges whose two faces bend
@@ -59,6 +60,24 @@ def camera_points(views: np.ndarray, ortho: np.ndarray) -> np.ndarray:
     return np.where(ortho[:, None], np.c_[back, np.zeros(len(views))], np.c_[centre, np.ones(len(views))])
 
 
+def front_facing(
+    vertices: np.ndarray,  # [V, 3] shared mesh or [N, V, 3] one mesh per view, metres
+    faces: np.ndarray,  # [F, 3]
+    cam_points: np.ndarray,  # [N, 4] from camera_points
+    normals: np.ndarray | None = None,  # [..., F, 3] face normals of `vertices` if already computed
+) -> np.ndarray:
+    """``[N, F]`` bool: face turned towards camera ``n`` (the camera lies on its outer side)."""
+    v = np.asarray(vertices, dtype=np.float32)
+    fn = face_normals(v, faces) if normals is None else normals  # [F, 3] or [N, F, 3]
+    fn_v0 = np.einsum("...k,...k->...", fn, v[..., faces[:, 0], :])  # [F] or [N, F]
+    h = np.asarray(cam_points, dtype=np.float32)
+    if v.ndim == 2:
+        side = h[:, :3] @ fn.T - h[:, 3:4] * fn_v0[None, :]  # [N, F]
+    else:
+        side = np.einsum("nk,nfk->nf", h[:, :3], fn) - h[:, 3:4] * fn_v0
+    return side > 0.0
+
+
 def feature_edges(
     vertices: np.ndarray,  # [V, 3] shared mesh or [N, V, 3] one mesh per view, metres
     faces: np.ndarray,  # [F, 3]
@@ -66,6 +85,7 @@ def feature_edges(
     cam_points: np.ndarray,  # [N, 4] from camera_points
     crease_deg: float,
     normals: np.ndarray | None = None,  # [..., F, 3] face normals of `vertices` if already computed
+    front: np.ndarray | None = None,  # [N, F] bool from front_facing if already computed
 ) -> tuple[np.ndarray, np.ndarray]:
     """Edges to draw per view: returns ``(view [M], edge [M])`` sorted by view.
 
@@ -74,23 +94,22 @@ def feature_edges(
     """
     v = np.asarray(vertices, dtype=np.float32)
     fn = face_normals(v, faces) if normals is None else normals  # [F, 3] or [N, F, 3]
-    v0 = v[..., faces[:, 0], :]
-    fn_v0 = np.einsum("...k,...k->...", fn, v0)  # [F] or [N, F]
-    h = np.asarray(cam_points, dtype=np.float32)
-    if v.ndim == 2:
-        side = h[:, :3] @ fn.T - h[:, 3:4] * fn_v0[None, :]  # [N, F]
-    else:
-        side = np.einsum("nk,nfk->nf", h[:, :3], fn) - h[:, 3:4] * fn_v0
-    front = side > 0.0  # [N, F]
+    if front is None:
+        front = front_facing(v, faces, cam_points, fn)  # [N, F]
     f0, f1 = topo.faces[:, 0], topo.faces[:, 1]
     open_edge = f1 < 0
     f1s = np.where(open_edge, f0, f1)
-    fr0, fr1 = front[:, f0], front[:, f1s]  # [N, E]
     unit = fn / np.maximum(np.sqrt(np.einsum("...k,...k->...", fn, fn)), 1e-30)[..., None]
     cos_dihedral = np.einsum("...k,...k->...", unit[..., f0, :], unit[..., f1s, :])  # [E] or [N, E]
     crease = cos_dihedral < np.cos(np.radians(crease_deg))
-    sel = (fr0 != fr1) | (crease & (fr0 | fr1)) | open_edge
-    view, edge = np.nonzero(sel)
+    # Work edge-major ([E, N]): gathering whole rows of the transposed flags is much faster than
+    # gathering columns of [N, F].
+    front_t = np.ascontiguousarray(front.T)  # [F, N]
+    fr0, fr1 = front_t[f0], front_t[f1s]  # [E, N]
+    crease_t = crease[:, None] if crease.ndim == 1 else crease.T
+    sel = (fr0 != fr1) | (crease_t & (fr0 | fr1)) | open_edge[:, None]  # [E, N]
+    flat = np.flatnonzero(np.ascontiguousarray(sel.T))  # view-major order
+    view, edge = np.divmod(flat, sel.shape[0])
     return view, edge
 
 
@@ -118,3 +137,47 @@ def feature_edges_reference(vertices, faces, cam_point, crease_deg: float) -> se
         elif (front[a] or front[b]) and normals[a] @ normals[b] < np.cos(np.radians(crease_deg)):
             out.add(e)
     return out
+
+
+# -- vertex normals (used by the renderer) ----------------------------------------------------------------------------------
+def _incidence(faces: np.ndarray, num_vertices: int):
+    """Sparse ``[V, F]`` vertex-face incidence matrix."""
+    from scipy import sparse
+
+    f = faces.shape[0]
+    rows = faces.reshape(-1)
+    cols = np.repeat(np.arange(f), 3)
+    return sparse.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(num_vertices, f))
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-20)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence=None,
+                   face_normal: np.ndarray | None = None) -> np.ndarray:
+    """Smooth, area-weighted unit vertex normals ``[..., V, 3]`` float32 of ``vertices [..., V, 3]``.
+
+    Outward for counter-clockwise faces. ``incidence`` (from a previous call's cache) saves rebuilding
+    the sparse vertex-face matrix.
+    """
+    v = np.asarray(vertices, dtype=np.float32)
+    batch, nv = v.shape[:-2], v.shape[-2]
+    fn = face_normals(v, faces) if face_normal is None else face_normal  # [..., F, 3], length = 2 * area
+    m = incidence if incidence is not None else _incidence(faces, nv)
+    flat = np.moveaxis(fn.reshape((-1,) + fn.shape[-2:]), 0, 1).reshape(fn.shape[-2], -1)  # [F, B*3]
+    acc = np.asarray(m @ flat).reshape(nv, -1, 3)  # [V, B, 3]
+    return _normalize(np.moveaxis(acc, 1, 0).reshape(batch + (nv, 3))).astype(np.float32)
+
+
+def vertex_normals_reference(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Slow reference of :func:`vertex_normals` for one mesh ``[V, 3]``: a loop over faces."""
+    v = np.asarray(vertices, dtype=np.float64)
+    acc = np.zeros_like(v)
+    for a, b, c in faces:
+        n = np.cross(v[b] - v[a], v[c] - v[a])
+        acc[a] += n
+        acc[b] += n
+        acc[c] += n
+    return _normalize(acc).astype(np.float32)

@@ -17,7 +17,7 @@ Maps (every array is ``[N, H, W, C]``, row 0 = image top, OpenCV pixel conventio
                  model, e.g. dream-textures ``engine/annotations/normal.py`` (``1 - r`` flip of an
                  OpenGL view-space normal, clear colour (0.5, 0.5, 1.0)). Background = (128, 128, 255),
                  a surface facing the camera.
-``mask``         uint8 C=1, 255 on the mesh, 0 elsewhere.
+``mask``         uint8 C=1, 255 on the mesh, 0 elsewhere (taken from ``parts`` when both are asked for).
 ``parts``        uint8 C=1, the vertex part label of the visible surface (nearest vertex of the
                  triangle by flat interpolation of the provoking vertex), 255 = background.
 ``udp``          float32 C=4. CoNR's UDP: per pixel the interpolated per-vertex UDP xyz in [0, 1] of
@@ -27,7 +27,14 @@ Maps (every array is ``[N, H, W, C]``, row 0 = image top, OpenCV pixel conventio
                  than ``MapStyle.crease_deg`` and open boundaries, chosen per view on the CPU
                  (:mod:`kyara.render.edges`) and drawn as ``line_width``-pixel quads, depth-tested.
                  Every depth discontinuity of a closed mesh lies on a contour edge.
-``toon``         uint8 C=4 RGBA: cel-shaded preview (:class:`~kyara.render.toon.ToonStyle`).
+``toon``         uint8 C=4 RGBA: cel-shaded preview (:class:`~kyara.render.toon.ToonStyle`), shaded in a
+                 deferred full-screen pass from a G-buffer the geometry pass writes.
+
+Speed (llvmpipe, 2 CPUs; see benchmarks/render.py): per pass the CPU picks each view's front faces
+(one multi-draw call, no GPU-side culling work), the geometry pass writes at most six targets
+(llvmpipe gets ~3x slower with seven), the heavy toon maths runs once per covered pixel instead
+of once per 4x4 block per tiny triangle, and two threads with their own contexts overlap binning
+and rasterisation.
 """
 
 from __future__ import annotations
@@ -38,8 +45,10 @@ from typing import Sequence
 import numpy as np
 
 from kyara.render.camera import Camera
-from kyara.render.edges import camera_points, edge_topology, face_normals, feature_edges
-from kyara.render.shaders import GEOMETRY_OUTPUTS, GEOMETRY_VS, LINE_FS, LINE_VS, geometry_fragment_source
+from kyara.render.edges import (_incidence, camera_points, edge_topology, face_normals, feature_edges,  # noqa: F401
+                                front_facing, vertex_normals, vertex_normals_reference)
+from kyara.render.shaders import (GEOMETRY_OUTPUTS, GEOMETRY_VS, LINE_FS, LINE_VS, RESOLVE_VS, TOON_FS,
+                                  geometry_fragment_source)
 from kyara.render.toon import MapStyle, ToonStyle
 
 ALL_MAPS = ("depth", "metric_depth", "normal", "mask", "parts", "udp", "lineart", "toon")
@@ -67,6 +76,7 @@ _TARGETS = {
     "udp": (4, "f4", (0.0, 0.0, 0.0, 0.0)),
     "toon": (4, "f1", (0.0, 0.0, 0.0, 0.0)),
     "lineart": (1, "f1", (0.0, 0.0, 0.0, 0.0)),
+    "gbuf": (4, "u4", None),  # toon inputs; only covered pixels are ever read, so never cleared
 }
 _GL_CLIP_DISTANCE0 = 0x3000
 
@@ -81,57 +91,302 @@ class VertexAttrs:
     shade_color: np.ndarray | None = None  # [V, 3] float in [0, 1] (toon; default ToonStyle.shade_color)
 
 
-# -- normals ----------------------------------------------------------------------------------
-def _incidence(faces: np.ndarray, num_vertices: int):
-    """Sparse ``[V, F]`` vertex-face incidence matrix."""
-    from scipy import sparse
-
-    f = faces.shape[0]
-    rows = faces.reshape(-1)
-    cols = np.repeat(np.arange(f), 3)
-    return sparse.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(num_vertices, f))
-
-
-def _normalize(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-20)
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray, incidence=None,
-                   face_normal: np.ndarray | None = None) -> np.ndarray:
-    """Smooth, area-weighted unit vertex normals ``[..., V, 3]`` float32 of ``vertices [..., V, 3]``.
-
-    Outward for counter-clockwise faces. ``incidence`` (from a previous call's cache) saves rebuilding
-    the sparse vertex-face matrix.
-    """
-    v = np.asarray(vertices, dtype=np.float32)
-    batch, nv = v.shape[:-2], v.shape[-2]
-    fn = face_normals(v, faces) if face_normal is None else face_normal  # [..., F, 3], length = 2 * area
-    m = incidence if incidence is not None else _incidence(faces, nv)
-    flat = np.moveaxis(fn.reshape((-1,) + fn.shape[-2:]), 0, 1).reshape(fn.shape[-2], -1)  # [F, B*3]
-    acc = np.asarray(m @ flat).reshape(nv, -1, 3)  # [V, B, 3]
-    return _normalize(np.moveaxis(acc, 1, 0).reshape(batch + (nv, 3))).astype(np.float32)
-
-
-def vertex_normals_reference(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Slow reference of :func:`vertex_normals` for one mesh ``[V, 3]``: a loop over faces."""
-    v = np.asarray(vertices, dtype=np.float64)
-    acc = np.zeros_like(v)
-    for a, b, c in faces:
-        n = np.cross(v[b] - v[a], v[c] - v[a])
-        acc[a] += n
-        acc[b] += n
-        acc[c] += n
-    return _normalize(acc).astype(np.float32)
-
-
 # -- the renderer -----------------------------------------------------------------------------
+_GL_COLOR, _GL_DEPTH = 0x1800, 0x1801
+_GL_READ_FRAMEBUFFER, _GL_DRAW_INDIRECT_BUFFER, _GL_COLOR_ATTACHMENT0 = 0x8CA8, 0x8F3F, 0x8CE0
+_GL_PACK_ALIGNMENT, _GL_TRIANGLES, _GL_UNSIGNED_INT = 0x0D05, 0x0004, 0x1405
+_GL_FORMATS = {1: 0x1903, 3: 0x1907, 4: 0x1908}  # components -> GL_RED / GL_RGB / GL_RGBA
+_GL_TYPES = {"f1": 0x1401, "f4": 0x1406}  # GL_UNSIGNED_BYTE / GL_FLOAT
+
+
+@dataclass(eq=False)
+class _Job:
+    """Everything a pass loop needs, prepared once on the CPU for all views of a render call."""
+
+    maps: tuple[str, ...]
+    geo: tuple[str, ...]  # geometry-pass outputs
+    lines: list  # [(target, width px, rgba)]
+    toon_bg: tuple
+    style: MapStyle
+    verts: np.ndarray  # [V, 3] shared or [N, V, 3]
+    nrms: np.ndarray
+    view_data: np.ndarray  # [N, 40]
+    front: np.ndarray | None  # [N, F] bool, None = draw every face
+    line_data: np.ndarray | None  # [M, 8]
+    line_starts: np.ndarray | None  # [N + 1]
+    out: dict
+    mask_from_parts: bool
+    attrs: tuple  # (version, bytes) of the per-vertex attribute buffer
+
+
+class _Engine:
+    """The GL objects of one context (used on one thread) and the pass loop that fills outputs."""
+
+    def __init__(self, ctx, faces: np.ndarray, num_vertices: int, width: int, height: int,
+                 views_per_pass: int) -> None:
+        from kyara.render.gl import gl_functions
+
+        self.ctx, self.faces, self.num_vertices, self.width, self.height = ctx, faces, num_vertices, width, height
+        self.views_per_pass = views_per_pass
+        self.gl = gl_functions()
+        self._ibo = ctx.buffer(reserve=faces.nbytes)  # per pass: each view's front faces
+        self._indirect = ctx.buffer(reserve=views_per_pass * 20)  # [K, 5] uint32 draw commands
+        self._pos, self._nrm = ctx.buffer(reserve=4), ctx.buffer(reserve=4)
+        self._views = ctx.buffer(reserve=views_per_pass * 40 * 4)
+        self._lines = ctx.buffer(reserve=4096)
+        self._attr_vbo, self._attr_version = None, None
+        self._programs, self._vaos, self._targets, self._fbos = {}, {}, {}, {}
+        self._tiles, self._depth_rb, self._num_lines = 0, None, 0
+
+    # -- GL objects ---------------------------------------------------------------------------
+    def _program(self, kind: str, outputs: tuple[str, ...] = ()):
+        key = (kind, outputs)
+        if key not in self._programs:
+            if kind == "geometry":
+                prog = self.ctx.program(vertex_shader=GEOMETRY_VS, fragment_shader=geometry_fragment_source(outputs))
+            elif kind == "toon":
+                prog = self.ctx.program(vertex_shader=RESOLVE_VS, fragment_shader=TOON_FS)
+            else:
+                prog = self.ctx.program(vertex_shader=LINE_VS, fragment_shader=LINE_FS)
+            self._programs[key] = prog
+        return self._programs[key]
+
+    def _vao(self, kind: str, outputs: tuple[str, ...] = ()):
+        key = (kind, outputs)
+        if key not in self._vaos:
+            prog = self._program(kind, outputs)
+            if kind == "geometry":
+                fmt, names = [], []
+                for name, n in (("a_part", 1), ("a_udp", 3), ("a_base", 3), ("a_shade", 3)):
+                    if name in prog:
+                        fmt.append(f"{n}f")
+                        names.append(name)
+                    else:
+                        fmt.append(f"{4 * n}x")
+                content = [(self._attr_vbo, " ".join(fmt), *names)] if names else []
+                self._vaos[key] = self.ctx.vertex_array(prog, content, index_buffer=self._ibo, index_element_size=4)
+            else:
+                self._vaos[key] = self.ctx.vertex_array(prog, [])
+        return self._vaos[key]
+
+    def _ensure_targets(self, tiles: int) -> None:
+        if tiles == self._tiles:
+            return
+        for obj in (*self._fbos.values(), *self._targets.values(), self._depth_rb):
+            if obj is not None:
+                obj.release()
+        self._targets, self._fbos, self._tiles, self._depth_rb = {}, {}, tiles, None
+        if tiles > 0:
+            self._depth_rb = self.ctx.depth_renderbuffer((self.width, self.height * tiles))
+
+    def _target(self, name: str):
+        if name not in self._targets:
+            comps, dtype, _ = _TARGETS[name]
+            tex = self.ctx.texture((self.width, self.height * self._tiles), comps, dtype=dtype)
+            tex.filter = (self.ctx.NEAREST, self.ctx.NEAREST)
+            self._targets[name] = tex
+        return self._targets[name]
+
+    def _fbo(self, names: tuple[str, ...], depth: bool = True):
+        key = (names, depth)
+        if key not in self._fbos:
+            self._fbos[key] = self.ctx.framebuffer(color_attachments=[self._target(n) for n in names],
+                                                   depth_attachment=self._depth_rb if depth else None)
+        return self._fbos[key]
+
+    # -- the pass loop (heavy GL calls through ctypes: no GIL while llvmpipe works) -------------
+    def run(self, job: _Job, first: int, stop: int) -> None:
+        """Render views ``first..stop-1`` of ``job`` into ``job.out``."""
+        import ctypes
+
+        ctx, gl, n = self.ctx, self.gl, stop - first
+        if self._attr_version != job.attrs[0]:
+            if self._attr_vbo is None:
+                self._attr_vbo = ctx.buffer(job.attrs[1])
+            else:
+                self._attr_vbo.write(job.attrs[1])
+            self._attr_version = job.attrs[0]
+        shared = job.verts.ndim == 2
+        tiles = min(n, self.views_per_pass)
+        self._ensure_targets(tiles)
+        self._upload_geometry(job.verts if shared else None, job.nrms if shared else None, 0 if shared else tiles)
+        gprog = self._program("geometry", job.geo)
+        vals = {"u_vstride": 0 if shared else job.verts.shape[1], "u_tiles": tiles,
+                "u_depth_floor": job.style.depth_floor}
+        for k_, v_ in vals.items():
+            if k_ in gprog:
+                gprog[k_].value = v_
+        gvao = self._vao("geometry", job.geo)
+        gfbo = self._fbo(job.geo) if job.geo else self._fbo(())
+        if job.lines:
+            lprog = self._program("line")
+            for k_, v_ in (("u_size", (self.width, self.height)), ("u_tiles", tiles),
+                           ("u_bias", float(job.style.line_depth_bias))):
+                lprog[k_].value = v_
+        # Clears go into the same llvmpipe scene as the drawing that follows (no framebuffer switch in
+        # between), so each 64x64 tile is cleared and shaded while it is in cache.
+        clears = [(i, _TARGETS[t][2]) for i, t in enumerate(job.geo) if t != "gbuf"]
+        rgba = ctypes.c_float * 4
+        reads = [m for m in job.maps if not (m == "mask" and job.mask_from_parts)]
+        ctx.enable_direct(_GL_CLIP_DISTANCE0)
+        ctx.enable_direct(_GL_CLIP_DISTANCE0 + 1)
+        try:
+            for s in range(first, stop, tiles):
+                k = min(tiles, stop - s)
+                self._views.write(job.view_data[s:s + k].tobytes())
+                if not shared:
+                    self._pos.write(job.verts[s:s + k].tobytes())
+                    self._nrm.write(job.nrms[s:s + k].tobytes())
+                self._write_draws(None if job.front is None else job.front[s:s + k], k)
+                self._pos.bind_to_storage_buffer(0)
+                self._nrm.bind_to_storage_buffer(1)
+                self._views.bind_to_storage_buffer(2)
+                gfbo.use()
+                for i, colour in clears:
+                    gl["glClearBufferfv"](_GL_COLOR, i, rgba(*colour))
+                gl["glClearBufferfv"](_GL_DEPTH, 0, rgba(1.0))
+                ctx.enable(ctx.DEPTH_TEST)
+                ctx.depth_func = "<"
+                ctx.enable(ctx.CULL_FACE)  # a safety net: back faces are already dropped on the CPU
+                ctx.front_face = "cw"  # the image is drawn upside down, which flips the winding
+                ctx.cull_face = "back"
+                if job.front is None:
+                    ctx.disable(ctx.CULL_FACE)
+                gl["glUseProgram"](gprog.glo)
+                gl["glBindVertexArray"](gvao.glo)
+                gl["glBindBuffer"](_GL_DRAW_INDIRECT_BUFFER, self._indirect.glo)
+                gl["glMultiDrawElementsIndirect"](_GL_TRIANGLES, _GL_UNSIGNED_INT, None, k, 0)
+                if job.lines:
+                    self._upload_lines(job.line_data[job.line_starts[s]:job.line_starts[s + k]], s)
+                if "toon" in job.maps:
+                    self._resolve_toon(job.style, rgba(*job.toon_bg), tiles, k)
+                    self._draw_lines([ln for ln in job.lines if ln[0] == "toon"])
+                if "lineart" in job.maps:
+                    self._fbo(("lineart",)).use()
+                    gl["glClearBufferfv"](_GL_COLOR, 0, rgba(*_TARGETS["lineart"][2]))
+                    self._draw_lines([ln for ln in job.lines if ln[0] == "lineart"])
+                gl["glPixelStorei"](_GL_PACK_ALIGNMENT, 1)
+                for m in reads:
+                    src, comps, dtype, _ = _READ[m]
+                    fbo = gfbo if src in job.geo else self._fbo((src,))
+                    gl["glBindFramebuffer"](_GL_READ_FRAMEBUFFER, fbo.glo)
+                    gl["glReadBuffer"](_GL_COLOR_ATTACHMENT0 + (job.geo.index(src) if src in job.geo else 0))
+                    gl["glReadPixels"](0, 0, self.width, self.height * k, _GL_FORMATS[comps], _GL_TYPES[dtype],
+                                       job.out[m][s:s + k].ctypes.data)
+        finally:
+            ctx.disable_direct(_GL_CLIP_DISTANCE0)
+            ctx.disable_direct(_GL_CLIP_DISTANCE0 + 1)
+            ctx.disable(ctx.CULL_FACE)
+
+    def _write_draws(self, front: np.ndarray | None, k: int) -> None:
+        """Index buffer and ``k`` indirect draw commands: view j draws its front faces (``front [k, F]``
+        bool), or every face when ``front`` is None."""
+        nf = self.faces.shape[0]
+        if front is None:
+            idx = self.faces
+            counts = np.full(k, 3 * nf, np.uint32)
+            firsts = np.zeros(k, np.uint32)
+        else:
+            flat = np.flatnonzero(front)  # view-major
+            view = flat // nf
+            idx = self.faces[flat - view * nf]  # [M, 3]
+            counts = (3 * np.bincount(view, minlength=k)).astype(np.uint32)
+            firsts = np.concatenate([[0], np.cumsum(counts[:-1])]).astype(np.uint32)
+        raw = np.ascontiguousarray(idx, np.int32).tobytes()
+        if self._ibo.size < len(raw):
+            self._ibo.orphan(len(raw))
+        self._ibo.write(raw)
+        cmds = np.zeros((k, 5), np.uint32)  # count, instances, first index, base vertex, base instance
+        cmds[:, 0], cmds[:, 1], cmds[:, 2] = counts, 1, firsts
+        self._indirect.write(cmds.tobytes())
+
+    def _resolve_toon(self, style: MapStyle, background, tiles: int, k: int) -> None:
+        """Clear the toon target to ``background`` (ctypes float[4]) and shade the covered pixels
+        (deferred: depth test GREATER against depth 1.0)."""
+        ctx, t = self.ctx, style.toon
+        prog = self._program("toon")
+        vals = {"u_tiles": tiles, "u_light": tuple(t.light), "u_shade": (t.shading_shift, t.shading_toony, t.deep_shade_shift,
+                                                      t.deep_shade_factor),
+                "u_rim": (*t.rim_color, t.rim_power), "u_rim_lift": t.rim_lift, "u_tones": t.tones, "u_gbuf": 0}
+        for k_, v_ in vals.items():
+            prog[k_].value = v_
+        self._target("gbuf").use(0)
+        fbo = self._fbo(("toon",))
+        fbo.depth_mask = False
+        fbo.use()
+        self.gl["glClearBufferfv"](_GL_COLOR, 0, background)
+        ctx.disable(ctx.CULL_FACE)
+        ctx.depth_func = ">"
+        self.gl["glUseProgram"](prog.glo)
+        self.gl["glBindVertexArray"](self._vao("toon").glo)
+        self.gl["glDrawArrays"](_GL_TRIANGLES, 0, 6 * k)
+        fbo.depth_mask = True
+
+    def _upload_lines(self, data: np.ndarray, first_view: int) -> None:
+        """Upload this pass's feature edges ``data [M, 8]`` (p0, view, p1, 0), views counted from the pass."""
+        self._num_lines = len(data)
+        if len(data) == 0:
+            return
+        data = data.copy()
+        data[:, 3] -= first_view
+        raw = data.tobytes()
+        if self._lines.size < len(raw):
+            self._lines.orphan(len(raw))
+        self._lines.write(raw)
+        self._lines.bind_to_storage_buffer(3)
+
+    def _draw_lines(self, lines) -> None:
+        """Draw the uploaded edges as quads into each ``(target, width, rgba)`` of ``lines``."""
+        if not lines or self._num_lines == 0:
+            return
+        ctx = self.ctx
+        ctx.disable(ctx.CULL_FACE)
+        ctx.depth_func = "<="
+        prog = self._program("line")
+        vao = self._vao("line")
+        for name, width, color in lines:
+            fbo = self._fbo((name,))
+            fbo.depth_mask = False
+            fbo.use()
+            prog["u_width"].value = float(width)
+            prog["u_bias_px"].value = 2.0 * float(width)
+            prog["u_color"].value = color
+            self.gl["glUseProgram"](prog.glo)
+            self.gl["glBindVertexArray"](vao.glo)
+            self.gl["glDrawArrays"](_GL_TRIANGLES, 0, 6 * self._num_lines)
+            fbo.depth_mask = True
+
+    def _upload_geometry(self, verts, nrms, tiles: int) -> None:
+        """Shared mesh: upload positions/normals now. Per-view meshes: reserve room for ``tiles``."""
+        if verts is not None:
+            for buf, arr in ((self._pos, verts), (self._nrm, nrms)):
+                data = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
+                if buf.size != len(data):
+                    buf.orphan(len(data))
+                buf.write(data)
+        else:
+            size = tiles * self.num_vertices * 12  # [tiles, V, 3] float32
+            for buf in (self._pos, self._nrm):
+                if buf.size != size:
+                    buf.orphan(size)
+
+    def release(self) -> None:
+        self._ensure_targets(0)
+        for obj in (*self._vaos.values(), *self._programs.values(), self._ibo, self._indirect, self._pos, self._nrm,
+                    self._views, self._lines, self._attr_vbo):
+            if obj is not None:
+                obj.release()
+        self._vaos, self._programs = {}, {}
+
+
 class MeshRenderer:
     """Renders one triangle topology (``faces [F, 3]``, ``num_vertices``) from many cameras.
 
-    Buffers are made once and reused; one call draws up to ``views_per_pass`` views with a single
-    instanced draw (views stacked in a tall framebuffer) and reads each map back straight into
-    the output arrays.
+    Buffers are made once and reused; one multi-draw call draws up to ``views_per_pass`` views
+    (views stacked in a tall framebuffer, back faces culled per view on the CPU) and each map is
+    read back straight into the output arrays. With two or more CPUs the views are split between
+    two threads, each with its own GL context, so one binds triangles while llvmpipe rasterises the
+    other's pass (``KYARA_GL_THREADS=1`` turns this off).
     """
 
     def __init__(self, faces: np.ndarray, num_vertices: int, width: int, height: int,
@@ -154,27 +409,18 @@ class MeshRenderer:
         max_rows = int(self.ctx.info.get("GL_MAX_TEXTURE_SIZE", 8192))
         self.views_per_pass = max(1, min(max_rows // self.height, max_pass_pixels // (self.width * self.height), 64))
         self._incidence = _incidence(self.faces, self.num_vertices)
-        self._ibo = self.ctx.buffer(self.faces.tobytes())
-        self._attr_vbo = None
+        self._topo = edge_topology(self.faces, self.num_vertices)
+        self._engine = _Engine(self.ctx, self.faces, self.num_vertices, self.width, self.height, self.views_per_pass)
+        self._worker_engine = None  # made on the worker thread on first use
         self._attrs: VertexAttrs | None = None
         self._attr_style: tuple | None = None
-        self._pos = self.ctx.buffer(reserve=4)
-        self._nrm = self.ctx.buffer(reserve=4)
-        self._views = self.ctx.buffer(reserve=self.views_per_pass * 36 * 4)
-        self._programs: dict = {}
-        self._vaos: dict = {}
-        self._targets: dict = {}
-        self._fbos: dict = {}
-        self._tiles = 0
-        self._depth_rb = None
-        self._topo = edge_topology(self.faces, self.num_vertices)
-        self._lines = self.ctx.buffer(reserve=4096)
+        self._attr_data: tuple = (0, b"")
         if vertex_attrs is not None:
             self.set_attributes(vertex_attrs)
 
     # -- per-vertex attributes ----------------------------------------------------------------
     def set_attributes(self, attrs: VertexAttrs, toon: ToonStyle | None = None) -> None:
-        """Upload per-vertex parts/udp/colours (once; reused by every later render)."""
+        """Set per-vertex parts/udp/colours (uploaded once; reused by every later render)."""
         nv = self.num_vertices
         data = np.zeros((nv, 10), dtype=np.float32)  # part, udp xyz, base rgb, shade rgb
         toon = toon or ToonStyle()
@@ -193,72 +439,9 @@ class MeshRenderer:
             if a.shape != (nv, 3) or not np.all(np.isfinite(a)):
                 raise ValueError(f"{name} has shape {a.shape}, expected a finite [{nv}, 3] array")
             data[:, col:col + 3] = a
-        if self._attr_vbo is None:
-            self._attr_vbo = self.ctx.buffer(data.tobytes())
-        else:
-            self._attr_vbo.write(data.tobytes())
+        self._attr_data = (self._attr_data[0] + 1, data.tobytes())
         self._attrs = attrs
         self._attr_style = (toon.base_color, toon.shade_color)
-
-    # -- GL objects ---------------------------------------------------------------------------
-    def _program(self, kind: str, outputs: tuple[str, ...]):
-        key = (kind, outputs)
-        if key not in self._programs:
-            if kind == "geometry":
-                prog = self.ctx.program(vertex_shader=GEOMETRY_VS, fragment_shader=geometry_fragment_source(outputs))
-            else:
-                prog = self.ctx.program(vertex_shader=LINE_VS, fragment_shader=LINE_FS)
-            self._programs[key] = prog
-        return self._programs[key]
-
-    def _vao(self, kind: str, outputs: tuple[str, ...]):
-        key = (kind, outputs)
-        if key not in self._vaos:
-            prog = self._program(kind, outputs)
-            if kind == "geometry":
-                fmt, names = [], []
-                for name, n in (("a_part", 1), ("a_udp", 3), ("a_base", 3), ("a_shade", 3)):
-                    if name in prog:
-                        fmt.append(f"{n}f")
-                        names.append(name)
-                    else:
-                        fmt.append(f"{4 * n}x")
-                content = [(self._attr_vbo, " ".join(fmt), *names)] if names else []
-                self._vaos[key] = self.ctx.vertex_array(prog, content, index_buffer=self._ibo, index_element_size=4)
-            else:
-                self._vaos[key] = self.ctx.vertex_array(prog, [(self._lines, "3f 3f 1f/i", "a_p0", "a_p1", "a_view")])
-        return self._vaos[key]
-
-    def _ensure_targets(self, tiles: int) -> None:
-        if tiles == self._tiles:
-            return
-        for fbo in self._fbos.values():
-            fbo.release()
-        for tex in self._targets.values():
-            tex.release()
-        if self._depth_rb is not None:
-            self._depth_rb.release()
-        self._targets, self._fbos, self._tiles = {}, {}, tiles
-        self._depth_rb = self.ctx.depth_renderbuffer((self.width, self.height * tiles))
-
-    def _target(self, name: str):
-        if name not in self._targets:
-            comps, dtype, _ = _TARGETS[name]
-            tex = self.ctx.texture((self.width, self.height * self._tiles), comps, dtype=dtype)
-            tex.filter = (self.ctx.NEAREST, self.ctx.NEAREST)
-            self._targets[name] = tex
-        return self._targets[name]
-
-    def _fbo(self, names: tuple[str, ...], depth: bool):
-        key = (names, depth)
-        if key not in self._fbos:
-            self._fbos[key] = self.ctx.framebuffer(color_attachments=[self._target(n) for n in names],
-                                                   depth_attachment=self._depth_rb if depth else None)
-        return self._fbos[key]
-
-    def _clear(self, names: Sequence[str], toon_bg: tuple) -> None:
-        for n in names:
-            self._fbo((n,), False).clear(color=toon_bg if n == "toon" else _TARGETS[n][2])
 
     # -- rendering ----------------------------------------------------------------------------
     def render(self, vertices: np.ndarray, cameras: Sequence[Camera], maps: Sequence[str] = DEFAULT_MAPS,
@@ -306,68 +489,49 @@ class MeshRenderer:
             if m in maps and getattr(self._attrs, field_name) is None:
                 raise ValueError(f"map '{m}' needs vertex_attrs.{field_name}")
 
-        geo = tuple(o for o in GEOMETRY_OUTPUTS if o in {_READ[m][0] for m in maps})
+        # llvmpipe slows down ~3x with 7 colour attachments (measured: 6 targets 43 ms, 7 targets
+        # 127 ms per 8-view pass), so with "parts" drawn the mask comes from it on the CPU instead.
+        mask_from_parts = "mask" in maps and "parts" in maps
+        srcs = {_READ[m][0] for m in maps if not (m == "mask" and mask_from_parts)}
+        srcs |= {"gbuf"} if "toon" in maps else set()
+        geo = tuple(o for o in GEOMETRY_OUTPUTS if o in srcs)
         lines = [(name, w, col) for name, w, col in (("lineart", style.line_width, (1.0, 1.0, 1.0, 1.0)),
                                                     ("toon", style.toon.outline_width, (*style.toon.outline_color, 1.0)))
                  if name in maps and w > 0]
         toon_bg = (0.0, 0.0, 0.0, 0.0) if style.toon.background is None else (*style.toon.background, 1.0)
 
-        shared = verts.ndim == 2
-        view_data = self._view_data(verts, cams)  # [N, 36]
-        line_data, line_starts = self._line_data(verts, cams, style, fnorm) if lines else (None, None)
+        view_data = self._view_data(verts, cams)  # [N, 40]
+        views = np.stack([c.view for c in cams])  # [N, 4, 4]
+        cam_pts = camera_points(views, np.array([c.is_ortho for c in cams]))  # [N, 4]
+        front = front_facing(verts, self.faces, cam_pts, fnorm)  # [N, F] bool
+        line_data, line_starts = self._line_data(verts, cams, style, fnorm, front, cam_pts) if lines else (None, None)
         out = self._outputs(maps, n, out)
-        tiles = min(n, self.views_per_pass)
-        self._ensure_targets(tiles)
-        self._upload_geometry(verts if shared else None, nrms if shared else None, tiles if not shared else 0)
-        ctx = self.ctx
-        gprog = self._program("geometry", geo)
-        self._set_geometry_uniforms(gprog, style, tiles, 0 if shared else nv)
-        gvao = self._vao("geometry", geo) if geo else None
-        gfbo = self._fbo(geo, True) if geo else None
-        if lines:
-            lprog = self._program("line", ())
-            for k_, v_ in (("u_size", (self.width, self.height)), ("u_tiles", tiles),
-                           ("u_bias", float(style.line_depth_bias))):
-                lprog[k_].value = v_
-        ctx.enable_direct(_GL_CLIP_DISTANCE0)
-        ctx.enable_direct(_GL_CLIP_DISTANCE0 + 1)
-        try:
-            for s in range(0, n, tiles):
-                k = min(tiles, n - s)
-                self._views.write(view_data[s:s + k].tobytes())
-                if not shared:
-                    self._pos.write(verts[s:s + k].tobytes())
-                    self._nrm.write(nrms[s:s + k].tobytes())
-                self._pos.bind_to_storage_buffer(0)
-                self._nrm.bind_to_storage_buffer(1)
-                self._views.bind_to_storage_buffer(2)
-                self._clear(geo + (("lineart",) if "lineart" in maps else ()), toon_bg)
-                self._depth_fbo().clear(depth=1.0)
-                ctx.enable(ctx.DEPTH_TEST)
-                ctx.depth_func = "<"
-                if style.cull_backfaces:
-                    ctx.enable(ctx.CULL_FACE)
-                    ctx.front_face = "cw"  # the image is drawn upside down, which flips the winding
-                    ctx.cull_face = "back"
-                else:
-                    ctx.disable(ctx.CULL_FACE)
-                # depth-only pass when nothing but lines is asked for
-                fbo = gfbo or self._depth_fbo()
-                fbo.use()
-                (gvao or self._vao("geometry", ())).render(ctx.TRIANGLES, vertices=self.faces.size, instances=k)
-                if lines:
-                    self._draw_lines(lines, line_data[line_starts[s]:line_starts[s + k]], s)
-                rows = (0, 0, self.width, self.height * k)
-                for m in maps:
-                    src, comps, dtype, _ = _READ[m]
-                    fbo = gfbo if src in geo else self._fbo((src,), True)
-                    idx = geo.index(src) if src in geo else 0
-                    fbo.read_into(out[m][s:s + k], viewport=rows, components=comps, attachment=idx, dtype=dtype)
-        finally:
-            ctx.disable_direct(_GL_CLIP_DISTANCE0)
-            ctx.disable_direct(_GL_CLIP_DISTANCE0 + 1)
-            ctx.disable(ctx.CULL_FACE)
+        job = _Job(maps, geo, lines, toon_bg, style, verts, nrms, view_data, front if style.cull_backfaces else None,
+                   line_data, line_starts, out, mask_from_parts, self._attr_data)
+        worker = self._worker() if n > 1 else None
+        if worker is None:
+            self._engine.run(job, 0, n)
+        else:  # split the views: the worker thread renders the second half at the same time
+            half = (n + 1) // 2
+            fut = worker.submit(self._run_on_worker, job, half, n)
+            try:
+                self._engine.run(job, 0, half)
+            finally:
+                fut.result()
+        if mask_from_parts:  # parts are 255 exactly on the background (labels are 0..254)
+            np.not_equal(out["parts"], 255, out=out["mask"].view(np.bool_))
+            np.multiply(out["mask"], 255, out=out["mask"])
         return out
+
+    def _worker(self):
+        from kyara.render.gl import get_worker
+
+        return get_worker()
+
+    def _run_on_worker(self, ctx, job: _Job, first: int, stop: int) -> None:
+        if self._worker_engine is None or self._worker_engine.ctx is not ctx:
+            self._worker_engine = _Engine(ctx, self.faces, self.num_vertices, self.width, self.height, self.views_per_pass)
+        self._worker_engine.run(job, first, stop)
 
     def _outputs(self, maps, n: int, given: dict | None) -> dict[str, np.ndarray]:
         res = {}
@@ -382,105 +546,63 @@ class MeshRenderer:
             res[m] = a
         return res
 
-    def _draw_lines(self, lines, data: np.ndarray, first_view: int) -> None:
-        """Draw feature edges ``data [M, 7]`` (p0, p1, view) as quads into the lineart / toon targets."""
-        if len(data) == 0:
-            return
-        data = data.copy()
-        data[:, 6] -= first_view
-        raw = data.astype(np.float32).tobytes()
-        if self._lines.size < len(raw):
-            self._lines.orphan(len(raw))
-        self._lines.write(raw)
-        ctx = self.ctx
-        ctx.disable(ctx.CULL_FACE)
-        ctx.depth_func = "<="
-        prog = self._program("line", ())
-        vao = self._vao("line", ())
-        for name, width, color in lines:
-            fbo = self._fbo((name,), True)
-            fbo.depth_mask = False
-            fbo.use()
-            prog["u_width"].value = float(width)
-            prog["u_bias_px"].value = 2.0 * float(width)
-            prog["u_color"].value = color
-            vao.render(ctx.TRIANGLES, vertices=6, instances=len(data))
-            fbo.depth_mask = True
-
-    def _line_data(self, verts: np.ndarray, cams: list[Camera], style: MapStyle,
-                   fnorm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Feature edges of every view as ``[M, 7]`` (p0 xyz, p1 xyz, view) plus per-view start offsets."""
-        views = np.stack([c.view for c in cams])
-        ortho = np.array([c.is_ortho for c in cams])
-        view, edge = feature_edges(verts, self.faces, self._topo, camera_points(views, ortho), style.crease_deg,
-                                   fnorm)
+    def _line_data(self, verts: np.ndarray, cams: list[Camera], style: MapStyle, fnorm: np.ndarray,
+                   front: np.ndarray, cam_pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feature edges of every view as ``[M, 8]`` (p0 xyz, view, p1 xyz, 0) plus per-view start offsets."""
+        view, edge = feature_edges(verts, self.faces, self._topo, cam_pts, style.crease_deg, fnorm, front)
         ev = self._topo.vertices[edge]  # [M, 2]
         if verts.ndim == 2:
             p0, p1 = verts[ev[:, 0]], verts[ev[:, 1]]
         else:
             p0, p1 = verts[view, ev[:, 0]], verts[view, ev[:, 1]]
-        data = np.concatenate([p0, p1, view[:, None].astype(np.float32)], axis=1).astype(np.float32)
+        data = np.zeros((len(view), 8), np.float32)
+        data[:, :3], data[:, 3], data[:, 4:7] = p0, view, p1
         starts = np.searchsorted(view, np.arange(len(cams) + 1))
         return data, starts
 
-    def _depth_fbo(self):
-        key = ((), True)
-        if key not in self._fbos:
-            self._fbos[key] = self.ctx.framebuffer(depth_attachment=self._depth_rb)
-        return self._fbos[key]
-
-    def _upload_geometry(self, verts, nrms, tiles: int) -> None:
-        """Shared mesh: upload positions/normals now. Per-view meshes: reserve room for ``tiles``."""
-        if verts is not None:
-            for buf, arr in ((self._pos, verts), (self._nrm, nrms)):
-                data = np.ascontiguousarray(arr, dtype=np.float32).tobytes()
-                if buf.size != len(data):
-                    buf.orphan(len(data))
-                buf.write(data)
-        else:
-            size = tiles * self.num_vertices * 12
-            for buf in (self._pos, self._nrm):
-                if buf.size != size:
-                    buf.orphan(size)
-
     def _view_data(self, verts: np.ndarray, cams: list[Camera]) -> np.ndarray:
-        """Per-view std430 records: view [4x4], projection [4x4] (column-major), (near, far, ortho, focal)."""
+        """Per-view std430 records: view [4x4], projection [4x4] (column-major), (near, far, ortho, focal),
+        NDC rectangle (x0, y0, x1, y1; y down) holding the mesh's bounding box, or the whole image."""
         n = len(cams)
         views = np.stack([c.view for c in cams])  # [N, 4, 4]
         rz, tz = views[:, 2, :3], views[:, 2, 3]  # camera z row
+        v64 = verts.astype(np.float64)
         if verts.ndim == 2:
-            z = -(verts.astype(np.float64) @ rz.T + tz)  # [V, N]
-            zmin, zmax = z.min(axis=0), z.max(axis=0)
+            z = -(rz @ v64.T + tz[:, None])  # [N, V] (rows: contiguous reductions)
+            lo, hi = np.broadcast_to(v64.min(axis=0), (n, 3)), np.broadcast_to(v64.max(axis=0), (n, 3))
         else:
-            z = -(np.einsum("nvk,nk->nv", verts.astype(np.float64), rz) + tz[:, None])  # [N, V]
-            zmin, zmax = z.min(axis=1), z.max(axis=1)
-        data = np.empty((n, 36), dtype=np.float32)
+            z = -(np.einsum("nvk,nk->nv", v64, rz) + tz[:, None])  # [N, V]
+            lo, hi = v64.min(axis=1), v64.max(axis=1)
+        zmin, zmax = z.min(axis=1), z.max(axis=1)
+        # the 8 corners of each mesh's box through each camera -> conservative NDC rectangle
+        sel = np.array([[(i >> b) & 1 for b in range(3)] for i in range(8)], dtype=bool)  # [8, 3]
+        corners = np.where(sel[None], hi[:, None], lo[:, None])  # [N, 8, 3]
+        projs = np.stack([c.gl_projection() for c in cams])  # [N, 4, 4]
+        clip = np.einsum("nij,njk,nck->nci", projs, views, np.concatenate([corners, np.ones((n, 8, 1))], -1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ndc = clip[..., :2] / clip[..., 3:]
+        ok = np.all(clip[..., 3] > 1e-9, axis=1)  # every corner in front of the camera
+        pad = 2.0 * 2.0 / np.array([self.width, self.height])  # two pixels
+        x0 = np.where(ok, np.clip(ndc[..., 0].min(1) - pad[0], -1, 1), -1.0)
+        x1 = np.where(ok, np.clip(ndc[..., 0].max(1) + pad[0], -1, 1), 1.0)
+        y0 = np.where(ok, np.clip(-ndc[..., 1].max(1) - pad[1], -1, 1), -1.0)  # image drawn upside down
+        y1 = np.where(ok, np.clip(-ndc[..., 1].min(1) + pad[1], -1, 1), 1.0)
+        data = np.empty((n, 40), dtype=np.float32)
         for i, c in enumerate(cams):
             near = max(float(zmin[i]), c.near)
             far = max(float(zmax[i]), near * (1 + 1e-6) + 1e-6)
             data[i, :16] = c.view.T.reshape(-1)
-            data[i, 16:32] = c.gl_projection().T.reshape(-1)
-            data[i, 32:] = (near, far, 1.0 if c.is_ortho else 0.0, c.focal_px)
+            data[i, 16:32] = projs[i].T.reshape(-1)
+            data[i, 32:36] = (near, far, 1.0 if c.is_ortho else 0.0, c.focal_px)
+        data[:, 36:] = np.stack([x0, y0, x1, y1], axis=1)
         return data
 
-    def _set_geometry_uniforms(self, prog, style: MapStyle, tiles: int, vstride: int) -> None:
-        t = style.toon
-        vals = {"u_vstride": vstride, "u_tiles": tiles, "u_depth_floor": style.depth_floor,
-                "u_light": tuple(t.light), "u_shade": (t.shading_shift, t.shading_toony, t.deep_shade_shift,
-                                                       t.deep_shade_factor),
-                "u_rim": (*t.rim_color, t.rim_power), "u_rim_lift": t.rim_lift, "u_tones": t.tones}
-        for k, v in vals.items():
-            if k in prog:
-                prog[k].value = v
-
     def release(self) -> None:
-        """Free the GL objects (the shared context stays)."""
-        self._ensure_targets(-1)
-        for obj in (*self._vaos.values(), *self._programs.values(), self._ibo, self._pos, self._nrm, self._views,
-                    self._lines, self._attr_vbo):
-            if obj is not None:
-                obj.release()
-        self._vaos, self._programs = {}, {}
+        """Free the GL objects (the shared contexts stay)."""
+        self._engine.release()
+        if self._worker_engine is not None:
+            eng, self._worker_engine = self._worker_engine, None
+            self._worker().submit(lambda _ctx: eng.release()).result()
 
 
 def render_maps(vertices: np.ndarray, faces: np.ndarray, cameras: Sequence[Camera],

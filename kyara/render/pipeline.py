@@ -259,13 +259,16 @@ def make_renderer(body, size: tuple[int, int]):
     from kyara.render.maps import MeshRenderer, VertexAttrs
 
     w, h = size
-    return MeshRenderer(body.faces, body.num_vertices, int(w), int(h),
-                        vertex_attrs=VertexAttrs(parts=body.parts, udp=body.udp))
+    # character adapters (kyara.avatar.body.AvatarBody) carry per-vertex colours for the toon map
+    attrs = VertexAttrs(parts=body.parts, udp=body.udp, base_color=getattr(body, "base_color", None),
+                        shade_color=getattr(body, "shade_color", None))
+    return MeshRenderer(body.faces, body.num_vertices, int(w), int(h), vertex_attrs=attrs)
 
 
 def render_views(body, pose, views: Sequence[View], config: RenderConfig | None = None, renderer=None,
                  vertices: np.ndarray | None = None, check_cameras: bool = True) -> RenderedViews:
-    """Render ``config.maps`` of ``body`` (:class:`kyara.body.model.Body`) in ``pose``
+    """Render ``config.maps`` of ``body`` (:class:`kyara.body.model.Body`, or a character adapter
+    :class:`kyara.avatar.body.AvatarBody`) in ``pose``
     (:class:`kyara.pose.pose.Pose`) for every view, in one renderer call.
 
     ``views`` must share one image size. ``renderer`` (from :func:`make_renderer`) is reused when
@@ -305,7 +308,8 @@ def render_views(body, pose, views: Sequence[View], config: RenderConfig | None 
     keypoints = []
     if want_pose:
         kp = body_keypoints(body, pose.rotations, pose.translation)
-        visible = keypoint_visibility(kp.all(), cams, out.pop("metric_depth"), keypoint_tolerances(body))
+        tol = body.keypoint_tolerances() if hasattr(body, "keypoint_tolerances") else keypoint_tolerances(body)
+        visible = keypoint_visibility(kp.all(), cams, out.pop("metric_depth"), tol)
         keypoints = [project_keypoints(kp, c, visible[i]) for i, c in enumerate(cams)]
         thick = cfg.openpose_style == "xinsir"
         images = np.empty((len(cams), h, w, 3), dtype=np.uint8)

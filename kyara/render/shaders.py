@@ -1,30 +1,37 @@
 """GLSL sources of the condition-map renderer (see :mod:`kyara.render.maps`).
 
-Many views are drawn in ONE instanced draw call: instance ``k`` is view ``k`` and lands in the
-``k``-th horizontal band ("tile") of a framebuffer that is ``K * H`` rows tall. The image is drawn
+Many views are drawn in ONE multi-draw call (``glMultiDrawElementsIndirect``): sub-draw ``k``
+(``gl_DrawIDARB``) is view ``k``, draws only that view's front faces (culled on the CPU) and lands
+in the ``k``-th horizontal band ("tile") of a framebuffer that is ``K * H`` rows tall. The image is drawn
 upside down (clip y negated) so that ``glReadPixels`` rows come out top-down and the readback
 reshapes to ``[K, H, W, C]`` with no copy. Two clip distances keep each view inside its band.
 
 Per-view data (view matrix, projection, depth range, focal length) live in a storage buffer;
-vertex positions and normals too (shared by all instances, or one mesh per instance).
+vertex positions and normals too (shared by all views, or one mesh per view).
 """
 
 from __future__ import annotations
 
-# Geometry pass outputs, in attachment order. Each is compiled in only when needed.
-GEOMETRY_OUTPUTS = ("metric", "normal", "depth", "parts", "mask", "udp", "toon")
+# Geometry pass outputs, in attachment order. Each is compiled in only when needed. "gbuf" holds
+# what the toon resolve pass needs (packed normal, N.V, base and shade colours).
+GEOMETRY_OUTPUTS = ("metric", "normal", "depth", "parts", "mask", "udp", "gbuf")
 
-_COMMON = """
-#version 430
-struct View { mat4 view; mat4 proj; vec4 p; };  // p = (depth8 near z, depth8 far z, ortho 0/1, focal px)
+# Small triangles (a 30k-triangle body at 512 px is ~2 px per triangle) make llvmpipe run the
+# fragment shader on whole 4x4 blocks per triangle, so per-pixel work in the geometry pass costs
+# ~10x its pixel count. The toon shading (the heaviest maths) therefore runs in a deferred,
+# full-screen pass over the covered pixels only (depth test against the geometry's depth).
+_VERSION = "#version 430\n"
+_COMMON = _VERSION + """
+struct View { mat4 view; mat4 proj; vec4 p; vec4 rect; };  // p = (depth8 near z, depth8 far z, ortho 0/1,
+// focal px); rect = NDC (x0, y0, x1, y1) of the image (y down) that holds the mesh
 layout(std430, binding = 2) readonly buffer Views { View views[]; };
 """
 
-GEOMETRY_VS = _COMMON + """
+GEOMETRY_VS = _VERSION + "#extension GL_ARB_shader_draw_parameters : require\n" + _COMMON[len(_VERSION):] + """
 layout(std430, binding = 0) readonly buffer Pos { float pos[]; };  // [K or 1, V, 3] world metres
 layout(std430, binding = 1) readonly buffer Nrm { float nrm[]; };  // [K or 1, V, 3] world unit normals
 uniform int u_vstride;  // V when every view has its own mesh, 0 when all views share one
-uniform int u_tiles;    // K: views stacked in the framebuffer
+uniform int u_tiles;    // K: views stacked in the framebuffer; view k = sub-draw gl_DrawIDARB
 in float a_part;
 in vec3 a_udp;
 in vec3 a_base;
@@ -38,8 +45,9 @@ flat out float v_part;
 flat out vec4 v_p;
 out float gl_ClipDistance[2];
 void main() {
-    int i = (gl_InstanceID * u_vstride + gl_VertexID) * 3;
-    View vw = views[gl_InstanceID];
+    int k = gl_DrawIDARB;
+    int i = (k * u_vstride + gl_VertexID) * 3;
+    View vw = views[k];
     vec4 pc = vw.view * vec4(pos[i], pos[i + 1], pos[i + 2], 1.0);
     v_pos = pc.xyz;
     v_nrm = mat3(vw.view) * vec3(nrm[i], nrm[i + 1], nrm[i + 2]);
@@ -48,7 +56,7 @@ void main() {
     clip.y = -clip.y;  // top image row first in memory
     gl_ClipDistance[0] = clip.w + clip.y;
     gl_ClipDistance[1] = clip.w - clip.y;
-    clip.y = (clip.y + float(2 * gl_InstanceID + 1 - u_tiles) * clip.w) / float(u_tiles);
+    clip.y = (clip.y + float(2 * k + 1 - u_tiles) * clip.w) / float(u_tiles);
     gl_Position = clip;
 }
 """
@@ -62,13 +70,7 @@ in vec3 v_shade;
 flat in float v_part;
 flat in vec4 v_p;
 uniform float u_depth_floor;
-uniform vec3 u_light;        // toon: unit vector towards the light, camera space
-uniform vec4 u_shade;        // toon: (shading shift, toony, deep-shade shift, deep-shade factor)
-uniform vec4 u_rim;          // toon: rim colour rgb, rim power
-uniform float u_rim_lift;
-uniform int u_tones;
 OUTPUT_DECLS
-float linearstep(float a, float b, float t) { return clamp((t - a) / max(b - a, 1e-5), 0.0, 1.0); }
 void main() {
     float z = -v_pos.z;  // metres along the view axis
     vec3 to_cam = v_p.z > 0.5 ? vec3(0.0, 0.0, 1.0) : normalize(-v_pos);
@@ -99,23 +101,15 @@ void main() {
 #ifdef OUT_udp
     o_udp = vec4(v_udp, 1.0);
 #endif
-#ifdef OUT_toon
-    // MToon-style ramp: shading = linearstep(-1 + toony, 1 - toony, N.L + shift)
-    float lit = dot(n, u_light) + u_shade.x;
-    float s = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit);
-    vec3 col = mix(v_shade, v_base, s);
-    if (u_tones >= 3) {
-        float s2 = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit - u_shade.z);
-        col = mix(v_shade * u_shade.w, col, s2);
-    }
-    col += pow(clamp(1.0 - nv + u_rim_lift, 0.0, 1.0), u_rim.w) * u_rim.rgb;
-    o_toon = vec4(clamp(col, 0.0, 1.0), 1.0);
+#ifdef OUT_gbuf
+    o_gbuf = uvec4(packHalf2x16(n.xy), packHalf2x16(vec2(n.z, nv)), packUnorm4x8(vec4(v_base, 0.0)),
+                   packUnorm4x8(vec4(v_shade, 0.0)));
 #endif
 }
 """
 
 _OUTPUT_TYPES = {"metric": "float", "normal": "vec4", "depth": "float", "parts": "float", "mask": "float",
-                 "udp": "vec4", "toon": "vec4"}
+                 "udp": "vec4", "gbuf": "uvec4"}
 
 
 def geometry_fragment_source(outputs: tuple[str, ...]) -> str:
@@ -126,13 +120,54 @@ def geometry_fragment_source(outputs: tuple[str, ...]) -> str:
     return _COMMON + GEOMETRY_FS.replace("OUTPUT_DECLS", "\n".join(decls))
 
 
+# Deferred toon shading: per view one quad over the screen rectangle that holds the mesh, at
+# depth 1.0 with the depth test GREATER, so only pixels the geometry pass covered are shaded.
+RESOLVE_VS = _COMMON + """
+uniform int u_tiles;
+const vec2 CORNERS[6] = vec2[6](vec2(0, 0), vec2(1, 0), vec2(1, 1), vec2(0, 0), vec2(1, 1), vec2(0, 1));
+void main() {
+    int k = gl_VertexID / 6;
+    vec4 r = views[k].rect;
+    vec2 c = mix(r.xy, r.zw, CORNERS[gl_VertexID - 6 * k]);
+    gl_Position = vec4(c.x, (c.y + float(2 * k + 1 - u_tiles)) / float(u_tiles), 1.0, 1.0);
+}
+"""
+
+TOON_FS = _VERSION + """
+uniform usampler2D u_gbuf;  // from the geometry pass (see OUT_gbuf)
+uniform vec3 u_light;        // unit vector towards the light, camera space
+uniform vec4 u_shade;        // (shading shift, toony, deep-shade shift, deep-shade factor)
+uniform vec4 u_rim;          // rim colour rgb, rim power
+uniform float u_rim_lift;
+uniform int u_tones;
+layout(location = 0) out vec4 o_toon;
+float linearstep(float a, float b, float t) { return clamp((t - a) / max(b - a, 1e-5), 0.0, 1.0); }
+void main() {
+    uvec4 g = texelFetch(u_gbuf, ivec2(gl_FragCoord.xy), 0);
+    vec2 nxy = unpackHalf2x16(g.x);
+    vec2 nz_nv = unpackHalf2x16(g.y);
+    vec3 n = vec3(nxy, nz_nv.x);
+    vec3 base = unpackUnorm4x8(g.z).rgb;
+    vec3 shade = unpackUnorm4x8(g.w).rgb;
+    // MToon-style ramp: shading = linearstep(-1 + toony, 1 - toony, N.L + shift)
+    float lit = dot(n, u_light) + u_shade.x;
+    float s = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit);
+    vec3 col = mix(shade, base, s);
+    if (u_tones >= 3) {
+        float s2 = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit - u_shade.z);
+        col = mix(shade * u_shade.w, col, s2);
+    }
+    col += pow(clamp(1.0 - nz_nv.y + u_rim_lift, 0.0, 1.0), u_rim.w) * u_rim.rgb;
+    o_toon = vec4(clamp(col, 0.0, 1.0), 1.0);
+}
+"""
+
 
 # Feature lines (silhouette, crease and boundary edges chosen per view on the CPU) drawn as
 # screen-space quads of a given pixel width, depth-tested against the geometry pass.
 LINE_VS = _COMMON + """
-in vec3 a_p0;      // per instance: edge end points, world metres
-in vec3 a_p1;
-in float a_view;   // per instance: view index within the pass
+// One draw of 6 vertices per edge; vertex i belongs to edge i / 6, read from a storage buffer.
+layout(std430, binding = 3) readonly buffer Lines { vec4 lines[]; };  // per edge: (p0, view), (p1, 0)
 uniform ivec2 u_size;   // (W, H) of one view
 uniform int u_tiles;
 uniform float u_width;  // pixels
@@ -151,9 +186,13 @@ vec4 to_clip(View vw, vec3 p) {
     return c;
 }
 void main() {
-    View vw = views[int(a_view + 0.5)];
-    vec2 corner = CORNERS[gl_VertexID];
-    vec4 c0 = to_clip(vw, a_p0);
+    int e = gl_VertexID / 6;
+    vec4 a = lines[2 * e];
+    vec3 a_p1 = lines[2 * e + 1].xyz;
+    int view = int(a.w + 0.5);
+    View vw = views[view];
+    vec2 corner = CORNERS[gl_VertexID - 6 * e];
+    vec4 c0 = to_clip(vw, a.xyz);
     vec4 c1 = to_clip(vw, a_p1);
     if (c0.w <= 1e-6 || c1.w <= 1e-6) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); return; }
     vec2 half_size = 0.5 * vec2(u_size);
@@ -168,7 +207,7 @@ void main() {
     clip.xy += off / half_size * clip.w;
     gl_ClipDistance[0] = clip.w + clip.y;
     gl_ClipDistance[1] = clip.w - clip.y;
-    clip.y = (clip.y + float(2 * int(a_view + 0.5) + 1 - u_tiles) * clip.w) / float(u_tiles);
+    clip.y = (clip.y + float(2 * view + 1 - u_tiles) * clip.w) / float(u_tiles);
     gl_Position = clip;
 }
 """

@@ -1,0 +1,38 @@
+"""A diffusion prompt from a :class:`~kyara.character.spec.CharacterSpec`: anime-model tags in the
+order anime checkpoints are trained on (subject, hair, eyes, outfit, accessories, expression)."""
+
+from __future__ import annotations
+
+_SUBJECT = {"chibi": "1girl, chibi", "child": "1girl, child", "teen-girl": "1girl", "teen-boy": "1boy",
+            "adult-woman": "1girl, mature female", "adult-man": "1boy, mature male", "heroic": "1boy, muscular"}
+_KIND = {"sports-jersey": "sports jersey", "sailor-uniform": "serafuku, sailor collar", "long-coat": "long coat",
+         "pirate-coat": "pirate coat", "witch-robe": "witch robe", "t-shirt": "t-shirt"}
+_ACC = {"witch-hat": "witch hat", "tricorn-hat": "tricorne", "cap": "baseball cap", "ribbon": "hair ribbon",
+        "cat-ears": "cat ears", "glasses": "glasses", "scarf": "scarf"}
+_HAIR = {"twin-tails": "twintails", "ponytail": "high ponytail", "braided": "braid", "spiky": "spiked hair",
+         "bob": "bob cut"}
+
+
+def spec_prompt(spec) -> str:
+    """Comma-separated tags describing ``spec``, e.g. ``1girl, long black hair, blue eyes, red kimono, ...``."""
+    tags = [_SUBJECT.get(spec.body.preset, "1girl"), "solo", "full body"]
+    hair = spec.hair
+    tags.append(f"{hair.length} {hair.colour.name} hair")
+    if hair.style in _HAIR:
+        tags.append(_HAIR[hair.style])
+    if hair.bangs and hair.bangs != "none":
+        tags.append(f"{hair.bangs} bangs")
+    tags.append(f"{spec.eye_colour.name} eyes")
+    for piece in spec.outfit:
+        kind = _KIND.get(piece.kind, piece.kind)
+        tag = f"{piece.colour.name} {kind}"
+        if piece.kind == "kimono" and piece.obi is not None:
+            tag += f", {piece.obi.name} obi"
+        if piece.kind == "sports-jersey" and piece.number is not None:
+            tag += f", number {piece.number}"
+        tags.append(tag)
+    for acc in spec.accessories:
+        tags.append(f"{acc.colour.name} {_ACC.get(acc.kind, acc.kind)}")
+    if spec.expression and spec.expression != "neutral":
+        tags.append(spec.expression)
+    return ", ".join(tags)

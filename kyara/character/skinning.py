@@ -1,0 +1,115 @@
+"""Skin weights for parts that sit on the body: copied from the nearest body surface point.
+
+Garments and hair caps are offsets of the body surface, so the body's own weights at the closest
+surface point (barycentric blend of its triangle's vertices) make them follow any pose the way
+the skin under them does. Rigid parts (hats, glasses) take one bone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kyara.body.model import Body
+
+
+def closest_body_points(body: Body, points: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(triangle ids [N], barycentric [N, 3])`` of the closest point on the body surface.
+
+    ``mask`` [V] restricts the candidate body vertices (e.g. to the legs for a skirt's hem).
+    """
+    return closest_points_on_mesh(body.vertices, body.faces, points, mask)
+
+
+def signed_distance_to_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """[N] signed distance of ``points`` to a closed mesh (negative inside), by the closest point and
+    the side of its triangle's plane. Meant for measurements near the surface."""
+    tri, bary = closest_points_on_mesh(vertices, faces, points)
+    v = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)[tri]]  # [N, 3, 3]
+    q = np.einsum("nc,nci->ni", bary, v)
+    n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
+    d = np.asarray(points, dtype=np.float64) - q
+    return np.linalg.norm(d, axis=1) * np.sign(np.einsum("ni,ni->n", d, n) + 1e-15)
+
+
+def closest_points_on_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
+                           mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(triangle ids [N], barycentric [N, 3])`` of the closest surface point of a mesh.
+
+    Searches the triangles around the 4 nearest vertices (k-d tree): exact for points near the
+    surface, which is what skin-weight transfer and penetration measurements need.
+    """
+    from scipy.spatial import cKDTree
+
+    verts = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    points = np.asarray(points, dtype=np.float64)
+    cand_v = np.arange(len(verts)) if mask is None else np.flatnonzero(mask)
+    tree = cKDTree(verts[cand_v])
+    _, nn = tree.query(points, k=4)
+    nn = cand_v[nn]  # [N, 4] vertex ids
+    # incident triangles of each body vertex (CSR)
+    order = np.argsort(faces.ravel(), kind="stable")
+    starts = np.searchsorted(faces.ravel()[order], np.arange(len(verts) + 1))
+    tri_of = order // 3
+    best_t = np.zeros(len(points), dtype=np.int64)
+    best_b = np.zeros((len(points), 3))
+    best_d = np.full(len(points), np.inf)
+    for c in range(nn.shape[1]):
+        v = nn[:, c]
+        counts = starts[v + 1] - starts[v]
+        for k in range(int(counts.max())):
+            has = counts > k
+            t = np.where(has, tri_of[np.minimum(starts[v] + k, len(tri_of) - 1)], 0)
+            bary, d = _closest_on_triangles(points, verts[faces[t]])
+            better = has & (d < best_d)
+            best_d = np.where(better, d, best_d)
+            best_t = np.where(better, t, best_t)
+            best_b = np.where(better[:, None], bary, best_b)
+    return best_t, best_b
+
+
+def _closest_on_triangles(p: np.ndarray, tri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest point of each point to its triangle: (barycentric [N, 3], distance [N])."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    ab, ac, ap = b - a, c - a, p - a
+    d00 = np.einsum("ij,ij->i", ab, ab)
+    d01 = np.einsum("ij,ij->i", ab, ac)
+    d11 = np.einsum("ij,ij->i", ac, ac)
+    d20 = np.einsum("ij,ij->i", ap, ab)
+    d21 = np.einsum("ij,ij->i", ap, ac)
+    den = np.maximum(d00 * d11 - d01 * d01, 1e-30)
+    v = (d11 * d20 - d01 * d21) / den
+    w = (d00 * d21 - d01 * d20) / den
+    # clamp into the triangle (project onto the barycentric simplex, good enough for weights)
+    v = np.clip(v, 0.0, 1.0)
+    w = np.clip(w, 0.0, 1.0)
+    s = v + w
+    over = s > 1.0
+    safe = np.where(over, s, 1.0)
+    v = np.where(over, v / safe, v)
+    w = np.where(over, w / safe, w)
+    u = 1.0 - v - w
+    q = u[:, None] * a + v[:, None] * b + w[:, None] * c
+    return np.stack([u, v, w], axis=1), np.linalg.norm(p - q, axis=1)
+
+
+def transfer_weights(body: Body, points: np.ndarray, mask: np.ndarray | None = None, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Skin weights ``([N, k] int64, [N, k] float32)`` for ``points`` [N, 3] from the body surface."""
+    tri, bary = closest_body_points(body, np.asarray(points, dtype=np.float64), mask)
+    dense = body.weights_dense()
+    w = np.einsum("nc,ncj->nj", bary, dense[body.faces[tri]])  # [N, J]
+    idx = np.argsort(-w, axis=1)[:, :k]
+    ww = np.take_along_axis(w, idx, axis=1)
+    ww = (ww / np.maximum(ww.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    ww /= ww.sum(axis=1, keepdims=True, dtype=np.float32)
+    return idx.astype(np.int64), ww
+
+
+def rigid_weights(n: int, bone: int) -> tuple[np.ndarray, np.ndarray]:
+    """All ``n`` vertices on one bone."""
+    idx = np.zeros((n, 4), dtype=np.int64)
+    idx[:, 0] = bone
+    w = np.zeros((n, 4), dtype=np.float32)
+    w[:, 0] = 1.0
+    return idx, w

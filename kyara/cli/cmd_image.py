@@ -1,0 +1,228 @@
+"""``kyara image``: text + pose -> anime image (diffusers, ControlNet, LoRA).
+
+Every option left out keeps the value of ``--from out.png`` (when given) or the documented
+default; every bad value ends as one ``error: ...`` line and exit code 2 before weights load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def _split_pair(text: str, sep: str, what: str, example: str) -> tuple[str, str]:
+    if sep not in text:
+        raise ValueError(f"{what} '{text}' is not valid, expected {example}")
+    a, b = text.split(sep, 1) if sep == "=" else text.rsplit(sep, 1)
+    if not a.strip() or not b.strip():
+        raise ValueError(f"{what} '{text}' is not valid, expected {example}")
+    return a.strip(), b.strip()
+
+
+def parse_lora(text: str):
+    """``style.safetensors:0.8`` (weight defaults to 1) -> LoraSpec."""
+    from kyara.generate.config import LoraSpec
+
+    path, weight = text, "1.0"
+    if ":" in text:
+        head, tail = text.rsplit(":", 1)
+        try:
+            float(tail)
+            path, weight = head, tail
+        except ValueError:
+            pass
+    try:
+        w = float(weight)
+    except ValueError:
+        raise ValueError(f"--lora '{text}' has a weight that is not a number, expected FILE:WEIGHT") from None
+    return LoraSpec(path, w)
+
+
+def _floats(text: Optional[str], n: int, what: str) -> list[float] | None:
+    """``0.8`` (all ControlNets) or ``0.8,0.5`` (one per ControlNet, in --controlnet order)."""
+    if text is None:
+        return None
+    try:
+        vals = [float(t) for t in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{what} '{text}' is not valid, expected a number or one number per --controlnet") from None
+    if len(vals) == 1:
+        return vals * n
+    if len(vals) != n:
+        raise ValueError(f"{what} '{text}' has {len(vals)} values, expected 1 or {n} (one per --controlnet)")
+    return vals
+
+
+def _outputs(output: str, n: int) -> list[Path]:
+    from kyara.fileio import check_output_path
+
+    p = Path(output)
+    if p.suffix.lower() == ".png":
+        check_output_path(p, (".png",))
+        if n == 1:
+            return [p]
+        return [p.with_name(f"{p.stem}_{i:04d}.png") for i in range(n)]
+    if p.suffix:
+        raise ValueError(f"-o '{output}' has suffix '{p.suffix}', expected .png or a folder")
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"-o '{output}' is a file, expected .png or a folder")
+    if not p.exists():
+        if not p.parent.is_dir():
+            raise ValueError(f"output folder '{p.parent}' does not exist")
+        p.mkdir()
+    return [p / f"image_{i:04d}.png" for i in range(n)]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("image")
+    def image_cmd(
+        prompt: Optional[str] = typer.Argument(None, help="text prompt; (word:1.2) and [word] weighting, any length"),
+        output: str = typer.Option(..., "-o", "--output", help="out.png (several images: out_0000.png ...) or a folder"),
+        from_png: Optional[str] = typer.Option(None, "--from", help="reproduce a PNG written by kyara or AUTOMATIC1111"),
+        model: Optional[str] = typer.Option(None, "--model", help="Hugging Face id, diffusers folder, .safetensors "
+                                                                  "file, or tiny / tiny-sdxl (smoke-test models)"),
+        config: Optional[str] = typer.Option(None, "--config", help="local diffusers folder with the configs of a "
+                                                                    "single-file checkpoint"),
+        vae: Optional[str] = typer.Option(None, "--vae", help="separate VAE (folder, id or .safetensors)"),
+        controlnet: List[str] = typer.Option([], "--controlnet", help="KIND=ID|PATH|default|tiny, KIND in openpose, "
+                                                                      "depth, normal, lineart, canny (repeatable)"),
+        control_strength: Optional[str] = typer.Option(None, "--control-strength", help="0-1, or one per ControlNet"),
+        control_start: Optional[str] = typer.Option(None, "--control-start", help="fraction of steps, or one per ControlNet"),
+        control_end: Optional[str] = typer.Option(None, "--control-end", help="fraction of steps, or one per ControlNet"),
+        control_image: List[str] = typer.Option([], "--control-image", help="KIND=FILE: use this condition image"),
+        lora: List[str] = typer.Option([], "--lora", help="FILE.safetensors[:WEIGHT] (repeatable, stacked)"),
+        embedding: List[str] = typer.Option([], "--embedding", help="textual-inversion .safetensors; write its file "
+                                                                    "name in the prompt (repeatable)"),
+        body: Optional[str] = typer.Option(None, "--body", help="body preset to pose and render"),
+        pose: Optional[str] = typer.Option(None, "--pose", help="named pose (see `kyara presets`)"),
+        view: Optional[str] = typer.Option(None, "--view", help="front, side, back, right or azimuth degrees"),
+        character: Optional[str] = typer.Option(None, "--character", help="character.json: render the dressed character"),
+        pose_json: Optional[str] = typer.Option(None, "--pose-json", help="OpenPose JSON file"),
+        pose_image: Optional[str] = typer.Option(None, "--pose-image", help="OpenPose skeleton image, used as is"),
+        init_image: Optional[str] = typer.Option(None, "--init-image", help="img2img source image"),
+        denoise: Optional[float] = typer.Option(None, "--denoise", help="img2img strength 0-1 (default 0.75)"),
+        hires_scale: Optional[float] = typer.Option(None, "--hires-scale", help="hires pass: upscale factor 1-4 (1 = off)"),
+        hires_denoise: Optional[float] = typer.Option(None, "--hires-denoise", help="hires pass strength 0-1 (0.5)"),
+        steps: Optional[int] = typer.Option(None, "--steps", help="denoising steps (default 30; 20-50 typical)"),
+        guidance: Optional[float] = typer.Option(None, "--guidance", help="CFG scale (default 7.5; 7.5-12 typical)"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="euler-a, dpm++-2m-karras, ddim, ..."),
+        clip_skip: Optional[int] = typer.Option(None, "--clip-skip", help="1 = last CLIP layer, 2 = penultimate "
+                                                                         "(AUTOMATIC1111 numbering)"),
+        negative: Optional[str] = typer.Option(None, "--negative", help="negative prompt (default: anime quality tags "
+                                                                        "and nsfw)"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="seed of the first image; image i uses seed+i"),
+        batch: Optional[int] = typer.Option(None, "--batch", help="images per pipeline call"),
+        count: Optional[int] = typer.Option(None, "--count", help="pipeline calls"),
+        size: Optional[str] = typer.Option(None, "--size", help="512 or WxH, multiples of 8 (SDXL: 1024)"),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="auto (fp16 on GPU), fp32, fp16, bf16"),
+        device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
+        offload: bool = typer.Option(False, "--offload", help="model CPU offload (less GPU memory, slower)"),
+        vae_tiling: Optional[bool] = typer.Option(None, "--vae-tiling/--no-vae-tiling", help="default: on above 1024x1024"),
+        fast: bool = typer.Option(False, "--fast", help="GPU speed options: channels-last, fused QKV, torch.compile"),
+        allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow .ckpt/.pt pickles (they can run code)"),
+        save_conditions: bool = typer.Option(False, "--save-conditions", help="also write the condition images"),
+    ) -> None:
+        """Generate anime images from a prompt and a pose; every PNG stores its parameters."""
+        from kyara.cli.common import parse_size
+        from kyara.generate.config import ControlSpec, ImageConfig
+
+        if from_png:
+            from kyara.generate.metadata import read_png_config
+
+            cfg = read_png_config(from_png)
+            if prompt is not None:
+                cfg = cfg.replace(prompt=prompt)
+        else:
+            if prompt is None and not (character and character.lower().endswith(".json")):
+                raise ValueError("missing PROMPT, expected a text prompt, --character character.json or --from PNG")
+            if model is None:
+                raise ValueError("missing --model, expected a Hugging Face id, a local path or tiny")
+            cfg = ImageConfig(prompt=prompt or "")
+        ch: dict = {}
+        for name, v in (("model", model), ("config", config), ("vae", vae), ("body", body), ("pose", pose),
+                        ("view", view), ("character", character), ("pose_json", pose_json), ("pose_image", pose_image),
+                        ("init_image", init_image), ("denoise", denoise), ("hires_scale", hires_scale),
+                        ("hires_denoise", hires_denoise), ("steps", steps), ("guidance", guidance),
+                        ("scheduler", scheduler), ("clip_skip", clip_skip), ("negative_prompt", negative),
+                        ("seed", seed), ("batch", batch), ("count", count), ("dtype", dtype), ("device", device),
+                        ("vae_tiling", vae_tiling)):
+            if v is not None:
+                ch[name] = v
+        for name, v in (("offload", offload), ("fast", fast), ("allow_pickle", allow_pickle)):
+            if v:
+                ch[name] = True
+        if size is not None:
+            ch["width"], ch["height"] = parse_size(size)
+        if lora:
+            ch["loras"] = tuple(parse_lora(t) for t in lora)
+        if embedding:
+            ch["embeddings"] = tuple(embedding)
+        if control_image:
+            ch["control_images"] = tuple(_split_pair(t, "=", "--control-image", "KIND=FILE") for t in control_image)
+        if pose is not None or pose_json or pose_image or character or body:
+            if from_png:  # a new pose source replaces the stored one
+                for k in ("pose_json", "pose_image", "character"):
+                    ch.setdefault(k, None)
+        specs = [_split_pair(t, "=", "--controlnet", "KIND=ID (e.g. openpose=default)") for t in controlnet]
+        if specs:
+            cns = [ControlSpec(kind, mid) for kind, mid in specs]
+        elif cfg.controlnets:
+            cns = list(cfg.controlnets)
+        else:
+            merged = cfg.replace(**ch)
+            wants_pose = any((merged.pose, merged.pose_json, merged.pose_image, merged.character, merged.body))
+            cns = [ControlSpec("openpose", "default")] if wants_pose else []
+        n = len(cns)
+        strengths = _floats(control_strength, n, "--control-strength")
+        starts = _floats(control_start, n, "--control-start")
+        ends = _floats(control_end, n, "--control-end")
+        cns = [ControlSpec(c.kind, c.model, strengths[i] if strengths else c.strength,
+                           starts[i] if starts else c.start, ends[i] if ends else c.end) for i, c in enumerate(cns)]
+        ch["controlnets"] = tuple(cns)
+        cfg = cfg.replace(**ch)
+        if character is not None and character.lower().endswith(".json") and not from_png:
+            # the dressed character's own description leads the prompt (the user's words follow)
+            from kyara.character.describe import spec_prompt
+            from kyara.character.spec import load_spec
+
+            described = spec_prompt(load_spec(character))
+            cfg = cfg.replace(prompt=f"{described}, {cfg.prompt}" if cfg.prompt else described)
+        cfg = cfg.check()
+        outs = _outputs(output, cfg.batch * cfg.count)
+        _run(cfg, outs, save_conditions)
+
+
+def _run(cfg, outs: list[Path], save_conditions: bool) -> None:
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from kyara.generate.metadata import save_png
+    from kyara.generate.pipeline import generate
+
+    console = Console(stderr=True)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(), console=console,
+                  transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("denoising", total=None)
+
+        def progress(step: int, total: int, preview) -> None:
+            bar.update(task, completed=step, total=total)
+
+        result = generate(cfg, progress=progress)
+    for im, c, path in zip(result.images, result.configs, outs):
+        save_png(im, path, c)
+        typer.echo(f"wrote {path} (seed {c.seed})")
+    if save_conditions and result.control_images:
+        from PIL import Image
+
+        stem = outs[0].with_suffix("")
+        for kind, arr in result.control_images.items():
+            p = stem.parent / f"{stem.name}_{kind}.png"
+            Image.fromarray(arr).save(p)
+            typer.echo(f"wrote {p}")
+    if any(result.nsfw):
+        typer.echo("note: the model's safety checker blanked flagged images", err=True)

@@ -1,0 +1,82 @@
+"""The acceptance gallery for the README: AniDream's gallery prompts and PoseAnimeFlow's jogging
+girl, front and back, cel-shaded (docs/gallery.png), plus one prompt at three seeds (docs/seeds.png).
+
+Run: .venv/bin/python scripts/make_gallery.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from kyara.character.build import build_character
+from kyara.character.parser import parse_prompt
+from kyara.character.preview import character_views
+from kyara.pose.presets import get_pose
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PROMPTS = [
+    ("an anime pirate in a blue and gold coat", "stand"),
+    ("an anime boy with glasses", "stand"),
+    ("an anime girl in a kimono", "stand"),
+    ("an anime boy in a hoodie", "stand"),
+    ("an anime girl in a sports jersey", "stand"),
+    ("an anime witch with pointy hat", "stand"),
+    ("young anime girl with long brown hair tied in a high ponytail, wearing a light blue sports outfit "
+     "with white sneakers, jogging", "jog"),
+]
+BG = (246, 244, 240)
+
+
+def _flat(img: np.ndarray) -> np.ndarray:
+    a = img[..., 3:4].astype(np.float32) / 255.0
+    return (img[..., :3] * a + np.array(BG) * (1 - a)).astype(np.uint8)
+
+
+def _column(prompt: str, pose_name: str, seed: int = 0, w: int = 200, h: int = 360) -> Image.Image:
+    c = build_character(parse_prompt(prompt, seed))
+    out = character_views(c, get_pose(pose_name, c.body.params), ("front", "back"), (w, h), background=None)
+    tiles = [_flat(t) for t in out["toon"]]
+    return Image.fromarray(np.concatenate(tiles, axis=0))
+
+
+def _label(img: Image.Image, text: str, width: int) -> Image.Image:
+    canvas = Image.new("RGB", (img.width, img.height + 44), BG)
+    canvas.paste(img, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    words, line, lines = text.split(), "", []
+    for wd in words:
+        if len(line) + len(wd) > 30:
+            lines.append(line)
+            line = wd
+        else:
+            line = f"{line} {wd}".strip()
+    lines.append(line)
+    for i, ln in enumerate(lines[:3]):
+        draw.text((6, img.height + 3 + 13 * i), ln, fill=(40, 40, 40))
+    return canvas
+
+
+def main() -> None:
+    DOCS.mkdir(exist_ok=True)
+    cols = [_label(_column(p, pose), p, 200) for p, pose in PROMPTS]
+    sheet = Image.new("RGB", (sum(c.width for c in cols), max(c.height for c in cols)), BG)
+    x = 0
+    for c in cols:
+        sheet.paste(c, (x, 0))
+        x += c.width
+    sheet.save(DOCS / "gallery.png", optimize=True)
+    seeds = [_label(_column("an anime girl", "stand", s), f"'an anime girl' --seed {s}", 200) for s in (1, 2, 3)]
+    sheet = Image.new("RGB", (sum(c.width for c in seeds), max(c.height for c in seeds)), BG)
+    x = 0
+    for c in seeds:
+        sheet.paste(c, (x, 0))
+        x += c.width
+    sheet.save(DOCS / "seeds.png", optimize=True)
+    print("wrote", DOCS / "gallery.png", DOCS / "seeds.png")
+
+
+if __name__ == "__main__":
+    main()
