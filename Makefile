@@ -9,10 +9,8 @@ SYSTEM_PKGS := libegl1 libegl-mesa0 libgl1-mesa-dri
 .PHONY: demo test setup system clean bench
 
 demo: setup
-	mkdir -p out/demo
-	$(BIN)/kyara body --body teen-girl -o out/demo/body.ply
-	$(BIN)/kyara render --body teen-girl --pose jog --views 4 --size 512 -o out/demo/jog
-	$(BIN)/kyara turntable --body teen-girl --pose jog --frames 36 --size 384 -o out/demo/turntable.gif
+	mkdir -p out
+	$(BIN)/kyara create "an anime girl in a kimono, long black hair" --pose jog -o out/demo
 	@echo "demo outputs in out/demo/"
 
 test: setup

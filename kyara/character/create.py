@@ -67,8 +67,9 @@ def _flatten(img: np.ndarray, bg=(246, 244, 240)) -> np.ndarray:
 
 def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = None, size: tuple[int, int] = (512, 512),
                      turntable_frames: int = 36, turntable_size: int = 256, progress=None,
-                     export: bool = True) -> CreateResult:
-    """Build the character of ``spec`` and write previews and conditions into ``out_dir``."""
+                     export: bool = True, character=None) -> CreateResult:
+    """Build the character of ``spec`` (or take the already built ``character``) and write previews
+    and conditions into ``out_dir``."""
     from kyara.character.build import build_character
     from kyara.character.model import character_udp
     from kyara.fileio import write_text_atomic
@@ -95,7 +96,8 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
         if progress is not None:
             progress(label)
 
-    character = build_character(spec)
+    if character is None:
+        character = build_character(spec)
     pose = get_pose(name, character.body.params)
     tick("build")
     out.mkdir(exist_ok=True)
@@ -111,14 +113,22 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     style = MapStyle(toon=ToonStyle(background=None, outline_width=2))
     r = MeshRenderer(mesh["faces"], len(verts), w, h)
     try:
-        maps = r.render(verts, cams, ("toon", "depth", "normal", "udp", "metric_depth"), vertex_attrs=attrs, style=style)
+        maps = r.render(verts, cams, ("toon", "depth", "normal", "udp"), vertex_attrs=attrs, style=style)
     finally:
         r.release()
     tick("render")
     for i, v in enumerate(VIEWS):
         res.files.append(_png(out / f"{v}.png", maps["toon"][i]))
     kp = body_keypoints(character.body, pose.rotations, pose.translation)
-    visible = keypoint_visibility(kp.all(), cams, maps["metric_depth"], keypoint_tolerances(character.body))
+    # keypoints are hidden only by the body itself (as DreamWaltz-G tests them against SMPL): a knee
+    # under a long skirt still guides ControlNet, a hand behind the torso does not
+    body_verts, _ = character.body.pose(pose)
+    rb = MeshRenderer(character.body.faces, len(body_verts), w, h)
+    try:
+        body_depth = rb.render(body_verts, cams, ("metric_depth",))["metric_depth"]
+    finally:
+        rb.release()
+    visible = keypoint_visibility(kp.all(), cams, body_depth, keypoint_tolerances(character.body))
     cond = out / "conditions"
     for i, v in enumerate(VIEWS):
         k2 = project_keypoints(kp, cams[i], visible[i])
