@@ -21,15 +21,6 @@ def _ext_humanoid(path):
     return doc.json["extensions"]["VRMC_vrm"]["humanoid"]["humanBones"], doc
 
 
-@pytest.fixture(scope="module")
-def gl():
-    from kyara.errors import RenderBackendError
-    from kyara.render.gl import get_context
-
-    try:
-        return get_context()
-    except RenderBackendError as exc:
-        pytest.skip(str(exc))
 
 
 def test_shared_files_and_their_licence_note_are_there():

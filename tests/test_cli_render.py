@@ -10,21 +10,12 @@ import pytest
 from PIL import Image
 
 from kyara.cli.main import run
-from kyara.errors import RenderBackendError
 
 S = 128
 ALL = ("openpose", "depth", "normal", "mask", "parts", "udp", "lineart", "toon")
 EYES_NOSE = (0, 14, 15)
 
 
-@pytest.fixture(scope="module")
-def gl():
-    from kyara.render.gl import get_context
-
-    try:
-        return get_context()
-    except RenderBackendError as exc:
-        pytest.skip(str(exc))
 
 
 def _ok(argv, capsys) -> str:

@@ -12,14 +12,6 @@ from kyara.render.toon import MapStyle, ToonStyle
 S = 96  # image size for most tests
 
 
-@pytest.fixture(scope="module")
-def gl():
-    from kyara.render.gl import get_context
-
-    try:
-        return get_context()
-    except RenderBackendError as exc:
-        pytest.skip(str(exc))
 
 
 def _sphere(sub=3, r=0.5):

@@ -72,10 +72,9 @@ class AvatarBody:
 
     def weights_dense(self) -> np.ndarray:
         """[V, 55 + E] float32 skin weights."""
-        dense = np.zeros((self.num_vertices, self.num_bones), dtype=np.float32)
-        np.add.at(dense, (np.repeat(np.arange(self.num_vertices), 4), self.joint_indices.ravel()),
-                  self.joint_weights.ravel())
-        return dense
+        from kyara.pose.lbs import sparse_to_dense_weights
+
+        return sparse_to_dense_weights(self.joint_indices, self.joint_weights.astype(np.float32), self.num_bones)
 
     @functools.cached_property
     def _dense(self) -> np.ndarray:
@@ -103,8 +102,18 @@ class AvatarBody:
         verts = linear_blend_skinning(self.vertices, self._dense, A.astype(np.float32))
         return verts, g_pos[..., :NUM_BONES, :]
 
-    def pose(self, pose) -> tuple[np.ndarray, np.ndarray]:
-        return self.pose_vertices(pose.rotations, pose.translation)
+    def pose(self, pose, secondary: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(vertices, humanoid joints) of a Pose (or Motion). With ``secondary`` (the default) the
+        spring chains settle in the held pose (a Motion: swing over the clip,
+        :meth:`motion_rotations`); ``secondary=False`` keeps extra bones at rest."""
+        rot = pose.rotations
+        if secondary and len(self.extra_rest):
+            from kyara.character.secondary import has_springs, settle_rotations
+            from kyara.pose.pose import Motion
+
+            if has_springs(self):
+                rot = self.motion_rotations(pose) if isinstance(pose, Motion) else settle_rotations(self, pose)
+        return self.pose_vertices(rot, pose.translation)
 
     def motion_rotations(self, motion) -> np.ndarray:
         """``[F, 55 + E, 3, 3]`` local rotations of every bone for ``motion``: hair/skirt/coat

@@ -47,10 +47,9 @@ class Body:
 
     def weights_dense(self) -> np.ndarray:
         """[V, J] float32 skin weights."""
-        dense = np.zeros((self.num_vertices, NUM_BONES), dtype=np.float32)
-        np.add.at(dense, (np.repeat(np.arange(self.num_vertices), 4), self.joint_indices.ravel()),
-                  self.joint_weights.ravel())
-        return dense
+        from kyara.pose.lbs import sparse_to_dense_weights
+
+        return sparse_to_dense_weights(self.joint_indices, self.joint_weights.astype(np.float32), NUM_BONES)
 
     @functools.cached_property
     def _dense(self) -> np.ndarray:
