@@ -356,7 +356,7 @@ def test_backend_error_names_packages(monkeypatch):
     def boom(**kw):
         raise Exception("eglGetDisplay failed")
 
-    monkeypatch.setattr(glmod, "_CTX", None)
+    monkeypatch.setattr(glmod, "_CTX", {})
     monkeypatch.setattr(moderngl, "create_standalone_context", boom)
     with pytest.raises(RenderBackendError) as e:
         glmod.get_context()

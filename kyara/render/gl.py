@@ -12,8 +12,7 @@ import threading
 from kyara.errors import RenderBackendError
 
 _LOCK = threading.Lock()
-_CTX = None
-_PID = None
+_CTX: dict[tuple[int, int], object] = {}  # (process id, thread id) -> moderngl.Context
 
 MISSING_HINT = (
     "no headless OpenGL context (EGL): install the system packages libegl1 libegl-mesa0 libgl1-mesa-dri "
@@ -22,14 +21,16 @@ MISSING_HINT = (
 
 
 def get_context():
-    """Return the process-wide ``moderngl.Context`` (standalone, EGL backend, GL >= 3.3).
+    """Return this thread's ``moderngl.Context`` (standalone, EGL backend, GL >= 3.3).
 
+    A GL context is current on the thread that made it, so each thread gets its own (web servers
+    and test runners call from several threads); a renderer must be used on the thread that made it.
     Raises :class:`kyara.errors.RenderBackendError` with a one-line hint when it cannot be made.
     """
-    global _CTX, _PID
+    key = (os.getpid(), threading.get_ident())
     with _LOCK:
-        if _CTX is not None and _PID == os.getpid():
-            return _CTX
+        if key in _CTX:
+            return _CTX[key]
         try:
             import moderngl
         except ImportError as exc:
@@ -39,7 +40,7 @@ def get_context():
         except Exception as exc:  # moderngl raises a bare Exception for EGL/driver failures
             reason = " ".join(str(exc).split())[:160]
             raise RenderBackendError(f"{MISSING_HINT} ({type(exc).__name__}: {reason})") from None
-        _CTX, _PID = ctx, os.getpid()
+        _CTX[key] = ctx
         return ctx
 
 
