@@ -45,3 +45,91 @@ def test_ponytail_swings_during_a_jog_and_keeps_its_length(jogger):
     g_rot2, g_pos2 = forward_kinematics(rigid, motion.translation, body.all_rest, body.all_parents)
     local2 = np.einsum("fji,fj->fi", g_rot2[:, head], g_pos2[:, tail[-1]] - g_pos2[:, head])
     assert np.linalg.norm(local2.std(axis=0)) < 1e-6
+
+
+# ---- static poses: the chains settle under gravity ------------------------------------------------
+@pytest.fixture(scope="module")
+def kimono():
+    return build_character(parse_prompt("an anime girl in a kimono", 0))
+
+
+def _sleeve_bones(c, side):
+    return [NUM_BONES + i for i, b in enumerate(c.extra_bones) if b.name.startswith(f"{side}Sleeve")]
+
+
+def test_settled_sleeve_chains_hang_down_in_any_arm_pose(kimono):
+    from kyara.character.secondary import settle_rotations
+    from kyara.pose.presets import get_pose
+
+    c = kimono
+    for side in ("left", "right"):
+        chain = _sleeve_bones(c, side)
+        assert len(chain) >= 3 and all(c.extra_bones[k - NUM_BONES].spring for k in chain)
+        assert c.extra_bones[chain[0] - NUM_BONES].parent == f"{side}LowerArm"
+    for name in ("jog", "wave", "sit"):
+        pose = get_pose(name, c.body.params)
+        rot = settle_rotations(c, pose)
+        assert rot.shape == (c.num_bones, 3, 3)
+        assert np.allclose(rot[:NUM_BONES], pose.matrices())  # humanoid bones untouched
+        _, g_pos = forward_kinematics(rot, pose.translation, c.rest_joints, c.parents)
+        _, raw_pos = forward_kinematics(c.full_rotations(pose.rotations), pose.translation, c.rest_joints, c.parents)
+        for side in ("left", "right"):
+            chain = _sleeve_bones(c, side)
+            hang = g_pos[chain[-1]] - g_pos[chain[1]]
+            raw = raw_pos[chain[-1]] - raw_pos[chain[1]]
+            down = -hang[1] / np.linalg.norm(hang)
+            assert down > 0.85, (name, side, down)  # settled: points (nearly) straight down
+            if name in ("jog", "sit"):  # rigid, it would point sideways into the body
+                assert -raw[1] / np.linalg.norm(raw) < 0.5, (name, side)
+
+
+def test_pose_settles_by_default_and_can_opt_out(kimono):
+    import time
+
+    from kyara.character.secondary import settle_rotations
+    from kyara.pose.presets import get_pose
+
+    c = kimono
+    mesh = c.merged()
+    pose = get_pose("jog", c.body.params)
+    settled, _ = c.pose(pose, mesh)
+    raw, _ = c.pose(pose, mesh, secondary=False)
+    assert np.array_equal(raw, c.pose_vertices(pose.rotations, pose.translation, mesh)[0])
+    assert np.array_equal(settled, c.pose_vertices(settle_rotations(c, pose), pose.translation, mesh)[0])
+    assert np.abs(settled - raw).max() > 0.03  # the sleeves moved
+    t0 = time.perf_counter()
+    again = settle_rotations(c, pose)  # cached per (character, pose)
+    assert time.perf_counter() - t0 < 0.01 and np.array_equal(again, settle_rotations(c, pose))
+    # the adapter poses the same way
+    from kyara.avatar.body import character_body
+
+    body = character_body(c)
+    opaque = c.merged(opaque_only=True)
+    v_adapter, _ = body.pose(pose)
+    v_char, _ = c.pose(pose, opaque)
+    assert np.allclose(v_adapter[: len(opaque["vertices"])], v_char, atol=1e-5)
+    with pytest.raises(ValueError, match="frames"):
+        settle_rotations(c, pose, frames=0)
+
+
+def test_settled_sleeve_pouches_stay_out_of_the_body(kimono):
+    from kyara.character.skinning import signed_distance_to_mesh
+    from kyara.pose.presets import get_pose
+
+    c = kimono
+    mesh = c.merged()
+    sleeve = set(_sleeve_bones(c, "left") + _sleeve_bones(c, "right"))
+    on_chain = np.isin(mesh["joint_indices"], list(sleeve)) & (mesh["joint_weights"] > 0.5)
+    idx = np.flatnonzero(on_chain.any(axis=1))
+    assert len(idx) > 200
+    for name in ("jog", "sit", "kick", "wave"):
+        pose = get_pose(name, c.body.params)
+        verts, _ = c.pose(pose, mesh)
+        body_verts, _ = c.body.pose(pose)
+        depth = -signed_distance_to_mesh(body_verts, c.body.faces, verts[idx])
+        rigid, _ = c.pose(pose, mesh, secondary=False)  # the pouch kept below the forearm's T-pose axis
+        depth_rigid = -signed_distance_to_mesh(body_verts, c.body.faces, rigid[idx])
+        assert np.median(depth) < -0.05 and depth.max() < 0.02, (name, depth.max())  # settled: hanging free
+        if name in ("jog", "wave"):  # rigid, an arm-down pose turns "below the forearm" toward the body
+            assert np.percentile(depth_rigid, 99) > np.percentile(depth, 99) + 0.005
+            assert np.median(depth_rigid) > np.median(depth) + 0.02

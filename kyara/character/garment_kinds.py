@@ -304,7 +304,8 @@ def kimono(wd, piece):
         centre = np.array([xc, cy, float(wd.body.layout.joint("leftLowerArm")[2])])
         extra.append(wd.free(centre - half - 0.01, centre + half + 0.01,
                              lambda p, c=centre, h=half: gs.rounded_box(p, c, h, 0.03 * g.H)))
-    _top(wd, "kimono", piece.colour.hex, waist - 0.05 * g.T, sleeve_end, extra=extra, weights=_sleeve_weights(wd, g))
+    _top(wd, "kimono", piece.colour.hex, waist - 0.05 * g.T, sleeve_end, extra=extra,
+         weights=_sleeve_weights(wd, g, (x0, sleeve_end, g.arm_y - drop)))
     prof = wd.profile(hem, waist, 0.1)
     wd.add("kimono-skirt", piece.colour.hex, [wd.flared(prof, hem, waist)], weights=wd.flowing(g.hips_y, g.crotch))
     # collar (eri): crossed bands down the front to the obi
@@ -324,13 +325,46 @@ def kimono(wd, piece):
     wd.add("kimono-obi", piece.obi.hex if piece.obi is not None else "#d4af37", obi)
 
 
-def _sleeve_weights(wd, g):
-    """Nearest-skin weights, except the arm-axis copy on wide sleeves (by |x| past the shoulder)."""
+def _sleeve_weights(wd, g, pouch: tuple[float, float, float] | None = None):
+    """Nearest-skin weights, except the arm-axis copy on wide sleeves (by |x| past the shoulder).
+
+    ``pouch = (x_root, x_end, y_bottom)``: the cloth hanging below the forearm between |x| =
+    x_root and x_end down to y_bottom hangs on a spring chain per arm (parent: the lower arm),
+    so after settling it hangs down from the forearm in any arm pose."""
+    chains = {}
+    if pouch is not None:
+        x_root, _, y_bot = pouch
+        arm_z = float(wd.body.layout.joint("leftLowerArm")[2])
+        top = g.arm_y - g.r_arm - 0.01 * g.H  # first hanging joint: just under the forearm
+        ys = [g.arm_y, top, 0.5 * (top + y_bot), y_bot]
+        spring = dict(wd.cfg.sleeve_spring)
+        for sx, side in ((1.0, "left"), (-1.0, "right")):
+            pts = [(sx * x_root, y, arm_z) for y in ys]
+            chains[sx] = wd.add_chain(f"{side}Sleeve", f"{side}LowerArm", pts, spring)
+
     def fn(v):
         out = wd.nearest(v)
-        sel = (np.abs(v[:, 0]) > 0.75 * g.shoulder_x) & (v[:, 1] > g.hips_y)
+        # the arm-axis copy on the sleeve (above the armpit, or anywhere on the pouch); the torso's
+        # sides below the armpit keep the skin's weights
+        ax = np.abs(v[:, 0])
+        armpit = g.arm_y - g.r_arm - 0.02 * g.H
+        on_sleeve = gs.smoothstep(armpit - 0.03 * g.H, armpit, v[:, 1])
+        if pouch is not None:
+            on_sleeve = np.maximum(on_sleeve, gs.smoothstep(pouch[0] - 0.03 * g.H, pouch[0], ax))
+        sel = (ax > 0.75 * g.shoulder_x) & (v[:, 1] > g.hips_y) & (on_sleeve > 0)
         if sel.any():
-            out[sel] = gw.arm_axis(wd.body, v[sel], wd.num_bones)
+            b = on_sleeve[sel, None]
+            out[sel] = (1 - b) * out[sel] + b * gw.arm_axis(wd.body, v[sel], wd.num_bones)
+        if chains:
+            x_root, x_end, y_bot = pouch
+            ax = np.abs(v[:, 0])
+            hang = gs.smoothstep(g.arm_y - 0.3 * g.r_arm, g.arm_y - g.r_arm - 0.012 * g.H, v[:, 1])
+            hang = hang * gs.smoothstep(x_root - 0.02 * g.H, x_root + 0.01 * g.H, ax) * (v[:, 1] > g.hips_y)
+            for sx, first in chains.items():
+                on = (hang > 0) & (np.sign(v[:, 0]) == sx)
+                if on.any():
+                    ch = gw.chain(v[on, 1], ys, first, wd.num_bones)
+                    out[on] = (1 - hang[on, None]) * out[on] + hang[on, None] * ch
         return out
     return fn
 
@@ -505,7 +539,7 @@ def witch_robe(wd, piece):
         extra.append(wd.free(lo, hi, lambda p: np.maximum(bell(p), x0 + 0.01 - np.abs(p[:, 0]))))
     prof = wd.profile(hem, waist + 0.02 * g.T, 0.3)
     extra.append(wd.flared(prof, hem, waist, thick=t))
-    w = _sleeve_weights(wd, g)
+    w = _sleeve_weights(wd, g, (x0, x1, g.arm_y - 1.4 * r1))
     flow = wd.flowing(g.hips_y, g.crotch)
 
     def weights(v):

@@ -43,8 +43,12 @@ class GarmentConfig:
     fine_voxel: float = 0.0016  # jersey digits
     coarse_scale: float = 1.4  # lattice spacing of the big flowing pieces (robes, coats) / the base one
     target_faces: int = 9000  # per part, after decimation
-    spring: tuple[tuple[str, float], ...] = (("stiffness", 0.55), ("drag", 0.45), ("gravity_power", 0.25),
+    spring: tuple[tuple[str, float], ...] = (("stiffness", 0.55), ("drag", 0.45), ("gravity_power", 0.1),
                                              ("hit_radius", 0.03))
+    # hanging sleeve pouches: weak pull back to the T-pose direction, strong gravity, so they
+    # hang from the forearm in any arm pose
+    sleeve_spring: tuple[tuple[str, float], ...] = (("stiffness", 0.15), ("drag", 0.6), ("gravity_power", 1.2),
+                                                    ("hit_radius", 0.02))
 
 
 @dataclass
@@ -270,10 +274,12 @@ class Wardrobe:
     def flowing(self, y_top: float, y_full: float, lower_leg: bool = True) -> WeightFn:
         return lambda v: gw.flowing(self.body, v, self.num_bones, y_top, y_full, lower_leg)
 
-    def add_chain(self, stem: str, parent: str, points: list[tuple[float, float, float]]) -> int:
-        """Append a spring-bone chain; returns the bone index of its first joint."""
+    def add_chain(self, stem: str, parent: str, points: list[tuple[float, float, float]],
+                  spring: dict | None = None) -> int:
+        """Append a spring-bone chain (``spring``: VRMC_springBone settings, default
+        ``cfg.spring``); returns the bone index of its first joint."""
         first = self.num_bones
-        spring = dict(self.cfg.spring)
+        spring = dict(self.cfg.spring if spring is None else spring)
         for k, pos in enumerate(points):
             self.bones.append(ExtraBone(f"{stem}{k}", parent if k == 0 else f"{stem}{k - 1}",
                                         tuple(float(c) for c in pos), spring))

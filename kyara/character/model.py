@@ -188,8 +188,30 @@ class Character:
                   m["joint_weights"].ravel())
         return linear_blend_skinning(m["vertices"], dense, A.astype(np.float32)), g_pos
 
-    def pose(self, pose, mesh: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.pose_vertices(pose.rotations, pose.translation, mesh)
+    def pose(self, pose, mesh: dict[str, np.ndarray] | None = None,
+             secondary: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Pose every part with a :class:`~kyara.pose.pose.Pose` (or a ``Motion``): (vertices
+        [..., V, 3], joints [..., J, 3]). With ``secondary`` (the default) the spring chains (hair,
+        skirts, coat tails, sleeves) hang as the VRM spring bones settle them in the held pose
+        (a Motion: swing over the clip); ``secondary=False`` keeps them at rest relative to their
+        parent bones, like :meth:`pose_vertices`."""
+        rot = self.secondary_rotations(pose) if secondary else pose.rotations
+        return self.pose_vertices(rot, pose.translation, mesh)
+
+    def secondary_rotations(self, pose) -> np.ndarray:
+        """``[..., 55 + E, 3, 3]`` local rotations of a Pose (chains settled) or a Motion (chains
+        swinging over the clip); the pose's own rotations when the character has no spring chain."""
+        from kyara.character.secondary import has_springs, settle_rotations, spring_pose_rotations
+        from kyara.pose.pose import Motion
+
+        if not self.extra_bones or not has_springs(self):
+            return self.full_rotations(pose.rotations)
+        if isinstance(pose, Motion):
+            index = {n: i for i, n in enumerate(self.bone_names)}
+            parents = np.array([index[b.parent] for b in self.extra_bones], dtype=np.int64)
+            return spring_pose_rotations(self.body.rest_joints, self.body.layout.dims, self.rest_joints[NUM_BONES:],
+                                         parents, tuple(b.spring for b in self.extra_bones), pose)
+        return settle_rotations(self, pose)
 
 
 def bone_index(character: Character, name: str) -> int:

@@ -9,6 +9,8 @@ exported VRM.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from kyara.body.skeleton import BONE_INDEX, NUM_BONES, PARENTS
@@ -38,14 +40,24 @@ def spring_chains(extra_rest: np.ndarray, extra_parents: np.ndarray, springs) ->
 
 
 def _colliders(rest_joints: np.ndarray, dims: dict):
+    """Body colliders for the chains (rest-pose world coordinates, carried by their bones): the
+    head; the torso as capsules along the spine (chest, waist, hips); upper and lower legs; upper
+    and lower arms. Radii are the body's own measures, kept a little inside the skin so chains
+    that start on the body surface (skirts, coat tails) are not pushed off at rest."""
     from kyara.motion.springs import CapsuleCollider, SphereCollider
 
     j = lambda n: tuple(float(x) for x in rest_joints[BONE_INDEX[n]])  # noqa: E731
     head = np.asarray(j("head"))
+    chest_r = dims.get("chest_girth", 2 * np.pi * 0.8 * dims["hip_half"]) / (2 * np.pi)
+    waist_r = dims.get("waist_girth", 2 * np.pi * 0.65 * dims["hip_half"]) / (2 * np.pi)
     out = [SphereCollider("head", tuple(head + [0.0, 0.45 * dims["h"], 0.0]), 0.5 * dims["h"]),
-           CapsuleCollider("upperChest", j("chest"), j("upperChest"), 0.8 * dims["hip_half"])]
+           CapsuleCollider("upperChest", j("chest"), j("upperChest"), 0.8 * dims["hip_half"]),
+           CapsuleCollider("spine", j("spine"), j("chest"), 0.85 * min(chest_r, waist_r)),
+           CapsuleCollider("hips", j("hips"), j("spine"), 0.85 * waist_r)]
     for side in ("left", "right"):
         out.append(CapsuleCollider(f"{side}UpperLeg", j(f"{side}UpperLeg"), j(f"{side}LowerLeg"), dims["r_thigh"]))
+        out.append(CapsuleCollider(f"{side}LowerLeg", j(f"{side}LowerLeg"), j(f"{side}Foot"),
+                                   dims.get("r_calf", 0.8 * dims["r_thigh"])))
     return out
 
 
@@ -82,3 +94,77 @@ def spring_pose_rotations(rest_joints: np.ndarray, dims: dict, extra_rest: np.nd
             rot[:, NUM_BONES + e] = np.einsum("fji,fjk->fik", parent_world, world)  # R_parent^T R_world
             parent_world = world
     return rot
+
+
+@dataclass(frozen=True)
+class SettleConfig:
+    """How a static pose is settled: the pose held still for ``frames`` spring updates at ``fps``."""
+
+    frames: int = 40  # spring updates (the chains start from their rest shape carried by the pose)
+    fps: float = 30.0
+
+
+def _rig_of(character_or_adapter):
+    """(rest_joints [55, 3], dims, extra_rest [E, 3], extra_parents [E], springs [E]) of a
+    :class:`~kyara.character.model.Character` or an :class:`~kyara.avatar.body.AvatarBody`."""
+    obj = character_or_adapter
+    if hasattr(obj, "extra_bones") and hasattr(obj, "body"):  # Character
+        bones = obj.extra_bones
+        index = {n: i for i, n in enumerate(obj.bone_names)}
+        extra_parents = np.array([index[b.parent] for b in bones], dtype=np.int64)
+        extra_rest = np.array([b.position for b in bones], dtype=np.float64).reshape(-1, 3)
+        return obj.body.rest_joints, obj.body.layout.dims, extra_rest, extra_parents, tuple(b.spring for b in bones)
+    if hasattr(obj, "extra_rest") and hasattr(obj, "extra_parents"):  # AvatarBody
+        springs = tuple(obj.extra_springs) or (None,) * len(obj.extra_rest)
+        return obj.rest_joints, obj.layout.dims, obj.extra_rest, obj.extra_parents, springs
+    raise ValueError(f"settle_rotations got a {type(obj).__name__}, expected a Character or an AvatarBody")
+
+
+def has_springs(character_or_adapter) -> bool:
+    """True when the character has at least one spring chain (something to settle)."""
+    _, _, extra_rest, extra_parents, springs = _rig_of(character_or_adapter)
+    return bool(spring_chains(extra_rest, extra_parents, springs))
+
+
+def settle_rotations(character_or_adapter, pose, frames: int | None = None,
+                     config: SettleConfig | None = None) -> np.ndarray:
+    """``[55 + E, 3, 3]`` local rotations of a static ``pose`` (:class:`~kyara.pose.pose.Pose`)
+    with the spring chains settled: the pose is held still for ``frames`` updates of the VRM
+    spring-bone simulation (from the rest shape, with the body colliders), and the last frame is
+    returned. Hair, skirt, coat-tail and sleeve chains hang under gravity and lie on the body
+    instead of keeping their T-pose direction relative to their parent bone. Results are cached
+    per (character, pose, frames)."""
+    from kyara.pose.pose import Motion
+
+    cfg = config or SettleConfig()
+    n = cfg.frames if frames is None else frames
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= 1000:
+        raise ValueError(f"settle frames {n!r} is out of range, expected an integer 1..1000")
+    rot = np.asarray(pose.rotations, dtype=np.float64)
+    trans = np.asarray(pose.translation, dtype=np.float64)
+    if rot.shape != (NUM_BONES, 4) or trans.shape != (3,):
+        raise ValueError(f"settle pose has rotations {rot.shape} and translation {trans.shape}, "
+                         f"expected ({NUM_BONES}, 4) quaternions and (3,)")
+    key = (int(n), float(cfg.fps), rot.tobytes(), trans.tobytes())
+    cache = _cache_of(character_or_adapter)
+    if key in cache:
+        return cache[key].copy()
+    rest_joints, dims, extra_rest, extra_parents, springs = _rig_of(character_or_adapter)
+    held = Motion(np.repeat(rot[None], n, axis=0), np.repeat(trans[None], n, axis=0), fps=cfg.fps)
+    out = spring_pose_rotations(rest_joints, dims, extra_rest, extra_parents, springs, held)[-1]
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = out
+    return out.copy()
+
+
+_CACHE_SIZE = 32
+
+
+def _cache_of(obj) -> dict:
+    """A small per-object cache dict (stored on the object itself, so it dies with it)."""
+    cache = obj.__dict__.get("_settle_cache")
+    if cache is None:
+        cache = {}
+        object.__setattr__(obj, "_settle_cache", cache)
+    return cache

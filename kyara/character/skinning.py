@@ -21,15 +21,21 @@ def closest_body_points(body: Body, points: np.ndarray, mask: np.ndarray | None 
 
 
 def signed_distance_to_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """[N] signed distance of ``points`` to a closed mesh (negative inside), by the closest point and
-    the side of its triangle's plane. Meant for measurements near the surface."""
-    tri, bary = closest_points_on_mesh(vertices, faces, points)
+    """[N] signed distance of ``points`` to a closed mesh (negative inside).
+
+    The magnitude is the distance to the closest surface point; the sign comes from an inside test
+    of the closed mesh (ray parity, trimesh with embree), not from one triangle's plane, which
+    is wrong beside edges and fingertips.
+    """
+    import trimesh
+
+    pts = np.asarray(points, dtype=np.float64)
+    tri, bary = closest_points_on_mesh(vertices, faces, pts)
     v = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)[tri]]  # [N, 3, 3]
     q = np.einsum("nc,nci->ni", bary, v)
-    n = np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0])
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
-    d = np.asarray(points, dtype=np.float64) - q
-    return np.linalg.norm(d, axis=1) * np.sign(np.einsum("ni,ni->n", d, n) + 1e-15)
+    dist = np.linalg.norm(pts - q, axis=1)
+    inside = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces), process=False).contains(pts)
+    return np.where(inside, -dist, dist)
 
 
 def closest_points_on_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
