@@ -218,23 +218,29 @@ def printable_solid(character, pose=None, options: PrintOptions | None = None) -
 
 def separate_coincident_vertices(vertices: np.ndarray, faces: np.ndarray, eps: float = 2e-3) -> np.ndarray:
     """Move apart distinct vertices that share a float32 position (where two sheets of the solid
-    touch at a point or an edge), each by ``eps`` towards the centroid of its own triangles, so a
-    reader that merges STL vertices by position still sees a 2-manifold."""
+    touch at a point or an edge), each towards the centroid of its own triangles, so a reader that
+    merges STL vertices by position still sees a 2-manifold. Vertices still together after that
+    (their own triangles lie the same way) are spread along it: the k-th of a group by ``k * eps / 2``."""
     v = np.asarray(vertices, dtype=np.float64).copy()
-    _, inv, cnt = np.unique(v.astype(np.float32), axis=0, return_inverse=True, return_counts=True)
-    inv = inv.ravel()
-    shared = np.flatnonzero(cnt[inv] > 1)
-    if len(shared) == 0:
-        return v
     cen = np.zeros((len(v), 3))
     num = np.zeros(len(v))
     tri_c = v[faces].mean(axis=1)
     for k in range(3):
         np.add.at(cen, faces[:, k], tri_c)
         np.add.at(num, faces[:, k], 1.0)
-    d = cen[shared] / np.maximum(num[shared], 1.0)[:, None] - v[shared]
-    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
-    v[shared] += eps * d
+    for it in range(4):
+        _, inv, cnt = np.unique(v.astype(np.float32), axis=0, return_inverse=True, return_counts=True)
+        inv = inv.ravel()
+        shared = np.flatnonzero(cnt[inv] > 1)
+        if len(shared) == 0:
+            break
+        order = shared[np.argsort(inv[shared], kind="stable")]
+        group = inv[order]
+        rank = np.arange(len(order)) - np.searchsorted(group, group)  # 0, 1, 2, ... within each group
+        d = cen[order] / np.maximum(num[order], 1.0)[:, None] - v[order]
+        d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+        step = np.ones(len(order)) if it == 0 else 0.5 * rank
+        v[order] += (eps * step)[:, None] * d
     return v
 
 
