@@ -47,13 +47,17 @@ def _top(wd, name, hex_, hem, sleeve, collar=None, cuts=(), extra=(), weights=No
                   voxel=voxel)
 
 
-def _armpit_cut(g):
+def _armpit_cut(g, along: float = 0.0):
     """Cut for the underarm gusset: the torso-side cloth that a lowered upper arm sweeps into
-    (LBS cannot keep cloth there outside both the arm and the chest). Positive inside."""
-    cy = g.arm_y - g.r_arm - 0.035 * g.H
+    (LBS cannot keep cloth there outside both the arm and the chest). Positive inside.
+    ``along`` (in upper-arm radii) stretches the cut out along the upper arm's underside and
+    down the torso's side, for thick layers (coats) whose cloth stands further off the skin."""
+    cy = g.arm_y - g.r_arm - 0.035 * g.H - 0.004 * along * g.H  # the top stays put, the bottom goes lower
+    cx = g.shoulder_x + 0.6 * along * g.r_arm
+    half_y = (0.045 + 0.004 * along) * g.H
 
     def cut(p):
-        q = np.stack([(np.abs(p[:, 0]) - g.shoulder_x) / (1.5 * g.r_arm), (p[:, 1] - cy) / (0.045 * g.H),
+        q = np.stack([(np.abs(p[:, 0]) - cx) / ((1.5 + 0.5 * along) * g.r_arm), (p[:, 1] - cy) / half_y,
                       (p[:, 2] - g.torso_zc) / (0.09 * g.H)], axis=1)
         return 1.0 - np.linalg.norm(q, axis=1)
     return cut
@@ -358,7 +362,9 @@ def _sleeve_weights(wd, g, pouch: tuple[float, float, float] | None = None):
         if chains:
             x_root, x_end, y_bot = pouch
             ax = np.abs(v[:, 0])
-            hang = gs.smoothstep(g.arm_y - 0.3 * g.r_arm, g.arm_y - g.r_arm - 0.012 * g.H, v[:, 1])
+            # only the cloth below the forearm's skin hangs: cloth beside the forearm on the
+            # chain would swing into it when the arm turns
+            hang = gs.smoothstep(g.arm_y - 0.7 * g.r_arm, g.arm_y - g.r_arm - 0.02 * g.H, v[:, 1])
             hang = hang * gs.smoothstep(x_root - 0.02 * g.H, x_root + 0.01 * g.H, ax) * (v[:, 1] > g.hips_y)
             for sx, first in chains.items():
                 on = (hang > 0) & (np.sign(v[:, 0]) == sx)
@@ -443,7 +449,7 @@ def _coat(wd, piece, name, flare, hem, trim_bands: bool):
     comps = wd.fitted(_box_region(waist - 0.04 * g.T, g.collar_y, sleeve), waist - 0.04 * g.T, g.collar_y, (1, 2),
                       x_max=sleeve + 0.02, thick=wd.thick_at(cv))
     weights = _coat_weights(wd, g, prof, hem, waist, name)
-    part = wd.add(name, piece.colour.hex, comps + [lower, collar], weights=weights, cuts=(front, back, _armpit_cut(g)),
+    part = wd.add(name, piece.colour.hex, comps + [lower, collar], weights=weights, cuts=(front, back, _armpit_cut(g, 3.5)),
                   voxel=cv)
     trim = _trim_hex(piece, "#d4af37")
     if trim_bands:
@@ -498,12 +504,28 @@ def _coat_weights(wd, g, prof, hem, waist, name):
         firsts[sx] = wd.add_chain(f"{name.replace('-', '')}Tail{side}", f"{side.lower()}UpperLeg", pts)
 
     def fn(v):
-        near = wd.nearest(v)
+        near = _elbow_blend(g, v, wd.nearest(v))
         s = 0.5 * (1.0 + np.tanh(v[:, 0] / (0.35 * g.leg_x)))[:, None]
         tails = s * gw.chain(v[:, 1], ys, firsts[1.0], wd.num_bones) + (1 - s) * gw.chain(v[:, 1], ys, firsts[-1.0], wd.num_bones)
         a = gs.smoothstep(g.hips_y, g.crotch, v[:, 1])[:, None]
         return (1 - a) * near + a * tails
     return fn
+
+
+def _elbow_blend(g, v, dense):
+    """A wide upper/lower-arm blend across the elbow (half and half at the joint) for sleeves
+    that stand off the skin: a sharp split folds the inner-elbow cloth into the bent forearm.
+    ``dense`` [N, J] is updated in place and returned."""
+    from kyara.body.skeleton import BONE_INDEX
+
+    span = 0.3 * (g.wrist_x - g.elbow_x)
+    f = gs.smoothstep(g.elbow_x - span, g.elbow_x + span, np.abs(v[:, 0]))  # 1 = forearm
+    for sx, side in ((1.0, "left"), (-1.0, "right")):
+        on = np.sign(v[:, 0]) == sx
+        ua, la = BONE_INDEX[f"{side}UpperArm"], BONE_INDEX[f"{side}LowerArm"]
+        both = dense[on, ua] + dense[on, la]
+        dense[on, ua], dense[on, la] = (1.0 - f[on]) * both, f[on] * both
+    return dense
 
 
 def long_coat(wd, piece):

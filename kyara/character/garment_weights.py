@@ -91,22 +91,31 @@ def leg_axis_point(body, y: np.ndarray, sx: float) -> np.ndarray:
 
 
 def flowing(body, points: np.ndarray, num_bones: int, y_top: float, y_full: float,
-            lower_leg: bool = True) -> np.ndarray:
+            lower_leg: bool = True, knee_span: float = 0.25) -> np.ndarray:
     """Skirts, robes, coat hems: nearest-skin weights above ``y_top`` fading into a smooth
     left-leg / right-leg blend (by x) below ``y_full``, so the hem follows both legs and never
-    tears between them. ``lower_leg=False`` keeps the hem on the thighs only."""
+    tears between them. ``lower_leg=False`` keeps the hem on the thighs only; otherwise the
+    thigh/shin split is a smooth ramp ``knee_span`` (fraction of knee-to-ankle) either side of the
+    knee, half and half at the knee itself."""
     d = body.layout.dims
     y = points[:, 1]
     legs = np.zeros((len(points), num_bones))
     s = 0.5 * (1.0 + np.tanh(points[:, 0] / (0.6 * d["leg_x"])))  # 1 = left
     for sx, share in ((1.0, s), (-1.0, 1.0 - s)):
         w = nearest(body, leg_axis_point(body, y, sx), num_bones)
+        side = "left" if sx > 0 else "right"
+        lo, up = BONE_INDEX[f"{side}LowerLeg"], BONE_INDEX[f"{side}UpperLeg"]
         if not lower_leg:
-            side = "left" if sx > 0 else "right"
-            lo, up = BONE_INDEX[f"{side}LowerLeg"], BONE_INDEX[f"{side}UpperLeg"]
             for b in (lo, BONE_INDEX[f"{side}Foot"], BONE_INDEX[f"{side}Toes"]):
                 w[:, up] += w[:, b]
                 w[:, b] = 0.0
+        else:
+            # a wide knee blend: cloth hanging off the leg around the knee turns half-way with the
+            # bent knee (into the wedge between thigh and shin) instead of folding into the thigh
+            knee, ankle = body.layout.joint(f"{side}LowerLeg")[1], body.layout.joint(f"{side}Foot")[1]
+            f = smoothstep(knee - knee_span * (knee - ankle), knee + knee_span * (knee - ankle), y)
+            both = w[:, up] + w[:, lo]
+            w[:, up], w[:, lo] = f * both, (1.0 - f) * both
         legs += share[:, None] * w
     near = nearest(body, points, num_bones)
     a = smoothstep(y_top, y_full, y)[:, None]
