@@ -213,3 +213,21 @@ def test_cli_rejects_bad_options(args, message, capsys):
     assert run(["studio", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_create_tab_imports_an_avatar_and_previews_it(tmp_path):
+    """Bring your own avatar in the Create tab: the shared VRM becomes the session's character."""
+    from pathlib import Path
+
+    from kyara.studio import handlers as H
+    from kyara.studio.session import Workspace
+
+    ws = Workspace.for_session(tmp_path, "s1")
+    src = Path(__file__).parent / "data" / "vrm" / "VRMC_vrm_expressions_isBinary_Overrides.vrm"
+    dst, views = H.avatar_previews(ws, src)
+    assert dst.suffix == ".vrm" and dst.is_file()
+    assert [v.name for v in views] == ["front.png", "side.png", "back.png"]
+    from PIL import Image
+
+    img = np.asarray(Image.open(views[0]))
+    assert img.shape[-1] == 4 and (img[..., 3] > 0).sum() > 100  # something was drawn

@@ -74,7 +74,7 @@ def build_app(config: StudioConfig) -> gr.Blocks:
         gr.Markdown("# kyara studio\nAnime characters from text: create, pose, generate, animate, export.")
         with gr.Tabs():
             with gr.Tab("Create", id="create"):
-                _create_tab(state, ws_of)
+                _create_tab(state, ws_of, max_mb)
             with gr.Tab("Pose", id="pose") as pose_tab:
                 pose_widgets = _pose_tab(state, ws_of, max_mb, pose_tab)
             with gr.Tab("Image", id="image"):
@@ -88,7 +88,7 @@ def build_app(config: StudioConfig) -> gr.Blocks:
 
 
 # -- Create --------------------------------------------------------------------------------------
-def _create_tab(state, ws_of):
+def _create_tab(state, ws_of, max_mb):
     with gr.Row():
         with gr.Column(scale=2):
             prompt = gr.Textbox(label="prompt", value="an anime girl with long pink hair in a school uniform",
@@ -108,6 +108,19 @@ def _create_tab(state, ws_of):
                            elem_id="create-spec")
             apply = gr.Button("Apply spec", elem_id="create-apply")
         files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_id="create-files")
+    upload = gr.File(label="or bring your own avatar (.vrm, .glb, character.json)",
+                     file_types=list(UPLOAD_KINDS["avatar"]), type="filepath", elem_id="create-import")
+
+    def imported(path, st, request: gr.Request):
+        if path is None:
+            return (gr.update(),) * 4 + (st, "")
+        p = check_upload(path, "avatar", max_mb)
+        dst, views = H.avatar_previews(ws_of(request), p)
+        st = dict(st, character=str(dst), pose=None, pose_files={})
+        return (*[str(v) for v in views], [str(dst)], st, f"imported `{p.name}`: it is now the session's character")
+
+    upload.upload(_safe(imported), [upload, state], [front, side, back, files, state, status],
+                  concurrency_id="create", api_name=False)
 
     def run(prompt_text, seed_value, spec_text, st, request, from_spec: bool):
         out = H.create(ws_of(request), prompt_text, seed_value, spec_text if from_spec else None)

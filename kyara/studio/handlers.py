@@ -447,6 +447,32 @@ def export(ws: Workspace, character: str | None, fmt: str, pose_state_: dict | N
     return export_character(ch, fmt, d / name, ExportOptions(name=title, pose=pose)).path
 
 
+def avatar_previews(ws: Workspace, path: str | os.PathLike) -> tuple[Path, list[Path]]:
+    """Create tab: import an uploaded avatar (``.vrm``/``.glb``/``character.json``) and render
+    front/side/back cel-shaded previews of it in its rest pose. Returns (imported file, PNGs)."""
+    dst = import_avatar(ws, path)
+    return dst, on_gl_thread(_avatar_views, dst)
+
+
+def _avatar_views(dst: Path) -> list[Path]:
+    from PIL import Image
+
+    from kyara.avatar import avatar_pose, character_body, load_character
+    from kyara.render.pipeline import RenderConfig, frame_views, render_views
+
+    body = character_body(load_character(dst))
+    pose = avatar_pose("stand", body)
+    verts, _ = body.pose(pose)
+    views = frame_views(verts, ["front", "side", "back"], (384, 512))
+    out = render_views(body, pose, views, RenderConfig(maps=("toon",)), vertices=verts, check_cameras=False)
+    paths = []
+    for v, img in zip(("front", "side", "back"), out.maps["toon"]):
+        p = dst.parent / f"{v}.png"
+        Image.fromarray(img).save(p)
+        paths.append(p)
+    return paths
+
+
 def import_avatar(ws: Workspace, path: str | os.PathLike) -> Path:
     """Copy an uploaded ``.vrm``/``.glb``/``character.json`` into the session and load it once
     (a malformed file raises here, not later)."""
