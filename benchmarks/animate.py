@@ -37,22 +37,13 @@ SIZE = 512
 GOAL_FPS = 30.0
 REPEAT = 3
 
-
-def _limit_cores(n: int = 2) -> int:
-    if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))[:n]
-        os.sched_setaffinity(0, cores)
-        return len(cores)
-    return os.cpu_count() or 1
+from _common import best_of, limit_cores as _limit_cores  # noqa: E402
 
 
 def _best(fn, repeat: int = 2) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(fn, repeat)[0]
+
+
 
 
 def _cpu_s() -> float:

@@ -30,14 +30,9 @@ POSE = "jog"
 VRM_GOAL_S = 2.0
 STL_GOAL_S = 10.0
 
+from _common import best_of as _best  # noqa: E402
 
-def _best(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+
 
 
 def main() -> int:

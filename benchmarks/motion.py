@@ -18,11 +18,9 @@ Run: ``python benchmarks/motion.py`` (no arguments). Appends a table to benchmar
 from __future__ import annotations
 
 import datetime
-import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,25 +34,10 @@ from kyara.body.skeleton import PARENTS  # noqa: E402
 from kyara.motion import BUILTIN_MOTIONS, MocapMotion, load_builtin, read_bvh, retarget, write_bvh  # noqa: E402
 from kyara.pose.lbs import forward_kinematics  # noqa: E402
 
+from _common import best_of as _best, limit_cores as _limit_cores  # noqa: E402
+
 FRAMES = 10_000
 GOAL_S = 2.0
-
-
-def _limit_cores(n: int = 2) -> int:
-    if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))[:n]
-        os.sched_setaffinity(0, cores)
-        return len(cores)
-    return os.cpu_count() or 1
-
-
-def _best(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
 
 
 def _tiled_clip(path: Path) -> None:

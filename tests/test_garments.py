@@ -298,6 +298,7 @@ def test_number_field_matches_glyph_reference():
 
 
 def test_closed_fast_matches_reference():
+    from kyara.body.mesh_ops import is_closed_manifold_reference as is_closed_manifold
     from kyara.character.meshing import tube
 
     v, f = tube(np.array([[0, 0, 0], [0, 1, 0], [0, 2, 0.5]], float), 0.2)

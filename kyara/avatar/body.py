@@ -125,24 +125,11 @@ class AvatarBody:
                                      springs, motion)
 
     def keypoint_tolerances(self) -> np.ndarray:
-        """[130] occlusion tolerances like :func:`kyara.pose.keypoints.keypoint_tolerances`, safe
-        for missing (NaN) landmarks."""
-        from scipy.spatial import cKDTree
+        """[130] occlusion tolerances (:func:`kyara.pose.keypoints.keypoint_tolerances`) measured
+        against the surface only, not the appended anchor points."""
+        from kyara.pose.keypoints import keypoint_tolerances
 
-        from kyara.pose.keypoints import BODY_SOURCES, body_keypoints
-
-        tree = cKDTree(self.vertices[: self.num_vertices - len(ANCHORS)].astype(np.float64))
-        kp = body_keypoints(self, np.tile(np.eye(3), (NUM_BONES, 1, 1))).all()
-        d = self.layout.dims
-        surf = 0.02 * d["h"]
-        tol = np.full(len(kp), surf)
-        ok = np.all(np.isfinite(kp), axis=1)
-        tol[ok] = 2.0 * tree.query(kp[ok])[0]
-        for i, (kind, name) in enumerate(BODY_SOURCES):
-            if kind == "vertex":
-                tol[i] = 0.15 * d["W"] if name.endswith("Ear") else surf
-        tol[60:] = surf
-        return tol
+        return keypoint_tolerances(self, surface=self.vertices[: self.num_vertices - len(ANCHORS)])
 
     def to_trimesh(self, vertices: np.ndarray | None = None):
         import trimesh

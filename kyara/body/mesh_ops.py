@@ -14,6 +14,22 @@ def edge_face_counts(faces: np.ndarray) -> np.ndarray:
 
 
 def is_closed_manifold(faces: np.ndarray) -> bool:
+    """Every directed edge used once and its reverse present: each edge has exactly two faces and
+    the winding is consistent. Sorted integer edge keys; :func:`is_closed_manifold_reference` is the
+    obvious version the tests compare it with."""
+    f = np.asarray(faces, dtype=np.int64)
+    if len(f) == 0:
+        return False
+    n = int(f.max()) + 1
+    a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
+    b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    key = np.sort(a * n + b)
+    if np.any(key[1:] == key[:-1]):
+        return False
+    return bool(np.array_equal(key, np.sort(b * n + a)))
+
+
+def is_closed_manifold_reference(faces: np.ndarray) -> bool:
     """Every edge shared by exactly two faces and every directed edge used once (consistent winding)."""
     if not np.all(edge_face_counts(faces) == 2):
         return False
@@ -44,24 +60,29 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out[0] if single else out.reshape(v.shape)
 
 
+def fqmr_pass(vertices: np.ndarray, faces: np.ndarray, target_faces: int, aggressiveness: int) -> tuple[np.ndarray, np.ndarray]:
+    """One pyfqmr quadric decimation towards ``target_faces``, unreferenced vertices dropped.
+    The result is NOT checked: callers test the topology they need."""
+    import pyfqmr
+
+    s = pyfqmr.Simplify()
+    s.setMesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int32))
+    s.simplify_mesh(target_count=int(target_faces), aggressiveness=aggressiveness, preserve_border=True, verbose=False)
+    v, f, _ = s.getMesh()
+    f = f.astype(np.int64)
+    used = np.unique(f)
+    remap = np.full(len(v), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return v[used], remap[f]
+
+
 def decimate_manifold(vertices: np.ndarray, faces: np.ndarray, target_faces: int) -> tuple[np.ndarray, np.ndarray]:
     """Quadric decimation to ``target_faces`` that must keep a closed, single-shell 2-manifold.
 
     Tries progressively gentler settings; raises ``RuntimeError`` if none keeps the topology.
     """
-    import pyfqmr
-
     for aggressiveness in (5, 4, 3, 6):
-        s = pyfqmr.Simplify()
-        s.setMesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int32))
-        s.simplify_mesh(target_count=int(target_faces), aggressiveness=aggressiveness, preserve_border=True, verbose=False)
-        v, f, _ = s.getMesh()
-        f = f.astype(np.int64)
-        used = np.unique(f)
-        if len(used) != len(v):  # drop unreferenced vertices
-            remap = np.full(len(v), -1)
-            remap[used] = np.arange(len(used))
-            v, f = v[used], remap[f]
+        v, f = fqmr_pass(vertices, faces, target_faces, aggressiveness)
         if is_closed_manifold(f) and signed_volume(v, f) > 0:
             return v, f
     raise RuntimeError("decimation could not keep the body surface a closed 2-manifold")

@@ -17,6 +17,8 @@ from typing import Callable
 
 import numpy as np
 
+from kyara.body.mesh_ops import is_closed_manifold as closed_fast
+
 FAR = 1.0  # field value meaning "nowhere near", metres
 CHUNK = 32  # body-field cache block, voxels per side
 
@@ -242,35 +244,6 @@ def mesh_layer(layer: Layer, target_faces: int | None = None, min_faces: int = 2
     return v, faces
 
 
-def closed_fast(faces: np.ndarray) -> bool:
-    """Every directed edge used once and its reverse present (closed, consistently wound)."""
-    f = np.asarray(faces, dtype=np.int64)
-    if len(f) == 0:
-        return False
-    n = int(f.max()) + 1
-    a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
-    b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
-    key = np.sort(a * n + b)
-    if np.any(key[1:] == key[:-1]):
-        return False
-    rev = np.sort(b * n + a)
-    return bool(np.array_equal(key, rev))
-
-
-def _fqmr(v: np.ndarray, faces: np.ndarray, goal: int, aggressiveness: int) -> tuple[np.ndarray, np.ndarray]:
-    import pyfqmr
-
-    s = pyfqmr.Simplify()
-    s.setMesh(np.asarray(v, dtype=np.float64), np.asarray(faces, dtype=np.int32))
-    s.simplify_mesh(target_count=int(goal), aggressiveness=aggressiveness, preserve_border=True, verbose=False)
-    nv, nf, _ = s.getMesh()
-    nf = nf.astype(np.int64)
-    used = np.unique(nf)
-    remap = np.full(len(nv), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return nv[used], remap[nf]
-
-
 def _manifold_simplify(v: np.ndarray, faces: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
     """manifold3d's edge collapse within ``tolerance`` metres: never breaks the 2-manifold."""
     import manifold3d
@@ -293,7 +266,7 @@ def decimate_closed(v: np.ndarray, faces: np.ndarray, target_faces: int,
     fail, manifold3d's topology-safe collapse (surface moved by at most ``tolerance`` metres)
     takes over, then pyfqmr gets one more chance. Returns the last closed mesh reached, which
     can stay above ``target_faces`` where the shape needs the triangles."""
-    from kyara.body.mesh_ops import signed_volume
+    from kyara.body.mesh_ops import fqmr_pass, signed_volume
 
     def ok(nv, nf, before):
         return 0 < len(nf) < before and closed_fast(nf) and signed_volume(nv, nf) > 0
@@ -302,7 +275,7 @@ def decimate_closed(v: np.ndarray, faces: np.ndarray, target_faces: int,
     while len(faces) > target_faces:
         goal = max(int(target_faces), len(faces) // 3)
         for aggressiveness in (5, 3):
-            nv, nf = _fqmr(v, faces, goal, aggressiveness)
+            nv, nf = fqmr_pass(v, faces, goal, aggressiveness)
             if ok(nv, nf, len(faces)):
                 v, faces = nv, nf
                 break

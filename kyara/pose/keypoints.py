@@ -111,17 +111,19 @@ def body_keypoints(body: Body, rotations: np.ndarray, translation: np.ndarray | 
                        head_center=g_pos[..., head, :], head_forward=forward)
 
 
-def keypoint_tolerances(body: Body) -> np.ndarray:
+def keypoint_tolerances(body: Body, surface: np.ndarray | None = None) -> np.ndarray:
     """[130] occlusion tolerance per keypoint, metres.
 
     Joints lie inside the mesh, so a joint keypoint counts as visible when it is no deeper behind
     the visible surface than 2 x its local limb radius (the distance from the joint to the
     nearest rest-pose vertex). Surface points (nose, eyes, face) get 2% of the head height; ears,
-    which sit on the side of the head, 15% of the head width.
+    which sit on the side of the head, 15% of the head width. ``surface`` [S, 3] are the vertices
+    the limb radius is measured against (default: all of ``body.vertices``). Missing (NaN) landmarks
+    of imported avatars get the surface tolerance.
     """
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(body.vertices.astype(np.float64))
+    tree = cKDTree(np.asarray(body.vertices if surface is None else surface, dtype=np.float64))
     rest = np.eye(3)[None].repeat(len(body.rest_joints), axis=0)
     kp = body_keypoints(body, rest)
     d = body.layout.dims
