@@ -56,8 +56,6 @@ def test_spec_garments_are_parts(characters):
     assert len(ponytail) >= 3 and all(b.spring for b in ponytail)  # ...on a swaying chain of >= 3 joints
 
 
-@pytest.mark.xfail(reason="3 of 20 cases still enter the body: kimono sleeve pouch in jog (17.7 mm), witch bell "
-                          "sleeve in kick (43 mm), pirate coat front in wave (19.6 mm) - issue 4 open", strict=False)
 def test_posed_garments_stay_outside_the_body(characters):
     """Penetration depth of garment vertices into the posed body, sampled, in 5 poses."""
     from kyara.character.skinning import signed_distance_to_mesh

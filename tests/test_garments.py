@@ -125,12 +125,46 @@ def test_coat_tails_reach_the_knees_split_and_ride_spring_chains():
     chains = {}
     for b in bones:
         chains.setdefault(b.name.rstrip("0123456789"), []).append(b)
-    assert len(chains) == 2 and all(len(c) >= 3 for c in chains.values())
+    # skirt bones all round (anime-avatar style): chains on both legs, front, sides and back tails
+    assert len(chains) >= 6 and all(len(c) >= 3 for c in chains.values())
     assert {c[0].parent for c in chains.values()} == {"leftUpperLeg", "rightUpperLeg"}
     assert all(b.spring and b.spring["stiffness"] > 0 for b in bones)
+    roots = np.array([c[0].position for c in chains.values()])
+    assert (roots[:, 2] > 0).sum() >= 2 and (roots[:, 2] < 0).sum() >= 2 and np.ptp(roots[:, 0]) > 2 * d["hip_half"]
+    tails = [c for name, c in chains.items() if name.endswith("Tail")]
+    assert len(tails) == 2 and all(abs(abs(c[0].position[0]) - d["leg_x"]) < 1e-6 for c in tails)  # behind the legs
     part = by_name(parts, "pirate-coat")
     hem = part.vertices[:, 1] < part.vertices[:, 1].min() + 0.03
     assert np.all(part.joint_indices[hem, 0] >= NUM_BONES)  # hem on the chain bones
+    # the cloth either side of the back slit follows its own side's tail
+    names = [b.name for b in bones]
+    back = (part.vertices[:, 2] < -0.1) & (np.abs(part.vertices[:, 0]) < 0.03) & hem
+    top = [names[j - NUM_BONES].rstrip("0123456789") for j in part.joint_indices[back, 0]]
+    sides = np.sign(part.vertices[back, 0])
+    assert all(("Left" in t) == (s > 0) for t, s in zip(top, sides))
+
+
+def test_curtain_weights_blend_neighbouring_chains():
+    """Cloth on side-by-side chains: rows sum to one, a point level with a chain's root line is on
+    that chain only, half way between two chains is half on each, and the coordinate wraps round
+    when a period is given."""
+    ys = [1.0, 0.5, 0.0]
+    firsts = [NUM_BONES, NUM_BONES + 3, NUM_BONES + 6]
+    J = NUM_BONES + 9
+    s = np.array([0.0, 0.5, 1.0, 2.0, -1.0, 3.0])
+    y = np.array([1.0, 1.0, 0.5, 0.0, 0.25, 0.25])
+    w = gw.curtain(y, s, [0.0, 1.0, 2.0], [ys] * 3, firsts, J)
+    assert np.allclose(w.sum(axis=1), 1.0)
+    assert w[0, NUM_BONES] == pytest.approx(1.0)  # on chain 0's root
+    assert w[1, NUM_BONES] == pytest.approx(0.5) and w[1, NUM_BONES + 3] == pytest.approx(0.5)
+    assert w[2, NUM_BONES + 4] == pytest.approx(1.0)  # chain 1, its middle joint
+    assert w[3, NUM_BONES + 8] == pytest.approx(1.0)  # chain 2, its end joint
+    assert w[4, NUM_BONES + 1] == pytest.approx(0.5) and w[4, NUM_BONES + 2] == pytest.approx(0.5)  # clamped
+    assert w[5, NUM_BONES + 7] == pytest.approx(0.5)  # clamped at the far end
+    wrap = gw.curtain(np.array([1.0]), np.array([2.75]), [0.0, 1.0, 2.0], [ys] * 3, firsts, J, period=3.0)
+    assert wrap[0, NUM_BONES + 6] == pytest.approx(0.25) and wrap[0, NUM_BONES] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="increasing"):
+        gw.curtain(y, s, [1.0, 0.0], [ys] * 2, firsts[:2], J)
 
 
 @pytest.mark.slow
@@ -230,8 +264,10 @@ def test_every_kind_builds_closed_outside_the_body(kinds):
         assert body_sdf(body, p.vertices).min() > 0.002, p.name
     if "sailor-uniform" in kinds:
         assert {"sailor-uniform-collar", "sailor-uniform-neckerchief", "sailor-uniform-skirt"} <= names
-    if "long-coat" in kinds:
-        assert len(bones) == 6
+    if "long-coat" in kinds:  # eight chains of four joints round the skirt
+        from kyara.character.garment_kinds import COAT_CHAIN_ANGLES
+
+        assert len(bones) == (len(COAT_CHAIN_ANGLES) + 2) * 4
 
 
 def test_deterministic_and_small_outfit_fast():

@@ -53,8 +53,13 @@ def kimono():
     return build_character(parse_prompt("an anime girl in a kimono", 0))
 
 
-def _sleeve_bones(c, side):
-    return [NUM_BONES + i for i, b in enumerate(c.extra_bones) if b.name.startswith(f"{side}Sleeve")]
+def _sleeve_chains(c, side):
+    """The pouch's chains along one arm: {stem: [bone indices root..tip]}."""
+    chains = {}
+    for i, b in enumerate(c.extra_bones):
+        if b.name.startswith(f"{side}Sleeve"):
+            chains.setdefault(b.name.rstrip("0123456789"), []).append(NUM_BONES + i)
+    return chains
 
 
 def test_settled_sleeve_chains_hang_down_in_any_arm_pose(kimono):
@@ -63,9 +68,12 @@ def test_settled_sleeve_chains_hang_down_in_any_arm_pose(kimono):
 
     c = kimono
     for side in ("left", "right"):
-        chain = _sleeve_bones(c, side)
-        assert len(chain) >= 3 and all(c.extra_bones[k - NUM_BONES].spring for k in chain)
-        assert c.extra_bones[chain[0] - NUM_BONES].parent == f"{side}LowerArm"
+        chains = _sleeve_chains(c, side)
+        assert len(chains) >= 2  # side by side along the arm
+        for chain in chains.values():
+            assert len(chain) >= 3 and all(c.extra_bones[k - NUM_BONES].spring for k in chain)
+            assert c.extra_bones[chain[0] - NUM_BONES].parent in (f"{side}UpperArm", f"{side}LowerArm")
+        assert any(c.extra_bones[ch[0] - NUM_BONES].parent == f"{side}LowerArm" for ch in chains.values())
     for name in ("jog", "wave", "sit"):
         pose = get_pose(name, c.body.params)
         rot = settle_rotations(c, pose)
@@ -74,13 +82,13 @@ def test_settled_sleeve_chains_hang_down_in_any_arm_pose(kimono):
         _, g_pos = forward_kinematics(rot, pose.translation, c.rest_joints, c.parents)
         _, raw_pos = forward_kinematics(c.full_rotations(pose.rotations), pose.translation, c.rest_joints, c.parents)
         for side in ("left", "right"):
-            chain = _sleeve_bones(c, side)
-            hang = g_pos[chain[-1]] - g_pos[chain[1]]
-            raw = raw_pos[chain[-1]] - raw_pos[chain[1]]
-            down = -hang[1] / np.linalg.norm(hang)
-            assert down > 0.85, (name, side, down)  # settled: points (nearly) straight down
-            if name in ("jog", "sit"):  # rigid, it would point sideways into the body
-                assert -raw[1] / np.linalg.norm(raw) < 0.5, (name, side)
+            for stem, chain in _sleeve_chains(c, side).items():
+                hang = g_pos[chain[-1]] - g_pos[chain[1]]
+                raw = raw_pos[chain[-1]] - raw_pos[chain[1]]
+                down = -hang[1] / np.linalg.norm(hang)
+                assert down > 0.85, (name, stem, down)  # settled: points (nearly) straight down
+                if name in ("jog", "sit"):  # rigid, it would point sideways into the body
+                    assert -raw[1] / np.linalg.norm(raw) < 0.5, (name, stem)
 
 
 def test_pose_settles_by_default_and_can_opt_out(kimono):
@@ -118,7 +126,7 @@ def test_settled_sleeve_pouches_stay_out_of_the_body(kimono):
 
     c = kimono
     mesh = c.merged()
-    sleeve = set(_sleeve_bones(c, "left") + _sleeve_bones(c, "right"))
+    sleeve = {j for side in ("left", "right") for ch in _sleeve_chains(c, side).values() for j in ch}
     on_chain = np.isin(mesh["joint_indices"], list(sleeve)) & (mesh["joint_weights"] > 0.5)
     idx = np.flatnonzero(on_chain.any(axis=1))
     assert len(idx) > 200
@@ -130,6 +138,51 @@ def test_settled_sleeve_pouches_stay_out_of_the_body(kimono):
         rigid, _ = c.pose(pose, mesh, secondary=False)  # the pouch kept below the forearm's T-pose axis
         depth_rigid = -signed_distance_to_mesh(body_verts, c.body.faces, rigid[idx])
         assert np.median(depth) < -0.05 and depth.max() < 0.02, (name, depth.max())  # settled: hanging free
-        if name in ("jog", "wave"):  # rigid, an arm-down pose turns "below the forearm" toward the body
-            assert np.percentile(depth_rigid, 99) > np.percentile(depth, 99) + 0.005
-            assert np.median(depth_rigid) > np.median(depth) + 0.02
+        if name in ("jog", "wave"):  # rigid, an arm-down pose turns "below the arm" toward the body
+            assert np.percentile(depth_rigid, 99) > np.percentile(depth, 99) + 0.005, name
+
+
+def test_exported_colliders_are_the_simulated_ones_and_sleeves_skip_their_own_arm(kimono):
+    """The VRM 1.0 and 0.x files carry the colliders the previews simulate with (head, torso,
+    legs, arms, hands), at the same rest positions; a sleeve chain leaves out only the arm bone it
+    hangs from, every other chain collides with everything."""
+    from kyara.body.skeleton import BONES
+    from kyara.character.secondary import body_colliders
+    from kyara.export.gltf import read_glb
+    from kyara.export.vrm import vrm_bytes
+    from kyara.export.vrm0 import vrm0_bytes
+    from kyara.motion.springs import SphereCollider
+
+    c = kimono
+    world = body_colliders(c.body.rest_joints, c.body.layout.dims)
+    assert {col.bone for _, col in world} >= {"head", "hips", "leftUpperLeg", "leftUpperArm", "rightLowerArm",
+                                                "leftHand", "rightHand"}
+    gltf = read_glb(vrm_bytes(c)[0])[0]
+    sb = gltf["extensions"]["VRMC_springBone"]
+    assert len(sb["colliders"]) == len(world)
+    for col, (_, ref) in zip(sb["colliders"], world):
+        bone = gltf["nodes"][col["node"]]["name"]
+        assert bone == ref.bone
+        shape = col["shape"]["sphere"] if isinstance(ref, SphereCollider) else col["shape"]["capsule"]
+        origin = c.body.rest_joints[BONES.index(bone)]
+        assert np.allclose(origin + shape["offset"], ref.offset, atol=1e-6)
+        assert shape["radius"] == pytest.approx(ref.radius)
+    groups = [g["name"] for g in sb["colliderGroups"]]
+    assert sorted(i for g in sb["colliderGroups"] for i in g["colliders"]) == list(range(len(world)))
+    node_bone = {i: n["name"] for i, n in enumerate(gltf["nodes"])}
+    parent_of = {b.name: b.parent for b in c.extra_bones}
+    sleeves = 0
+    for spring in sb["springs"]:
+        root = node_bone[spring["joints"][0]["node"]]
+        used = {groups[i] for i in spring["colliderGroups"]}
+        if "Sleeve" in root:
+            sleeves += 1
+            assert parent_of[root] not in used and len(used) == len(groups) - 1
+        else:
+            assert used == set(groups)
+    assert sleeves == 6
+    # VRM 0.x: one collider group per collider; sleeves leave out their own arm bone there too
+    sec = read_glb(vrm0_bytes(c)[0])[0]["extensions"]["VRM"]["secondaryAnimation"]
+    assert len(sec["colliderGroups"]) == len(world)
+    n_sleeve = [g for g in sec["boneGroups"] if "Sleeve" in g["comment"]]
+    assert len(n_sleeve) == 6 and all(len(g["colliderGroups"]) == len(world) - 1 for g in n_sleeve)

@@ -231,3 +231,24 @@ def test_create_tab_imports_an_avatar_and_previews_it(tmp_path):
 
     img = np.asarray(Image.open(views[0]))
     assert img.shape[-1] == 4 and (img[..., 3] > 0).sum() > 100  # something was drawn
+
+
+@pytest.mark.slow
+def test_create_hands_the_built_character_to_the_other_tabs(tmp_path, monkeypatch):
+    """Create builds the character once: Pose, Animate and Export load the same object from its
+    character.json without building it again."""
+    import kyara.avatar as avatar
+    from kyara.studio import handlers as H
+    from kyara.studio.session import Workspace
+
+    ws = Workspace.for_session(tmp_path, "s1")
+    out = H.create(ws, "an anime boy with glasses", seed=0)
+    assert out.character.is_file() and all(v.is_file() for v in out.views)
+
+    def no_rebuild(path):
+        raise AssertionError(f"{path} was built again")
+    monkeypatch.setattr(avatar, "load_character", no_rebuild)
+    c = H.load_character(out.character)
+    assert c.spec.to_json() == out.spec_json
+    body = H.load_body(out.character)  # the Pose tab's adapter comes from the same character, not a rebuild
+    assert body.num_vertices > len(c.body.vertices)

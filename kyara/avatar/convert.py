@@ -80,6 +80,25 @@ def _trs(node: dict, doc: GltfDocument, i: int) -> np.ndarray:
     return m
 
 
+def _parents_first_by_index(parents: list[int]) -> list[int]:
+    """Node indices, every parent before its children, otherwise in index order (a topological
+    sort taking the smallest ready index first)."""
+    import heapq
+
+    kids: dict[int, list[int]] = {}
+    for i, p in enumerate(parents):
+        kids.setdefault(int(p), []).append(i)
+    ready = list(kids.get(-1, []))
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        i = heapq.heappop(ready)
+        out.append(i)
+        for k in kids.get(i, []):
+            heapq.heappush(ready, k)
+    return out
+
+
 def node_graph(doc: GltfDocument) -> tuple[list[int], np.ndarray, list[int]]:
     """(parents [N] (-1 root), world matrices [N, 4, 4] in the rest pose, parents-first order)."""
     nodes = doc.items("nodes")
@@ -334,7 +353,7 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
     extras: list[tuple[int, int]] = []  # (node, parent bone index)
     taken = set(BONES)
     extra_names: list[str] = []
-    for i in order:
+    for i in _parents_first_by_index(parents):  # file order where it allows: a round trip keeps the bone order
         if i in bone_of or (i not in joints_used and i not in spring_of):
             continue
         p = parents[i]

@@ -309,7 +309,7 @@ def kimono(wd, piece):
         extra.append(wd.free(centre - half - 0.01, centre + half + 0.01,
                              lambda p, c=centre, h=half: gs.rounded_box(p, c, h, 0.03 * g.H)))
     _top(wd, "kimono", piece.colour.hex, waist - 0.05 * g.T, sleeve_end, extra=extra,
-         weights=_sleeve_weights(wd, g, (x0, sleeve_end, g.arm_y - drop)))
+         weights=_sleeve_weights(wd, g, (x0, sleeve_end, g.arm_y - drop), hit_radius=0.35 * half_z))
     prof = wd.profile(hem, waist, 0.1)
     wd.add("kimono-skirt", piece.colour.hex, [wd.flared(prof, hem, waist)], weights=wd.flowing(g.hips_y, g.crotch))
     # collar (eri): crossed bands down the front to the obi
@@ -329,22 +329,34 @@ def kimono(wd, piece):
     wd.add("kimono-obi", piece.obi.hex if piece.obi is not None else "#d4af37", obi)
 
 
-def _sleeve_weights(wd, g, pouch: tuple[float, float, float] | None = None):
+def _sleeve_weights(wd, g, pouch: tuple[float, float, float] | None = None, hit_radius: float | None = None,
+                    n_chains: int = 3):
     """Nearest-skin weights, except the arm-axis copy on wide sleeves (by |x| past the shoulder).
 
-    ``pouch = (x_root, x_end, y_bottom)``: the cloth hanging below the forearm between |x| =
-    x_root and x_end down to y_bottom hangs on a spring chain per arm (parent: the lower arm),
-    so after settling it hangs down from the forearm in any arm pose."""
+    ``pouch = (x_root, x_end, y_bottom)``: the cloth hanging below the arm between |x| = x_root
+    and x_end down to y_bottom hangs on ``n_chains`` spring chains per arm, side by side along the
+    arm (a chain's parent is the upper arm or the forearm, whichever its root lies on), so after
+    settling each strip hangs down from the arm in any arm pose, and a chain pushed by the torso
+    or the other arm moves only its own strip. ``hit_radius``: the chains' collision radius (the
+    pouch's half-thickness, so the cloth around a chain stays out of the body)."""
     chains = {}
     if pouch is not None:
-        x_root, _, y_bot = pouch
+        x_root, x_end, y_bot = pouch
         arm_z = float(wd.body.layout.joint("leftLowerArm")[2])
-        top = g.arm_y - g.r_arm - 0.01 * g.H  # first hanging joint: just under the forearm
+        top = g.arm_y - g.r_arm - 0.01 * g.H  # first hanging joint: just under the arm
         ys = [g.arm_y, top, 0.5 * (top + y_bot), y_bot]
         spring = dict(wd.cfg.sleeve_spring)
+        if hit_radius is not None:
+            spring["hit_radius"] = float(hit_radius)
+        span = x_end - x_root
+        xs = np.linspace(x_root + 0.12 * span, x_end - 0.12 * span, n_chains)
         for sx, side in ((1.0, "left"), (-1.0, "right")):
-            pts = [(sx * x_root, y, arm_z) for y in ys]
-            chains[sx] = wd.add_chain(f"{side}Sleeve", f"{side}LowerArm", pts, spring)
+            firsts = []
+            for k, x in enumerate(xs):
+                parent = f"{side}LowerArm" if x >= g.elbow_x else f"{side}UpperArm"
+                firsts.append(wd.add_chain(f"{side}Sleeve{chr(65 + k)}", parent,
+                                           [(sx * x, y, arm_z) for y in ys], spring))
+            chains[sx] = firsts
 
     def fn(v):
         out = wd.nearest(v)
@@ -358,18 +370,18 @@ def _sleeve_weights(wd, g, pouch: tuple[float, float, float] | None = None):
         sel = (ax > 0.75 * g.shoulder_x) & (v[:, 1] > g.hips_y) & (on_sleeve > 0)
         if sel.any():
             b = on_sleeve[sel, None]
-            out[sel] = (1 - b) * out[sel] + b * gw.arm_axis(wd.body, v[sel], wd.num_bones)
+            on_arm = _elbow_blend(g, v[sel], gw.arm_axis(wd.body, v[sel], wd.num_bones))
+            out[sel] = (1 - b) * out[sel] + b * on_arm
         if chains:
             x_root, x_end, y_bot = pouch
-            ax = np.abs(v[:, 0])
-            # only the cloth below the forearm's skin hangs: cloth beside the forearm on the
-            # chain would swing into it when the arm turns
+            # only the cloth below the arm's skin hangs: cloth beside the forearm on a chain would
+            # swing into it when the arm turns
             hang = gs.smoothstep(g.arm_y - 0.7 * g.r_arm, g.arm_y - g.r_arm - 0.02 * g.H, v[:, 1])
             hang = hang * gs.smoothstep(x_root - 0.02 * g.H, x_root + 0.01 * g.H, ax) * (v[:, 1] > g.hips_y)
-            for sx, first in chains.items():
+            for sx, firsts in chains.items():
                 on = (hang > 0) & (np.sign(v[:, 0]) == sx)
                 if on.any():
-                    ch = gw.chain(v[on, 1], ys, first, wd.num_bones)
+                    ch = gw.curtain(v[on, 1], ax[on], xs, [ys] * len(xs), firsts, wd.num_bones)
                     out[on] = (1 - hang[on, None]) * out[on] + hang[on, None] * ch
         return out
     return fn
@@ -491,24 +503,50 @@ def _over_boxes(wd, base, region, boxes):
     return comps
 
 
+# spring chains around a coat's skirt: degrees about the vertical, 0 = front, +90 = left side; the
+# back pair (the tails) hang straight behind the legs
+COAT_CHAIN_ANGLES = (-112.5, -67.5, -22.5, 22.5, 67.5, 112.5)
+
+
 def _coat_weights(wd, g, prof, hem, waist, name):
-    """Coat tails on two spring chains (left tail on the left thigh, right on the right)."""
+    """The coat below the hips on eight spring chains around the legs (four per side, each hung
+    from its side's upper leg), the cloth between two chains blended by angle, as the skirt bones
+    of anime avatars are laid out. The side chains lie where a lowered hand hangs, so the hand's
+    collider pushes the coat aside instead of sinking into it. The back pair are the coat tails:
+    the cloth either side of the back slit follows its own side's tail (a narrow blend across the
+    centre, where the tails meet above the slit)."""
     top = g.ul_y
-    ys = [top, 0.5 * (top + hem), hem]
-    firsts = {}
-    for sx, side in ((1.0, "Left"), (-1.0, "Right")):
-        pts = []
-        for y in ys:
-            a, b, zc = prof.at(np.array([y]))
-            pts.append((sx * g.leg_x, y, float(zc[0] - b[0])))
-        firsts[sx] = wd.add_chain(f"{name.replace('-', '')}Tail{side}", f"{side.lower()}UpperLeg", pts)
+    ys = np.array([top, top - 0.3 * (top - hem), top - 0.65 * (top - hem), hem])
+    a, b, zc = prof.at(ys)
+    tail = np.pi - np.arcsin(np.clip(g.leg_x / float(np.mean(a)), 0.0, 1.0))
+    angles = np.concatenate([[-tail], np.radians(COAT_CHAIN_ANGLES), [tail]])
+    stem = name.replace("-", "")
+    spring = {**dict(wd.cfg.spring), "hit_radius": 0.05}  # the thick trimmed hem reaches past the joints
+    firsts = []
+    for k, th in enumerate(angles):
+        if k in (0, len(angles) - 1):  # tails: straight behind the leg at every height
+            x = np.full(len(ys), np.sign(th) * g.leg_x)
+            z = zc - b * np.sqrt(np.clip(1.0 - (x / a) ** 2, 0.0, 1.0))
+        else:
+            x, z = a * np.sin(th), zc + b * np.cos(th)
+        side = "Left" if th > 0 else "Right"
+        where = ("Tail", "Back", "Side", "Front")[min(k, len(angles) - 1 - k, 3)]  # counted from the back
+        pts = [(float(x[i]), float(y), float(z[i])) for i, y in enumerate(ys)]
+        firsts.append(wd.add_chain(f"{stem}{side}{where}", f"{side.lower()}UpperLeg", pts, spring))
+    ys = ys.tolist()
 
     def fn(v):
         near = _elbow_blend(g, v, wd.nearest(v))
-        s = 0.5 * (1.0 + np.tanh(v[:, 0] / (0.35 * g.leg_x)))[:, None]
-        tails = s * gw.chain(v[:, 1], ys, firsts[1.0], wd.num_bones) + (1 - s) * gw.chain(v[:, 1], ys, firsts[-1.0], wd.num_bones)
-        a = gs.smoothstep(g.hips_y, g.crotch, v[:, 1])[:, None]
-        return (1 - a) * near + a * tails
+        a_, b_, zc = prof.at(v[:, 1])
+        th = np.arctan2(v[:, 0] / a_, (v[:, 2] - zc) / b_)
+        hang = gw.curtain(v[:, 1], th, angles, [ys] * len(angles), firsts, wd.num_bones)  # clamped at the back
+        back = np.abs(th) > angles[-1]
+        if back.any():
+            s = 0.5 * (1.0 + np.tanh(v[back, 0] / (0.35 * g.leg_x)))[:, None]  # 1 = left tail
+            hang[back] = (s * gw.chain(v[back, 1], ys, firsts[-1], wd.num_bones)
+                          + (1 - s) * gw.chain(v[back, 1], ys, firsts[0], wd.num_bones))
+        blend = gs.smoothstep(g.hips_y, g.crotch, v[:, 1])[:, None]
+        return (1 - blend) * near + blend * hang
     return fn
 
 
@@ -561,7 +599,7 @@ def witch_robe(wd, piece):
         extra.append(wd.free(lo, hi, lambda p: np.maximum(bell(p), x0 + 0.01 - np.abs(p[:, 0]))))
     prof = wd.profile(hem, waist + 0.02 * g.T, 0.3)
     extra.append(wd.flared(prof, hem, waist, thick=t))
-    w = _sleeve_weights(wd, g, (x0, x1, g.arm_y - 1.4 * r1))
+    w = _sleeve_weights(wd, g, (x0, x1, g.arm_y - 1.4 * r1), hit_radius=0.5 * r1)
     flow = wd.flowing(g.hips_y, g.crotch)
 
     def weights(v):

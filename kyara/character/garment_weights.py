@@ -136,8 +136,43 @@ def chain(points_y: np.ndarray, joint_ys: list[float], first_index: int, num_bon
     return out
 
 
+def curtain(points_y: np.ndarray, s: np.ndarray, chain_s, joint_ys, firsts, num_bones: int,
+            period: float | None = None) -> np.ndarray:
+    """Cloth hanging on several side-by-side chains (a sleeve pouch along the forearm, a coat hem
+    around the legs): each point blends the two chains either side of its coordinate ``s``
+    (linearly; clamped at the ends, or wrapping round when ``period`` is given, e.g. ``2 pi`` for
+    an angle), and along each chain by height (:func:`chain`). ``chain_s`` [C] increasing,
+    ``joint_ys`` [C] lists of joint heights, ``firsts`` [C] first bone index of each chain.
+
+    A chain carries only the cloth next to it, so a chain that swings or is pushed by a collider
+    moves a strip of cloth, not the whole panel about one far-away root."""
+    cs = np.asarray(chain_s, dtype=np.float64)
+    n = len(cs)
+    if n == 0 or np.any(np.diff(cs) <= 0):
+        raise ValueError(f"curtain chain coordinates {cs.tolist()} must be increasing")
+    s = np.asarray(s, dtype=np.float64)
+    if period is not None and n > 1:
+        s = cs[0] + np.mod(s - cs[0], period)  # into [cs0, cs0 + period)
+        pos = np.interp(s, np.append(cs, cs[0] + period), np.arange(n + 1, dtype=np.float64))
+        lo = np.floor(pos).astype(np.int64)
+        f = pos - lo
+        lo, hi = lo % n, (lo + 1) % n
+    else:
+        pos = np.interp(s, cs, np.arange(n, dtype=np.float64))
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, n - 1)
+        f = pos - lo
+    out = np.zeros((len(points_y), num_bones))
+    for k in range(n):
+        wk = np.where(lo == k, 1.0 - f, 0.0) + np.where(hi == k, f, 0.0)
+        sel = wk > 0
+        if sel.any():
+            out[sel] += wk[sel, None] * chain(points_y[sel], list(joint_ys[k]), int(firsts[k]), num_bones)
+    return out
+
+
 def torso_index(name: str) -> int:
     return BONE_INDEX[name]
 
 
-__all__ = ["dense_of", "top4", "top4_reference", "nearest", "arm_axis", "flowing", "chain", "NUM_BONES"]
+__all__ = ["dense_of", "top4", "top4_reference", "nearest", "arm_axis", "flowing", "chain", "curtain", "NUM_BONES"]

@@ -3,8 +3,9 @@ VRM spring-bone algorithm (:mod:`kyara.motion.springs`), so previews match a VRM
 
 :func:`spring_pose_rotations` turns a 55-bone :class:`~kyara.pose.pose.Motion` into local
 rotations for every bone of the character (55 humanoid + extra), the extra bones' rotations
-coming from the simulation. Colliders sit on the head, chest and both upper legs, as in the
-exported VRM.
+coming from the simulation. Colliders sit on the head, torso, legs, arms and hands; a chain
+does not collide with the arm it hangs from. The exported VRM carries the same colliders and
+groups (:func:`body_colliders`, :func:`chain_collider_groups`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kyara.body.skeleton import BONE_INDEX, NUM_BONES, PARENTS
+from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS
 
 
 def spring_chains(extra_rest: np.ndarray, extra_parents: np.ndarray, springs) -> list[tuple[int, list[int]]]:
@@ -39,26 +40,56 @@ def spring_chains(extra_rest: np.ndarray, extra_parents: np.ndarray, springs) ->
     return chains
 
 
-def _colliders(rest_joints: np.ndarray, dims: dict):
-    """Body colliders for the chains (rest-pose world coordinates, carried by their bones): the
-    head; the torso as capsules along the spine (chest, waist, hips); upper and lower legs; upper
-    and lower arms. Radii are the body's own measures, kept a little inside the skin so chains
-    that start on the body surface (skirts, coat tails) are not pushed off at rest."""
+BODY_GROUP = "body"
+ARM_GROUPS = tuple(f"{side}{b}" for side in ("left", "right") for b in ("UpperArm", "LowerArm", "Hand"))
+
+
+def body_colliders(rest_joints: np.ndarray, dims: dict) -> list[tuple[str, object]]:
+    """``(group, collider)`` pairs the chains collide with (rest-pose world coordinates, carried
+    by their bones), the same set the simulation and the VRM exports use.
+
+    Group ``"body"``: the head; the torso as capsules along the spine (chest, waist, hips); upper
+    and lower legs. The arms: upper arm, forearm and hand, each its own group named after its bone
+    (so a sleeve chain can leave out the one bone it hangs from), so coat tails and skirts are
+    pushed aside by a hanging hand, and sleeve pouches by the torso, the other arm and their own
+    arm's other half. Radii are the
+    body's own measures, kept a little inside the skin so chains that start on the body surface
+    (skirts, coat tails) are not pushed off at rest."""
     from kyara.motion.springs import CapsuleCollider, SphereCollider
 
     j = lambda n: tuple(float(x) for x in rest_joints[BONE_INDEX[n]])  # noqa: E731
     head = np.asarray(j("head"))
     chest_r = dims.get("chest_girth", 2 * np.pi * 0.8 * dims["hip_half"]) / (2 * np.pi)
     waist_r = dims.get("waist_girth", 2 * np.pi * 0.65 * dims["hip_half"]) / (2 * np.pi)
-    out = [SphereCollider("head", tuple(head + [0.0, 0.45 * dims["h"], 0.0]), 0.5 * dims["h"]),
-           CapsuleCollider("upperChest", j("chest"), j("upperChest"), 0.8 * dims["hip_half"]),
-           CapsuleCollider("spine", j("spine"), j("chest"), 0.85 * min(chest_r, waist_r)),
-           CapsuleCollider("hips", j("hips"), j("spine"), 0.85 * waist_r)]
+    body = [SphereCollider("head", tuple(head + [0.0, 0.45 * dims["h"], 0.0]), 0.5 * dims["h"]),
+            CapsuleCollider("upperChest", j("chest"), j("upperChest"), 0.8 * dims["hip_half"]),
+            CapsuleCollider("spine", j("spine"), j("chest"), 0.85 * min(chest_r, waist_r)),
+            CapsuleCollider("hips", j("hips"), j("spine"), 0.85 * waist_r)]
     for side in ("left", "right"):
-        out.append(CapsuleCollider(f"{side}UpperLeg", j(f"{side}UpperLeg"), j(f"{side}LowerLeg"), dims["r_thigh"]))
-        out.append(CapsuleCollider(f"{side}LowerLeg", j(f"{side}LowerLeg"), j(f"{side}Foot"),
-                                   dims.get("r_calf", 0.8 * dims["r_thigh"])))
+        body.append(CapsuleCollider(f"{side}UpperLeg", j(f"{side}UpperLeg"), j(f"{side}LowerLeg"), dims["r_thigh"]))
+        body.append(CapsuleCollider(f"{side}LowerLeg", j(f"{side}LowerLeg"), j(f"{side}Foot"),
+                                    dims.get("r_calf", 0.8 * dims["r_thigh"])))
+    out = [(BODY_GROUP, c) for c in body]
+    r_up = dims.get("r_upper_arm", 0.45 * dims["r_thigh"])
+    r_fore = dims.get("r_forearm", 0.8 * r_up)
+    palm = dims.get("palm_len", 0.45 * dims.get("hand_len", 0.15))
+    r_hand = 0.5 * dims.get("palm_w", 2.2 * r_fore)
+    for side in ("left", "right"):
+        hand = np.asarray(j(f"{side}Hand"))
+        out_dir = hand - np.asarray(j(f"{side}LowerArm"))
+        out_dir /= max(float(np.linalg.norm(out_dir)), 1e-9)
+        palm_c = tuple(hand + out_dir * 0.5 * palm)
+        up, low, hd = f"{side}UpperArm", f"{side}LowerArm", f"{side}Hand"
+        out += [(up, CapsuleCollider(up, j(up), j(low), 0.9 * r_up)),
+                (low, CapsuleCollider(low, j(low), j(hd), 0.9 * r_fore)),
+                (hd, SphereCollider(hd, palm_c, r_hand))]
     return out
+
+
+def chain_collider_groups(driver: str) -> tuple[str, ...]:
+    """The collider groups a chain hanging from ``driver`` (a VRM bone name) collides with: all,
+    except the arm bone it hangs from (a sleeve chain starts inside that bone's collider)."""
+    return (BODY_GROUP,) + tuple(g for g in ARM_GROUPS if g != driver)
 
 
 def spring_pose_rotations(rest_joints: np.ndarray, dims: dict, extra_rest: np.ndarray, extra_parents: np.ndarray,
@@ -76,6 +107,7 @@ def spring_pose_rotations(rest_joints: np.ndarray, dims: dict, extra_rest: np.nd
         return rot
     g_rot, g_pos = forward_kinematics(motion.matrices(), motion.translation, rest_joints, PARENTS)
     A = skinning_transforms(g_rot, g_pos, rest_joints)
+    colliders = body_colliders(rest_joints, dims)
     sim_chains = []
     for driver, idx in chains:
         s = springs[idx[0]] or {}
@@ -85,8 +117,10 @@ def spring_pose_rotations(rest_joints: np.ndarray, dims: dict, extra_rest: np.nd
         pts = extra_rest[idx]
         if len(pts) < 2:  # a single joint: give it a tail along its offset from the driver
             pts = np.stack([pts[0], pts[0] + (pts[0] - rest_joints[driver])])
-        sim_chains.append(SpringChain(pts, driver, settings))
-    results = simulate_springs(sim_chains, A, _colliders(rest_joints, dims), dt=1.0 / motion.fps)
+        groups = chain_collider_groups(BONES[driver])
+        use = tuple(k for k, (g, _) in enumerate(colliders) if g in groups)
+        sim_chains.append(SpringChain(pts, driver, settings, colliders=use))
+    results = simulate_springs(sim_chains, A, [c for _, c in colliders], dt=1.0 / motion.fps)
     for (driver, idx), res in zip(chains, results):
         parent_world = g_rot[:, driver]  # [F, 3, 3]
         for k, e in enumerate(idx):

@@ -13,7 +13,8 @@ plus the VRM extensions:
   on every part that has one;
 * MToon: shade colour, shading shift/toony, outline width/colour and rim from each part's Material;
 * spring bones: one spring per chain of extra bones that carry ``spring`` settings, colliders on
-  the head, chest and legs (see :func:`spring_chains` and :func:`body_colliders`).
+  the head, torso, legs, arms and hands, grouped so a sleeve chain leaves out the arm bone it
+  hangs from (see :func:`spring_chains`, :func:`body_colliders` and :func:`chain_groups`).
 """
 
 from __future__ import annotations
@@ -119,20 +120,35 @@ def spring_chains(character) -> list[list[int]]:
     return chains
 
 
-def body_colliders(character) -> list[tuple[str, dict]]:
-    """(bone name, shape) colliders on the head, chest and legs, in the bone's local frame (metres)."""
-    d = character.body.layout.dims
+def body_colliders(character) -> list[tuple[str, str, dict]]:
+    """``(group, bone name, shape)`` colliders in the bone's local frame (metres): the same set
+    the previews simulate with (:func:`kyara.character.secondary.body_colliders`: head, torso,
+    legs in group ``"body"``; each arm bone in a group of its own name)."""
+    from kyara.character.secondary import body_colliders as rest_colliders
+    from kyara.motion.springs import SphereCollider
+
     rest = character.body.rest_joints
-    head = rest[BONE_INDEX["head"]]
-    out = [("head", {"sphere": {"offset": [0.0, float(d["crown"] - 0.5 * d["h"] - head[1]), 0.0],
-                                "radius": float(0.5 * max(d["W"], d["D"]))}}),
-           ("upperChest", {"sphere": {"offset": [0.0, 0.0, 0.0], "radius": float(d["chest_girth"] / (2 * np.pi))}})]
-    for side in ("left", "right"):
-        for bone, child, r in (("UpperLeg", "LowerLeg", d["r_thigh"]), ("LowerLeg", "Foot", d["r_calf"])):
-            tail = rest[BONE_INDEX[side + child]] - rest[BONE_INDEX[side + bone]]
-            out.append((side + bone, {"capsule": {"offset": [0.0, 0.0, 0.0], "radius": float(r),
-                                                  "tail": [float(x) for x in tail]}}))
+    out = []
+    for group, c in rest_colliders(rest, character.body.layout.dims):
+        origin = rest[BONE_INDEX[c.bone]]
+        offset = [float(x) for x in np.asarray(c.offset) - origin]
+        if isinstance(c, SphereCollider):
+            shape = {"sphere": {"offset": offset, "radius": float(c.radius)}}
+        else:
+            shape = {"capsule": {"offset": offset, "radius": float(c.radius),
+                                 "tail": [float(x) for x in np.asarray(c.tail) - origin]}}
+        out.append((group, c.bone, shape))
     return out
+
+
+def chain_groups(character, chain: list[int], groups: list[str]) -> list[int]:
+    """Indices into ``groups`` of the collider groups a spring chain uses: all but the arm bone
+    it hangs from (:func:`kyara.character.secondary.chain_collider_groups`)."""
+    from kyara.character.secondary import chain_collider_groups
+
+    driver = int(character.parents[chain[0]])
+    allowed = chain_collider_groups(BONES[driver] if driver < NUM_BONES else "")
+    return [k for k, g in enumerate(groups) if g in allowed]
 
 
 def with_spring_chain(character) -> tuple[object, list[str]]:
@@ -244,7 +260,9 @@ def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = 
     }
     if not lic.otherLicenseUrl:
         vrmc["meta"].pop("otherLicenseUrl")
-    colliders = [{"node": nodes[BONE_INDEX[bone]], "shape": shape} for bone, shape in body_colliders(character)]
+    found = body_colliders(character)
+    colliders = [{"node": nodes[BONE_INDEX[bone]], "shape": shape} for _, bone, shape in found]
+    group_names = list(dict.fromkeys(g for g, _, _ in found))
     springs = []
     for k, chain in enumerate(spring_chains(character)):
         joints = []
@@ -253,11 +271,13 @@ def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = 
             joints.append({"node": nodes[j], "hitRadius": float(s["hit_radius"]), "stiffness": float(s["stiffness"]),
                            "gravityPower": float(s["gravity_power"]), "gravityDir": [0.0, -1.0, 0.0],
                            "dragForce": float(s["drag"])})
-        springs.append({"name": character.bone_names[chain[0]], "joints": joints, "colliderGroups": [0]})
+        springs.append({"name": character.bone_names[chain[0]], "joints": joints,
+                        "colliderGroups": chain_groups(character, chain, group_names)})
     b.gltf["extensions"] = {
         "VRMC_vrm": vrmc,
         "VRMC_springBone": {"specVersion": "1.0", "colliders": colliders,
-                            "colliderGroups": [{"name": "body", "colliders": list(range(len(colliders)))}],
+                            "colliderGroups": [{"name": g, "colliders": [i for i, (gi, _, _) in enumerate(found) if gi == g]}
+                                               for g in group_names],
                             "springs": springs},
     }
     for ext in ("VRMC_vrm", "VRMC_materials_mtoon", "VRMC_springBone"):

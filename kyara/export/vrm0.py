@@ -15,7 +15,7 @@ import numpy as np
 
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES
 from kyara.export.gltf import GlbBuilder, add_skinned_character
-from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, expression_binds,
+from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, chain_groups, expression_binds,
                               first_person_type, spring_chains, with_spring_chain)
 
 TURN_Y = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about Y
@@ -105,23 +105,26 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
             warnings.append(f"no part has a '{e}' morph; blend shape '{NAME_0X[e]}' is empty")
         groups.append({"name": NAME_0X[e], "presetName": PRESET_0X[e], "binds": binds, "materialValues": [],
                        "isBinary": False})
-    collider_groups = []
-    for bone, shape in body_colliders(character):
+    collider_groups, group_of = [], []
+    for group, bone, shape in body_colliders(character):
         node = nodes[BONE_INDEX[bone]]
         if "sphere" in shape:
             spheres = [(np.asarray(shape["sphere"]["offset"]), shape["sphere"]["radius"])]
         else:  # 0.x has spheres only: three along the capsule
             c = shape["capsule"]
-            spheres = [(np.asarray(c["offset"]) + t * np.asarray(c["tail"]), c["radius"]) for t in (0.0, 0.5, 1.0)]
+            head, tail = np.asarray(c["offset"]), np.asarray(c["tail"])
+            spheres = [(head + t * (tail - head), c["radius"]) for t in (0.0, 0.5, 1.0)]
         collider_groups.append({"node": node, "colliders": [
             {"offset": dict(zip("xyz", map(float, TURN_Y @ o))), "radius": float(r)} for o, r in spheres]})
+        group_of.append(group)
     bone_groups = []
     for chain in spring_chains(character):
         s = {**DEFAULT_SPRING, **(character.extra_bones[chain[0] - NUM_BONES].spring or {})}
         bone_groups.append({"comment": character.bone_names[chain[0]], "stiffiness": float(s["stiffness"]),
                             "gravityPower": float(s["gravity_power"]), "gravityDir": {"x": 0.0, "y": -1.0, "z": 0.0},
                             "dragForce": float(s["drag"]), "center": -1, "hitRadius": float(s["hit_radius"]),
-                            "bones": [nodes[chain[0]]], "colliderGroups": list(range(len(collider_groups)))})
+                            "bones": [nodes[chain[0]]],
+                            "colliderGroups": chain_groups(character, chain, group_of)})
     curve = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
     look = {"curve": curve, "xRange": 90.0, "yRange": 10.0}
     vrm = {

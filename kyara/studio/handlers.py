@@ -98,11 +98,30 @@ def _file_key(path: str | os.PathLike) -> tuple[str, int, int]:
     return str(p), st.st_mtime_ns, st.st_size
 
 
-@functools.lru_cache(maxsize=4)
+_CHARACTERS: dict[tuple[str, int, int], object] = {}  # file version -> Character, newest last
+_CHARACTERS_LOCK = threading.Lock()
+_CHARACTERS_MAX = 4
+
+
+def _remember(key: tuple[str, int, int], character) -> None:
+    with _CHARACTERS_LOCK:
+        _CHARACTERS.pop(key, None)
+        _CHARACTERS[key] = character
+        while len(_CHARACTERS) > _CHARACTERS_MAX:
+            _CHARACTERS.pop(next(iter(_CHARACTERS)))
+
+
 def _character_cached(key: tuple[str, int, int]):
+    with _CHARACTERS_LOCK:
+        hit = _CHARACTERS.get(key)
+    if hit is not None:
+        _remember(key, hit)
+        return hit
     from kyara.avatar import load_character
 
-    return load_character(key[0])
+    c = load_character(key[0])
+    _remember(key, c)
+    return c
 
 
 @functools.lru_cache(maxsize=4)
@@ -169,7 +188,13 @@ def create(ws: Workspace, prompt: str | None = None, seed: int = 0, spec_json: s
         spec = parse_prompt(prompt, seed=_seed(seed))
     out = ws.job_dir("create")
     frames, tsize = TURNTABLE
-    on_gl_thread(create_character, spec, out, None, CREATE_SIZE, turntable_frames=frames, turntable_size=tsize)
+    from kyara.character.build import build_character
+
+    character = build_character(spec)
+    on_gl_thread(create_character, spec, out, None, CREATE_SIZE, turntable_frames=frames, turntable_size=tsize,
+                 character=character)
+    # the Pose, Animate and Export tabs load this character.json next: hand them the built one
+    _remember(_file_key(out / "character.json"), character)
     return CreateOutput(spec.to_json(), out / "character.json", [out / f"{v}.png" for v in VIEWS],
                         out / "turntable.gif", out / "avatar.vrm", out / "avatar_print.stl")
 
