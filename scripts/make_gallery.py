@@ -37,13 +37,16 @@ def _flat(img: np.ndarray) -> np.ndarray:
 
 def _column(prompt: str, pose_name: str, seed: int = 0, w: int = 200, h: int = 360) -> Image.Image:
     c = build_character(parse_prompt(prompt, seed))
-    out = character_views(c, get_pose(pose_name, c.body.params), ("front", "back"), (w, h), background=None)
-    tiles = [_flat(t) for t in out["toon"]]
-    return Image.fromarray(np.concatenate(tiles, axis=0))
+    # drawn at 3x and scaled down: smooth ink lines at thumbnail size
+    k = 3
+    out = character_views(c, get_pose(pose_name, c.body.params), ("front", "back"), (k * w, k * h), background=None,
+                          outline=2 * k)
+    tiles = [Image.fromarray(_flat(t)).resize((w, h), Image.LANCZOS) for t in out["toon"]]
+    return Image.fromarray(np.concatenate([np.asarray(t) for t in tiles], axis=0))
 
 
 def _label(img: Image.Image, text: str, width: int) -> Image.Image:
-    canvas = Image.new("RGB", (img.width, img.height + 44), BG)
+    canvas = Image.new("RGB", (img.width, img.height + 57), BG)
     canvas.paste(img, (0, 0))
     draw = ImageDraw.Draw(canvas)
     words, line, lines = text.split(), "", []
@@ -54,7 +57,7 @@ def _label(img: Image.Image, text: str, width: int) -> Image.Image:
         else:
             line = f"{line} {wd}".strip()
     lines.append(line)
-    for i, ln in enumerate(lines[:3]):
+    for i, ln in enumerate(lines[:4]):
         draw.text((6, img.height + 3 + 13 * i), ln, fill=(40, 40, 40))
     return canvas
 

@@ -6,8 +6,10 @@ import numpy as np
 
 
 def character_views(character, pose=None, views=("front", "side", "back"), size=(512, 512),
-                    maps=("toon",), background=(0.96, 0.95, 0.93), ortho: bool = False) -> dict[str, np.ndarray]:
-    """Render ``maps`` of the posed character from each view: ``{map: [N, H, W, C]}``."""
+                    maps=("toon",), background=(0.96, 0.95, 0.93), ortho: bool = False,
+                    outline: int = 2) -> dict[str, np.ndarray]:
+    """Render ``maps`` of the posed character from each view: ``{map: [N, H, W, C]}`` (``outline``:
+    ink line width in pixels)."""
     from kyara.pose.views import pose_camera
     from kyara.render.maps import MeshRenderer, VertexAttrs
     from kyara.render.toon import MapStyle, ToonStyle
@@ -19,7 +21,7 @@ def character_views(character, pose=None, views=("front", "side", "back"), size=
         verts, _ = character.pose(pose, mesh)
     cams = [pose_camera(verts, v, size) if not ortho else _ortho(verts, v, size) for v in views]
     attrs = VertexAttrs(parts=None, udp=None, base_color=mesh["base"], shade_color=mesh["shade"])
-    style = MapStyle(toon=ToonStyle(background=background, outline_width=2))
+    style = MapStyle(toon=ToonStyle(background=background, outline_width=outline))
     r = MeshRenderer(mesh["faces"], len(verts), size[0], size[1])
     try:
         return r.render(verts, cams, maps, vertex_attrs=attrs, style=style)
