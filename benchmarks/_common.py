@@ -23,3 +23,13 @@ def best_of(fn, repeat: int = 3) -> tuple[float, object]:
         out = fn()
         best = min(best, time.perf_counter() - t)
     return best, out
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+
+
+def append_results(table) -> None:
+    """Append a table (a string, or lines joined with newlines) to benchmarks/RESULTS.md."""
+    text = table if isinstance(table, str) else "\n".join(table) + "\n"
+    with open(RESULTS, "a", encoding="utf-8") as fh:
+        fh.write(text)

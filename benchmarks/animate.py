@@ -37,7 +37,7 @@ SIZE = 512
 GOAL_FPS = 30.0
 REPEAT = 3
 
-from _common import best_of, limit_cores as _limit_cores  # noqa: E402
+from _common import append_results, best_of, limit_cores as _limit_cores  # noqa: E402
 
 
 def _best(fn, repeat: int = 2) -> float:
@@ -152,8 +152,7 @@ def main() -> int:
         f"{t_spring_ref * 1e3:.0f} ms | |",
         "",
     ]
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(table) + "\n")
+    append_results(table)
     return 0 if ok else 1
 
 

@@ -30,7 +30,7 @@ POSE = "jog"
 VRM_GOAL_S = 2.0
 STL_GOAL_S = 10.0
 
-from _common import best_of as _best  # noqa: E402
+from _common import append_results, best_of as _best  # noqa: E402
 
 
 
@@ -98,8 +98,7 @@ def main() -> int:
         f"| Hausdorff solid <-> posed character (outside thickened regions) | {dev[0]:.4f} / {dev[1]:.4f} mm | <= 0.5 mm |",
         "",
     ]
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+    append_results("\n".join(lines))
     return 0 if ok_vrm and ok_stl else 1
 
 

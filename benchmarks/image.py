@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import append_results  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -195,8 +196,7 @@ def main() -> None:
                       f"{r['its']:.2f} it/s peak={r['peak_gib']:.2f}GiB goal=info ok")
     else:
         lines.append("\nGPU: no CUDA device in this run; the GPU comparison was not measured.")
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    append_results(lines)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from kyara.body.skeleton import PARENTS  # noqa: E402
 from kyara.motion import BUILTIN_MOTIONS, MocapMotion, load_builtin, read_bvh, retarget, write_bvh  # noqa: E402
 from kyara.pose.lbs import forward_kinematics  # noqa: E402
 
-from _common import best_of as _best, limit_cores as _limit_cores  # noqa: E402
+from _common import append_results, best_of as _best, limit_cores as _limit_cores  # noqa: E402
 
 FRAMES = 10_000
 GOAL_S = 2.0
@@ -111,8 +111,7 @@ def main() -> int:
         f"| {lbs_note} | {lbs_fps:.0f} frames/s |",
         "",
     ]
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-        f.write("\n".join(table) + "\n")
+    append_results(table)
     return 0 if ok else 1
 
 

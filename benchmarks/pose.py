@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import append_results  # noqa: E402
 
 from kyara.body.layout import body_layout  # noqa: E402
 from kyara.body.params import PRESETS  # noqa: E402
@@ -130,8 +131,7 @@ def main() -> int:
         f"| max difference batched vs loop | {err:.1e} m |",
         "",
     ])
-    with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-        f.write(table)
+    append_results(table)
     return 0 if ok else 1
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _common import append_results  # noqa: E402
 N_VIEWS, SIZE, N_KP = 100, 512, 18
 
 
@@ -199,7 +200,6 @@ def main() -> int:
     for name, val, unit, op, goal in lines:
         ok = val < goal if op == "<" else val >= goal
         print(f"RESULT {name} {val:.3g} {unit} goal={op}{goal:g} {'ok' if ok else 'FAIL'}")
-    res = ROOT / "benchmarks" / "RESULTS.md"
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     table = [
         f"\n## render ({now})\n",
@@ -223,8 +223,7 @@ def main() -> int:
         f"| GL threads (`KYARA_GL_THREADS`) | {ours['gl_threads']} | |",
         "",
     ]
-    with open(res, "a", encoding="utf-8") as fh:
-        fh.write("\n".join(table))
+    append_results("\n".join(table))
     return 0
 
 

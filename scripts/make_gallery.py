@@ -62,22 +62,20 @@ def _label(img: Image.Image, text: str, width: int) -> Image.Image:
     return canvas
 
 
-def main() -> None:
-    DOCS.mkdir(exist_ok=True)
-    cols = [_label(_column(p, pose), p, 200) for p, pose in PROMPTS]
+def _row(cols: list[Image.Image]) -> Image.Image:
     sheet = Image.new("RGB", (sum(c.width for c in cols), max(c.height for c in cols)), BG)
     x = 0
     for c in cols:
         sheet.paste(c, (x, 0))
         x += c.width
-    sheet.save(DOCS / "gallery.png", optimize=True)
+    return sheet
+
+
+def main() -> None:
+    DOCS.mkdir(exist_ok=True)
+    _row([_label(_column(p, pose), p, 200) for p, pose in PROMPTS]).save(DOCS / "gallery.png", optimize=True)
     seeds = [_label(_column("an anime girl", "stand", s), f"'an anime girl' --seed {s}", 200) for s in (1, 2, 3)]
-    sheet = Image.new("RGB", (sum(c.width for c in seeds), max(c.height for c in seeds)), BG)
-    x = 0
-    for c in seeds:
-        sheet.paste(c, (x, 0))
-        x += c.width
-    sheet.save(DOCS / "seeds.png", optimize=True)
+    _row(seeds).save(DOCS / "seeds.png", optimize=True)
     print("wrote", DOCS / "gallery.png", DOCS / "seeds.png")
 
 

@@ -12,16 +12,8 @@ from kyara.character.model import character_part_labels, character_udp
 from kyara.character.parser import parse_prompt
 from kyara.pose.presets import get_pose
 
-GALLERY = {
-    "pirate": "an anime pirate in a blue and gold coat",
-    "glasses": "an anime boy with glasses",
-    "kimono": "an anime girl in a kimono",
-    "hoodie": "an anime boy in a hoodie",
-    "jersey": "an anime girl in a sports jersey",
-    "witch": "an anime witch with pointy hat",
-    "jogger": ("young anime girl with long brown hair tied in a high ponytail, wearing a light blue sports "
-               "outfit with white sneakers, jogging"),
-}
+from acceptance_prompts import GALLERY  # noqa: E402
+
 POSES = ("t-pose", "jog", "sit", "kick", "wave")
 
 

@@ -17,17 +17,9 @@ from kyara.character.parser import (
 )
 from kyara.character.spec import HEADS_TALL_RANGE, PIECE_SLOT, CharacterSpec, Colour, from_json, load_spec
 
-GALLERY = {
-    "pirate": "an anime pirate in a blue and gold coat",
-    "glasses": "an anime boy with glasses",
-    "kimono": "an anime girl in a kimono",
-    "hoodie": "an anime boy in a hoodie",
-    "jersey": "an anime girl in a sports jersey",
-    "witch": "an anime witch with pointy hat",
-    "jogger": ("young anime girl with long brown hair tied in a high ponytail, wearing a light blue "
-               "sports outfit with white sneakers, jogging"),
-    "demo": "an anime girl in a kimono, long black hair",
-}
+from acceptance_prompts import GALLERY as _GALLERY  # noqa: E402
+
+GALLERY = {**_GALLERY, "demo": "an anime girl in a kimono, long black hair"}
 SEEDS = (0, 1, 7, 123)
 
 
