@@ -184,3 +184,15 @@ def test_different_seeds_give_visibly_different_characters():
     ta = _masks_and_toon(a, "front")[2][..., :3].astype(int)
     tb = _masks_and_toon(b, "front")[2][..., :3].astype(int)
     assert np.mean(np.abs(ta - tb).sum(-1) > 60) > 0.02  # > 2% of the image changes clearly
+
+
+def test_face_features_carry_no_toon_outline(characters):
+    """The merged mesh flags ink outlines per part from its material: none on the eyes, brows and
+    mouth (they would fill with ink at preview size), outlines on the body and the clothes."""
+    c = characters["kimono"]
+    mesh = c.merged()
+    for i, p in enumerate(c.parts):
+        flags = mesh["outline"][mesh["part_id"] == i]
+        assert flags.dtype == np.bool_ and np.all(flags == (p.material.outline_width > 0)), p.name
+    names = {p.name: p.material.outline_width for p in c.parts}
+    assert names["eyes"] == 0 and names["brows"] == 0 and names["body"] > 0 and names["kimono"] > 0

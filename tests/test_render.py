@@ -241,6 +241,38 @@ def test_toon_tones_outline_background(gl):
     assert np.all(toon[~_boundary(mask, 3) & ~mask][:, :3] == 255)  # white background elsewhere
 
 
+def test_toon_outlines_follow_the_per_vertex_outline_flags(gl):
+    """MToon draws outlines per material: edges of parts with outlines off (eyes, brows) get no
+    ink in the toon map, the lineart map still draws them."""
+    from kyara.render.maps import VertexAttrs
+
+    a, fa = _sphere(3, 0.3)
+    b = a + np.array([0.7, 0.0, 0.0], np.float32)
+    a = a - np.array([0.7, 0.0, 0.0], np.float32)
+    v = np.concatenate([a, b])
+    f = np.concatenate([fa, fa + len(a)]).astype(np.int32)
+    right = v[:, 0] > 0  # the right sphere has outlines off
+    cam = perspective((0, 0, 3), (0, 0, 0), size=(S, S), fovy_deg=45)
+    style = MapStyle(toon=ToonStyle(outline_width=3, outline_color=(0.0, 0.0, 0.0), background=(1.0, 1.0, 1.0),
+                                    rim_color=(0, 0, 0)), line_width=2)
+    r = _renderer(v, f)
+    runs = {}
+    for name, flags in (("all", None), ("left only", ~right)):
+        attrs = VertexAttrs(base_color=np.full((len(v), 3), 0.8), shade_color=np.full((len(v), 3), 0.6),
+                            outline=flags)
+        out = r.render(v, [cam], ("toon", "lineart"), vertex_attrs=attrs, style=style)
+        runs[name] = (out["toon"][0, ..., :3].max(axis=2) == 0, out["lineart"][0, ..., 0] > 0)
+    half = S // 2
+    ink_all, line_all = runs["all"]
+    ink_left, line_left = runs["left only"]
+    assert ink_all[:, :half].sum() > 100 and ink_all[:, half:].sum() > 100
+    assert np.array_equal(ink_left[:, :half], ink_all[:, :half])  # the left sphere keeps its outline
+    assert ink_left[:, half:].sum() == 0  # the right one has none
+    assert np.array_equal(line_left, line_all)  # lineart draws every edge either way
+    with pytest.raises(ValueError, match="outline"):
+        r.render(v, [cam], ("toon",), vertex_attrs=VertexAttrs(outline=np.ones(3, bool)))
+
+
 def test_toon_matches_numpy_reference(gl):
     from kyara.render.maps import VertexAttrs
     from kyara.render.toon import toon_shade_reference

@@ -45,6 +45,7 @@ class AvatarBody:
     base_color: np.ndarray | None = None  # [V, 3] sRGB
     shade_color: np.ndarray | None = None  # [V, 3] sRGB
     extra_springs: tuple = ()  # [E] VRMC_springBone settings dict per extra bone (None = no spring)
+    outline: np.ndarray | None = None  # [V] bool: the toon map's ink outlines on this vertex's part
 
     @property
     def params(self):
@@ -245,6 +246,8 @@ def _assemble(layout: Layout, mesh: dict, extra_rest: np.ndarray, extra_parents:
                       np.asarray(extra_rest, np.float64).reshape(-1, 3), np.asarray(extra_parents, np.int64),
                       pad(mesh["base"]).astype(np.float32), pad(mesh["shade"]).astype(np.float32))
     object.__setattr__(body, "udp", _udp(body, n))
+    if "outline" in mesh:
+        object.__setattr__(body, "outline", np.concatenate([mesh["outline"], np.ones(len(anchor_pos), np.bool_)]))
     return body
 
 

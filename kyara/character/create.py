@@ -109,7 +109,7 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     udp = character_udp(character, mesh)
     w, h = size
     cams = [pose_camera(verts, v, (w, h)) for v in VIEWS]
-    attrs = VertexAttrs(parts=None, udp=udp, base_color=mesh["base"], shade_color=mesh["shade"])
+    attrs = VertexAttrs(parts=None, udp=udp, base_color=mesh["base"], shade_color=mesh["shade"], outline=mesh["outline"])
     style = MapStyle(toon=ToonStyle(background=None, outline_width=2))
     r = MeshRenderer(mesh["faces"], len(verts), w, h)
     try:
@@ -169,7 +169,7 @@ def write_turntable(character, pose, mesh, path: Path, frames: int, size: int) -
     blo = np.array([c[0] - rad, lo[1], c[2] - rad])
     bhi = np.array([c[0] + rad, hi[1], c[2] + rad])
     cams = [view_camera(float(a), blo, bhi, size=(size, size)) for a in np.linspace(0, 360, frames, endpoint=False)]
-    attrs = VertexAttrs(base_color=mesh["base"], shade_color=mesh["shade"])
+    attrs = VertexAttrs(base_color=mesh["base"], shade_color=mesh["shade"], outline=mesh["outline"])
     style = MapStyle(toon=ToonStyle(background=(0.965, 0.957, 0.94), outline_width=1))
     r = MeshRenderer(mesh["faces"], len(verts), size, size)
     try:

@@ -132,9 +132,10 @@ class Character:
 
     def merged(self, opaque_only: bool = False) -> dict[str, np.ndarray]:
         """All parts as one mesh: vertices, faces, joint_indices, joint_weights, base [V,3],
-        shade [V,3], part_id [V] (index into ``parts``). ``opaque_only`` leaves out see-through
+        shade [V,3], part_id [V] (index into ``parts``), outline [V] bool (the part's material has
+        ink outlines). ``opaque_only`` leaves out see-through
         parts (lenses), for the cel-shaded previews, which do not blend."""
-        verts, faces, ji, jw, base, shade, pid = [], [], [], [], [], [], []
+        verts, faces, ji, jw, base, shade, pid, ink = [], [], [], [], [], [], [], []
         offset = 0
         for i, p in enumerate(self.parts):
             if opaque_only and p.material.transparent:
@@ -151,10 +152,12 @@ class Character:
             base.append(b)
             shade.append(s)
             pid.append(np.full(len(p.vertices), i, np.int32))
+            ink.append(np.full(len(p.vertices), p.material.outline_width > 0))
             offset += len(p.vertices)
         return dict(vertices=np.concatenate(verts), faces=np.concatenate(faces).astype(np.int32),
                     joint_indices=np.concatenate(ji), joint_weights=np.concatenate(jw),
-                    base=np.concatenate(base), shade=np.concatenate(shade), part_id=np.concatenate(pid))
+                    base=np.concatenate(base), shade=np.concatenate(shade), part_id=np.concatenate(pid),
+                    outline=np.concatenate(ink))
 
     def full_rotations(self, rotations: np.ndarray) -> np.ndarray:
         """Pad 55-bone rotations ``[..., 55, 3, 3]`` with identity for the extra bones."""

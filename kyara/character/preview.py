@@ -20,7 +20,7 @@ def character_views(character, pose=None, views=("front", "side", "back"), size=
     else:
         verts, _ = character.pose(pose, mesh)
     cams = [pose_camera(verts, v, size) if not ortho else _ortho(verts, v, size) for v in views]
-    attrs = VertexAttrs(parts=None, udp=None, base_color=mesh["base"], shade_color=mesh["shade"])
+    attrs = VertexAttrs(parts=None, udp=None, base_color=mesh["base"], shade_color=mesh["shade"], outline=mesh["outline"])
     style = MapStyle(toon=ToonStyle(background=background, outline_width=outline))
     r = MeshRenderer(mesh["faces"], len(verts), size[0], size[1])
     try:

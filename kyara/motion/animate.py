@@ -226,7 +226,8 @@ def render_animation(body, motion: Motion, size=(512, 512), view: str | float = 
     style = MapStyle(toon=cfg.toon)
     chunk = min(cfg.chunk, n)
     attrs = VertexAttrs(parts=b.parts, base_color=getattr(b, "base_color", None),
-                        shade_color=getattr(b, "shade_color", None))  # adapters carry their colours
+                        shade_color=getattr(b, "shade_color", None),  # adapters carry their colours
+                        outline=getattr(b, "outline", None))
     renderer = MeshRenderer(b.faces, b.num_vertices, w, h, vertex_attrs=attrs)
     try:
         buffers = None

@@ -89,6 +89,10 @@ class VertexAttrs:
     udp: np.ndarray | None = None  # [V, 3] float in [0, 1] (needed by "udp")
     base_color: np.ndarray | None = None  # [V, 3] float in [0, 1] (toon; default ToonStyle.base_color)
     shade_color: np.ndarray | None = None  # [V, 3] float in [0, 1] (toon; default ToonStyle.shade_color)
+    # [V] bool: vertices whose edges get the toon map's ink lines (MToon: outline per material, off on
+    # eyes and other face features, where lines would fill them at preview size); None = all. The
+    # lineart map always draws every feature edge.
+    outline: np.ndarray | None = None
 
 
 # -- the renderer -----------------------------------------------------------------------------
@@ -350,6 +354,7 @@ class _Engine:
             fbo.use()
             prog["u_width"].value = float(width)
             prog["u_bias_px"].value = 2.0 * float(width)
+            prog["u_ink_only"].value = 1.0 if name == "toon" else 0.0
             prog["u_color"].value = color
             self.gl["glUseProgram"](prog.glo)
             self.gl["glBindVertexArray"](vao.glo)
@@ -415,6 +420,7 @@ class MeshRenderer:
         self._attrs: VertexAttrs | None = None
         self._attr_style: tuple | None = None
         self._attr_data: tuple = (0, b"")
+        self._ink: np.ndarray | None = None  # [V] bool toon-outline flags (None = every edge)
         if vertex_attrs is not None:
             self.set_attributes(vertex_attrs)
 
@@ -439,6 +445,12 @@ class MeshRenderer:
             if a.shape != (nv, 3) or not np.all(np.isfinite(a)):
                 raise ValueError(f"{name} has shape {a.shape}, expected a finite [{nv}, 3] array")
             data[:, col:col + 3] = a
+        ink = None
+        if attrs.outline is not None:
+            ink = np.asarray(attrs.outline)
+            if ink.shape != (nv,) or ink.dtype != np.bool_:
+                raise ValueError(f"outline has shape {ink.shape} dtype {ink.dtype}, expected [{nv}] bool")
+        self._ink = ink
         self._attr_data = (self._attr_data[0] + 1, data.tobytes())
         self._attrs = attrs
         self._attr_style = (toon.base_color, toon.shade_color)
@@ -557,6 +569,7 @@ class MeshRenderer:
             p0, p1 = verts[view, ev[:, 0]], verts[view, ev[:, 1]]
         data = np.zeros((len(view), 8), np.float32)
         data[:, :3], data[:, 3], data[:, 4:7] = p0, view, p1
+        data[:, 7] = 1.0 if self._ink is None else self._ink[ev[:, 0]] & self._ink[ev[:, 1]]  # toon ink
         starts = np.searchsorted(view, np.arange(len(cams) + 1))
         return data, starts
 

@@ -261,7 +261,7 @@ def make_renderer(body, size: tuple[int, int]):
     w, h = size
     # character adapters (kyara.avatar.body.AvatarBody) carry per-vertex colours for the toon map
     attrs = VertexAttrs(parts=body.parts, udp=body.udp, base_color=getattr(body, "base_color", None),
-                        shade_color=getattr(body, "shade_color", None))
+                        shade_color=getattr(body, "shade_color", None), outline=getattr(body, "outline", None))
     return MeshRenderer(body.faces, body.num_vertices, int(w), int(h), vertex_attrs=attrs)
 
 

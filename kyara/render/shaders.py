@@ -167,12 +167,13 @@ void main() {
 # screen-space quads of a given pixel width, depth-tested against the geometry pass.
 LINE_VS = _COMMON + """
 // One draw of 6 vertices per edge; vertex i belongs to edge i / 6, read from a storage buffer.
-layout(std430, binding = 3) readonly buffer Lines { vec4 lines[]; };  // per edge: (p0, view), (p1, 0)
+layout(std430, binding = 3) readonly buffer Lines { vec4 lines[]; };  // per edge: (p0, view), (p1, ink)
 uniform ivec2 u_size;   // (W, H) of one view
 uniform int u_tiles;
 uniform float u_width;  // pixels
 uniform float u_bias;   // pull towards the camera, as a fraction of the depth
 uniform float u_bias_px;  // plus this many pixel footprints
+uniform float u_ink_only;  // 1: skip edges whose ink flag is 0 (toon outlines follow the materials)
 out float gl_ClipDistance[2];
 const vec2 CORNERS[6] = vec2[6](vec2(0, -1), vec2(1, -1), vec2(1, 1), vec2(0, -1), vec2(1, 1), vec2(0, 1));
 vec4 to_clip(View vw, vec3 p) {
@@ -188,7 +189,9 @@ vec4 to_clip(View vw, vec3 p) {
 void main() {
     int e = gl_VertexID / 6;
     vec4 a = lines[2 * e];
-    vec3 a_p1 = lines[2 * e + 1].xyz;
+    vec4 b = lines[2 * e + 1];
+    vec3 a_p1 = b.xyz;
+    if (u_ink_only > 0.5 && b.w < 0.5) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); return; }
     int view = int(a.w + 0.5);
     View vw = views[view];
     vec2 corner = CORNERS[gl_VertexID - 6 * e];
