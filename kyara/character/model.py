@@ -133,8 +133,8 @@ class Character:
     def merged(self, opaque_only: bool = False) -> dict[str, np.ndarray]:
         """All parts as one mesh: vertices, faces, joint_indices, joint_weights, base [V,3],
         shade [V,3], part_id [V] (index into ``parts``), outline [V] bool (the part's material has
-        ink outlines). ``opaque_only`` leaves out see-through
-        parts (lenses), for the cel-shaded previews, which do not blend."""
+        ink outlines). ``opaque_only`` leaves out see-through parts (lenses), for the cel-shaded
+        previews, which do not blend."""
         verts, faces, ji, jw, base, shade, pid, ink = [], [], [], [], [], [], [], []
         offset = 0
         for i, p in enumerate(self.parts):

@@ -50,11 +50,10 @@ def body_colliders(rest_joints: np.ndarray, dims: dict) -> list[tuple[str, objec
 
     Group ``"body"``: the head; the torso as capsules along the spine (chest, waist, hips); upper
     and lower legs. The arms: upper arm, forearm and hand, each its own group named after its bone
-    (so a sleeve chain can leave out the one bone it hangs from), so coat tails and skirts are
-    pushed aside by a hanging hand, and sleeve pouches by the torso, the other arm and their own
-    arm's other half. Radii are the
-    body's own measures, kept a little inside the skin so chains that start on the body surface
-    (skirts, coat tails) are not pushed off at rest."""
+    (so a sleeve chain can leave out the one bone it hangs from): coat tails and skirts are pushed
+    aside by a hanging hand, sleeve pouches by the torso, the other arm and their own arm's other
+    half. Radii are the body's own measures, kept a little inside the skin so chains that start on
+    the body surface (skirts, coat tails) are not pushed off at rest."""
     from kyara.motion.springs import CapsuleCollider, SphereCollider
 
     j = lambda n: tuple(float(x) for x in rest_joints[BONE_INDEX[n]])  # noqa: E731
