@@ -8,7 +8,9 @@ colours (uploaded once); per view it moves the camera node, renders colour + dep
 the world normals into camera-space NormalBae colours with one 3x3 rotation per pixel (numpy), and
 casts one ray per keypoint with trimesh (embree when installed) for occlusion. The peer makes only
 depth + normal + occlusion, so a like-for-like figure (ours: depth, normal, metric depth,
-occlusion) is reported too. Also cel-shaded frames per second (toon map only, arrays reused).
+occlusion) is reported too. Also cel-shaded frames per second (toon map only, arrays reused), and the
+silhouette alone (mask only: trivial shader, one byte per pixel), which is the rasteriser's floor for
+these views: peer time / silhouette time bounds every speed-up this machine's rasteriser allows.
 Timings are wall clock (best of 2-3); the 1-minute load average and the process CPU seconds (all
 threads, less sensitive to other jobs) are recorded too, because other jobs on a shared machine skew
 wall time. ``KYARA_GL_THREADS=1`` measures the single-thread renderer.
@@ -118,7 +120,10 @@ def run_ours():
                                               tol), 3)
     toon = {"toon": out["toon"]}
     toon_s = _timed(lambda: r.render(v, cams, ("toon",), out=toon), 3, "toon")
-    return {"mesh": name, "faces": int(len(f)), "fresh_s": fresh, "reused_s": reused, "like_s": like,
+    # the rasteriser's own floor: the silhouette alone (trivial shader, one byte per pixel) of the same views
+    sil = {"mask": out["mask"]}
+    sil_s = _timed(lambda: r.render(v, cams, ("mask",), out=sil), 3)
+    return {"mesh": name, "faces": int(len(f)), "fresh_s": fresh, "reused_s": reused, "like_s": like, "sil_s": sil_s,
             "toon_fps": N_VIEWS / toon_s, "visible": res["visible"], "gl": context_info()["renderer"],
             "cpu_reused_s": CPU["reused"], "cpu_toon_s": CPU["toon"],
             "gl_threads": os.environ.get("KYARA_GL_THREADS", "2")}
@@ -142,16 +147,21 @@ def run_peer():
     scene.add(pyrender.Mesh.from_trimesh(trimesh.Trimesh(v, f, vertex_colors=col, process=False), smooth=True))
     cam_node = scene.add(pyrender.PerspectiveCamera(yfov=np.radians(cams[0].fovy_deg), znear=0.05, zfar=100.0))
 
+    stages = {"render": 0.0, "numpy": 0.0, "rays": 0.0}  # summed over every timed call
+
     def one(cam):
+        t0 = time.perf_counter()
         cam_node.camera.yfov = np.radians(cam.fovy_deg)
         cam_node.camera.znear, cam_node.camera.zfar = cam.near, cam.far
         scene.set_pose(cam_node, np.linalg.inv(cam.view))
         color, depth = renderer.render(scene, flags=pyrender.RenderFlags.FLAT)
+        t1 = time.perf_counter()
         fg = depth > 0
         n_cam = (color[fg].astype(np.float32) / 127.5 - 1.0) @ cam.view[:3, :3].T.astype(np.float32)
         normal = np.empty_like(color)
         normal[:] = (128, 128, 255)
         normal[fg] = np.clip((n_cam * [-1, 1, 1] + 1) * 127.5, 0, 255).astype(np.uint8)
+        t2 = time.perf_counter()
         # occlusion: ray from the camera to each keypoint; hidden if the mesh is hit well before it
         origin = cam.position
         d = kp - origin
@@ -160,12 +170,17 @@ def run_peer():
                                                multiple_hits=False)
         first = np.full(len(kp), np.inf)
         first[idx] = np.linalg.norm(locs - origin, axis=1)
+        for key, dt in (("render", t1 - t0), ("numpy", t2 - t1), ("rays", time.perf_counter() - t2)):
+            stages[key] += dt
         return normal, depth, dist <= first + tol
 
     one(cams[0])  # warm-up
-    total = _timed(lambda: [one(cam) for cam in cams], 2, "peer")
+    repeats = 2
+    stages.update(render=0.0, numpy=0.0, rays=0.0)
+    total = _timed(lambda: [one(cam) for cam in cams], repeats, "peer")
     renderer.delete()
-    return {"peer_s": total, "peer_cpu_s": CPU["peer"], "intersector": type(ray).__module__}
+    return {"peer_s": total, "peer_cpu_s": CPU["peer"], "intersector": type(ray).__module__,
+            "peer_stages_s": {k: t / repeats for k, t in stages.items()}}
 
 
 def main() -> int:
@@ -180,16 +195,22 @@ def main() -> int:
         peer = json.loads(proc.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         print(f"peer failed: {proc.stderr.strip()[-400:]}")
-        peer = {"peer_s": float("nan"), "peer_cpu_s": float("nan"), "intersector": "n/a"}
+        peer = {"peer_s": float("nan"), "peer_cpu_s": float("nan"), "intersector": "n/a",
+                "peer_stages_s": {"render": float("nan"), "numpy": float("nan"), "rays": float("nan")}}
     load1 = os.getloadavg()[0]
     ratio = peer["peer_s"] / ours["fresh_s"]
     ratio_reused = peer["peer_s"] / ours["reused_s"]
     ratio_like = peer["peer_s"] / ours["like_s"]
+    ceiling = peer["peer_s"] / ours["sil_s"]  # no map set can be faster than its silhouette alone
+    st = peer["peer_stages_s"]
     print(f"mesh: {ours['mesh']}, {ours['faces']} faces, {N_VIEWS} views {SIZE}x{SIZE}, GL: {ours['gl']}; "
           f"load average {load0:.1f} -> {load1:.1f}")
     print(f"ours all maps + occlusion + openpose (fresh arrays): {ours['fresh_s']:.2f} s; reusing output arrays: "
           f"{ours['reused_s']:.2f} s; same work as the peer: {ours['like_s']:.2f} s; "
           f"peer pyrender+trimesh ({peer['intersector']}): {peer['peer_s']:.2f} s")
+    print(f"ours silhouette only (the rasteriser's floor): {ours['sil_s']:.2f} s -> the most any map set can "
+          f"gain on this peer here: {ceiling:.1f}x; peer stages: pyrender render {st['render']:.2f} s, "
+          f"numpy normals {st['numpy']:.2f} s, rays {st['rays']:.2f} s")
     lines = [
         ("render_all_maps_100x512_fresh", ours["fresh_s"], "s", "<", 2.0),
         ("render_all_maps_100x512_reused_out", ours["reused_s"], "s", "<", 2.0),
@@ -215,8 +236,12 @@ def main() -> int:
         f"| ours, same work as the peer (depth, normal, metric depth, occlusion) | {ours['like_s']:.2f} s | |",
         f"| peer: persistent pyrender EGL scene, depth + normal, trimesh rays ({peer['intersector']}) "
         f"| {peer['peer_s']:.2f} s | |",
+        f"| peer stages: pyrender render (GL + readback) / numpy normals / rays | {st['render']:.2f} / "
+        f"{st['numpy']:.2f} / {st['rays']:.2f} s | |",
         f"| speed-up vs peer: all maps fresh / reused / same work | {ratio:.1f}x / {ratio_reused:.1f}x / "
         f"{ratio_like:.1f}x | >= 10x |",
+        f"| ours, silhouette only (mask; the rasteriser's floor for these views) | {ours['sil_s']:.2f} s | |",
+        f"| ceiling of any speed-up here: peer / silhouette only | {ceiling:.1f}x | |",
         f"| cel-shaded 512x512 (toon only, reused arrays) | {ours['toon_fps']:.0f} fps | >= 60 fps |",
         f"| process CPU seconds (all threads): ours all maps reused / toon x100 / peer | {ours['cpu_reused_s']:.2f} / "
         f"{ours['cpu_toon_s']:.2f} / {peer['peer_cpu_s']:.2f} | |",
