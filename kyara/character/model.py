@@ -192,14 +192,36 @@ class Character:
         return linear_blend_skinning(m["vertices"], dense, A.astype(np.float32)), g_pos
 
     def pose(self, pose, mesh: dict[str, np.ndarray] | None = None,
-             secondary: bool = True) -> tuple[np.ndarray, np.ndarray]:
+             secondary: bool = True, collide: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Pose every part with a :class:`~kyara.pose.pose.Pose` (or a ``Motion``): (vertices
         [..., V, 3], joints [..., J, 3]). With ``secondary`` (the default) the spring chains (hair,
         skirts, coat tails, sleeves) hang as the VRM spring bones settle them in the held pose
         (a Motion: swing over the clip); ``secondary=False`` keeps them at rest relative to their
-        parent bones, like :meth:`pose_vertices`."""
+        parent bones, like :meth:`pose_vertices`. With ``collide`` (the default) garment vertices
+        that end up inside the posed body are pushed back out (:mod:`kyara.character.collide`)."""
+        m = mesh if mesh is not None else self.merged()
         rot = self.secondary_rotations(pose) if secondary else pose.rotations
-        return self.pose_vertices(rot, pose.translation, mesh)
+        verts, joints = self.pose_vertices(rot, pose.translation, m)
+        return (self.push_garments_out(verts, m) if collide else verts), joints
+
+    def push_garments_out(self, vertices: np.ndarray, mesh: dict[str, np.ndarray]) -> np.ndarray:
+        """Posed ``vertices [..., V, 3]`` of ``mesh`` (from :meth:`merged`) with the garment vertices
+        inside the posed body moved out of it; unchanged when the mesh holds no body or no garment."""
+        from kyara.character.collide import push_out_of_body
+
+        kinds = np.array([p.kind for p in self.parts])
+        pid = mesh["part_id"]
+        body = np.flatnonzero(pid == int(np.flatnonzero(kinds == "body")[0])) if (kinds == "body").any() else []
+        cloth = np.flatnonzero(np.isin(pid, np.flatnonzero(kinds == "garment")))
+        if len(body) != len(self.body.vertices) or len(cloth) == 0:
+            return vertices
+        rest = mesh["vertices"]
+        out = np.array(vertices, dtype=np.float32, copy=True)
+        frames = out.reshape((-1,) + out.shape[-2:])
+        for f in frames:
+            moved, _ = push_out_of_body(f[body], self.body.faces, f[cloth], rest[body], rest[cloth])
+            f[cloth] = moved
+        return out
 
     def secondary_rotations(self, pose) -> np.ndarray:
         """``[..., 55 + E, 3, 3]`` local rotations of a Pose (chains settled) or a Motion (chains

@@ -39,11 +39,15 @@ def signed_distance_to_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.
 
 
 def closest_points_on_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray,
-                           mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                           mask: np.ndarray | None = None, k: int = 4,
+                           beneath: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(triangle ids [N], barycentric [N, 3])`` of the closest surface point of a mesh.
 
-    Searches the triangles around the 4 nearest vertices (k-d tree): exact for points near the
-    surface, which is what skin-weight transfer and penetration measurements need.
+    Searches the triangles around the ``k`` nearest vertices (k-d tree): exact for points near the
+    surface, which is what skin-weight transfer and penetration measurements need. ``beneath``
+    (vertex normals [V, 3]) keeps only surface points the point lies beneath (behind the normal
+    interpolated there): the way out of a solid whose parts overlap; a point beneath none of the
+    candidates gets triangle -1.
     """
     from scipy.spatial import cKDTree
 
@@ -52,22 +56,25 @@ def closest_points_on_mesh(vertices: np.ndarray, faces: np.ndarray, points: np.n
     points = np.asarray(points, dtype=np.float64)
     cand_v = np.arange(len(verts)) if mask is None else np.flatnonzero(mask)
     tree = cKDTree(verts[cand_v])
-    _, nn = tree.query(points, k=4)
-    nn = cand_v[nn]  # [N, 4] vertex ids
+    _, nn = tree.query(points, k=min(k, len(cand_v)))
+    nn = cand_v[nn.reshape(len(points), -1)]  # [N, k] vertex ids
     # incident triangles of each body vertex (CSR)
     order = np.argsort(faces.ravel(), kind="stable")
     starts = np.searchsorted(faces.ravel()[order], np.arange(len(verts) + 1))
     tri_of = order // 3
-    best_t = np.zeros(len(points), dtype=np.int64)
+    best_t = np.full(len(points), 0 if beneath is None else -1, dtype=np.int64)
     best_b = np.zeros((len(points), 3))
     best_d = np.full(len(points), np.inf)
     for c in range(nn.shape[1]):
         v = nn[:, c]
         counts = starts[v + 1] - starts[v]
-        for k in range(int(counts.max())):
-            has = counts > k
-            t = np.where(has, tri_of[np.minimum(starts[v] + k, len(tri_of) - 1)], 0)
+        for j in range(int(counts.max())):
+            has = counts > j
+            t = np.where(has, tri_of[np.minimum(starts[v] + j, len(tri_of) - 1)], 0)
             bary, d = _closest_on_triangles(points, verts[faces[t]])
+            if beneath is not None:
+                off = points - np.einsum("nc,nci->ni", bary, verts[faces[t]])
+                has = has & (np.einsum("ni,ni->n", off, np.einsum("nc,nci->ni", bary, beneath[faces[t]])) < 0.0)
             better = has & (d < best_d)
             best_d = np.where(better, d, best_d)
             best_t = np.where(better, t, best_t)
