@@ -48,21 +48,25 @@ def test_spec_garments_are_parts(characters):
     assert len(ponytail) >= 3 and all(b.spring for b in ponytail)  # ...on a swaying chain of >= 3 joints
 
 
-def test_posed_garments_stay_outside_the_body(characters):
-    """Penetration depth of garment vertices into the posed body, sampled, in 5 poses."""
+def _garment_depths(c, samples: int, pose_names, collide: bool = True):
+    """Yield (pose name, depth [S] of sampled garment vertices into the posed body; > 0 inside)."""
     from kyara.character.skinning import signed_distance_to_mesh
 
+    mesh = c.merged()
+    gid = [i for i, p in enumerate(c.parts) if p.kind == "garment"]
+    sel = np.flatnonzero(np.isin(mesh["part_id"], gid))
+    sample = sel[:: max(1, len(sel) // samples)]
+    for name in pose_names:
+        pose = get_pose(name, c.body.params)
+        verts, _ = c.pose(pose, mesh, collide=collide)
+        body_verts, _ = c.body.pose(pose)
+        yield name, -signed_distance_to_mesh(body_verts, c.body.faces, verts[sample])
+
+
+def test_posed_garments_stay_outside_the_body(characters):
+    """Penetration depth of garment vertices into the posed body, sampled, in 5 poses."""
     for key in ("kimono", "pirate", "jersey", "witch"):
-        c = characters[key]
-        mesh = c.merged()
-        gid = [i for i, p in enumerate(c.parts) if p.kind == "garment"]
-        sel = np.flatnonzero(np.isin(mesh["part_id"], gid))
-        sample = sel[:: max(1, len(sel) // 3000)]
-        for name in POSES:
-            pose = get_pose(name, c.body.params)
-            verts, _ = c.pose(pose, mesh)
-            body_verts, _ = c.body.pose(pose)
-            depth = -signed_distance_to_mesh(body_verts, c.body.faces, verts[sample])  # > 0 inside
+        for name, depth in _garment_depths(characters[key], 3000, POSES):
             assert np.percentile(depth, 99) < 0.005, (key, name, float(np.percentile(depth, 99)))
             assert depth.max() < 0.015, (key, name, float(depth.max()))
 
@@ -72,27 +76,15 @@ def test_every_preset_pose_keeps_garments_out_of_the_body(characters):
     """All 17 preset poses, where limbs press into clothes (arms crossed, dab, knees up): the
     collision pass keeps sampled garment vertices out of the posed body (p99 < 5 mm, max < 2 cm);
     without it the kimono sinks about 2 cm (sampled; up to 4 cm) into the arms crossed over it."""
-    from kyara.character.skinning import signed_distance_to_mesh
     from kyara.pose.presets import POSE_NAMES
 
     for key in ("kimono", "pirate", "jersey", "witch"):
-        c = characters[key]
-        mesh = c.merged()
-        gid = [i for i, p in enumerate(c.parts) if p.kind == "garment"]
-        sel = np.flatnonzero(np.isin(mesh["part_id"], gid))
-        sample = sel[:: max(1, len(sel) // 1500)]
-        for name in POSE_NAMES:
-            pose = get_pose(name, c.body.params)
-            verts, _ = c.pose(pose, mesh)
-            body_verts, _ = c.body.pose(pose)
-            depth = -signed_distance_to_mesh(body_verts, c.body.faces, verts[sample])  # > 0 inside
+        for name, depth in _garment_depths(characters[key], 1500, POSE_NAMES):
             assert np.percentile(depth, 99) < 0.005, (key, name, float(np.percentile(depth, 99)))
             assert depth.max() < 0.02, (key, name, float(depth.max()))
-            if key == "kimono" and name == "arms-crossed":
-                raw, _ = c.pose(pose, mesh, collide=False)
-                before = -signed_distance_to_mesh(body_verts, c.body.faces, raw[sample])
-                assert before.max() > 0.015 and depth.max() < 0.5 * before.max(), (float(before.max()),
-                                                                                    float(depth.max()))
+    (_, after), = _garment_depths(characters["kimono"], 1500, ["arms-crossed"])
+    (_, before), = _garment_depths(characters["kimono"], 1500, ["arms-crossed"], collide=False)
+    assert before.max() > 0.015 and after.max() < 0.5 * before.max(), (float(before.max()), float(after.max()))
 
 
 def test_same_prompt_and_seed_is_deterministic():
