@@ -75,6 +75,10 @@ def push_out_of_body(body_vertices: np.ndarray, body_faces: np.ndarray, points: 
         return out, moved
     solid = trimesh.Trimesh(body_v, faces, process=False)
     normals = vertex_normals(body_v, faces).astype(np.float64)
+    rest_v = rest_n = None
+    if rest_body_vertices is not None and rest_points is not None:
+        rest_v = np.asarray(rest_body_vertices, dtype=np.float64)
+        rest_n = vertex_normals(rest_v, faces)
     layer = np.full(len(pts), np.nan)  # rest distance of each moved point, computed once
     best, best_depth = pts.copy(), np.full(len(pts), np.inf)  # least deep place seen while inside
     todo = np.arange(len(pts))
@@ -82,7 +86,7 @@ def push_out_of_body(body_vertices: np.ndarray, body_faces: np.ndarray, points: 
         todo = todo[solid.contains(out[todo])]
         if len(todo) == 0:
             break
-        depth = _distance(body_v, faces, out[todo])
+        depth = np.abs(surface_side(body_v, faces, normals, out[todo])[0])
         better = depth < best_depth[todo]
         best[todo[better]], best_depth[todo[better]] = out[todo[better]], depth[better]
         if step == iterations:  # still inside (limbs pressed together): keep the shallowest place
@@ -103,18 +107,9 @@ def push_out_of_body(body_vertices: np.ndarray, body_faces: np.ndarray, points: 
         new = np.isnan(layer[todo])
         if new.any():
             layer[todo[new]] = clearance
-            if rest_body_vertices is not None and rest_points is not None:
-                rest_v = np.asarray(rest_body_vertices, dtype=np.float64)
-                rest_sd, _, _ = surface_side(rest_v, faces, vertex_normals(rest_v, faces),
-                                             np.asarray(rest_points, dtype=np.float64)[todo[new]])
+            if rest_v is not None:
+                rest_sd, _, _ = surface_side(rest_v, faces, rest_n, np.asarray(rest_points, dtype=np.float64)[todo[new]])
                 layer[todo[new]] = np.clip(rest_sd, clearance, MAX_LAYER)
         out[todo] = q + n * layer[todo][:, None]
         moved[todo] = True
     return out, moved
-
-
-def _distance(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """[N] unsigned distance of ``points`` to the mesh surface."""
-    tri, bary = closest_points_on_mesh(vertices, faces, points)
-    q = np.einsum("nc,nci->ni", bary, vertices[faces[tri]])
-    return np.linalg.norm(points - q, axis=1)

@@ -225,19 +225,12 @@ def mesh_layer(layer: Layer, target_faces: int | None = None, min_faces: int = 2
     Shells smaller than ``min_faces`` triangles (specks) are dropped; ``target_faces`` decimates
     while keeping every shell closed (left as is if decimation cannot keep it closed).
     """
-    from skimage.measure import marching_cubes
+    from kyara.character.meshing import mesh_grid
 
-    f = layer.values.copy()
     vox = layer.voxel
-    f[[0, -1], :, :] = np.maximum(f[[0, -1], :, :], vox)
-    f[:, [0, -1], :] = np.maximum(f[:, [0, -1], :], vox)
-    f[:, :, [0, -1]] = np.maximum(f[:, :, [0, -1]], vox)
-    f[f == 0.0] = 1e-7
-    if f.min() >= 0:
-        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    v, faces, _, _ = marching_cubes(f, 0.0, spacing=(vox,) * 3, method="lewiner", allow_degenerate=False)
-    v = v.astype(np.float64) + layer.origin
-    faces = faces.astype(np.int64)
+    v, faces = mesh_grid(layer.values, vox, layer.origin)
+    if len(faces) == 0:
+        return v, faces
     v, faces = drop_small_shells(v, faces, min_faces)
     if target_faces is not None and len(faces) > target_faces:
         v, faces = decimate_closed(v, faces, target_faces, tolerance=0.35 * vox)

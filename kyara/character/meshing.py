@@ -21,8 +21,6 @@ def mesh_sdf(fn: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndar
     solid is empty. The box is padded so the surface never touches its border (closed output).
     ``target_faces`` decimates while keeping every shell a closed 2-manifold.
     """
-    from skimage.measure import marching_cubes
-
     lo = np.asarray(lo, dtype=np.float64) - 3 * voxel
     hi = np.asarray(hi, dtype=np.float64) + 3 * voxel
     shape = tuple(int(np.ceil((hi[i] - lo[i]) / voxel)) + 1 for i in range(3))
@@ -30,20 +28,31 @@ def mesh_sdf(fn: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndar
     gx, gy, gz = np.meshgrid(*axes, indexing="ij")
     pts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
     field = np.asarray(fn(pts), dtype=np.float64).reshape(shape)
-    # the padding must be outside: force the border positive so every shell closes
-    field[[0, -1], :, :] = np.maximum(field[[0, -1], :, :], voxel)
-    field[:, [0, -1], :] = np.maximum(field[:, [0, -1], :], voxel)
-    field[:, :, [0, -1]] = np.maximum(field[:, :, [0, -1]], voxel)
-    field[field == 0.0] = 1e-9
-    if field.min() >= 0:
-        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    v, f, _, _ = marching_cubes(field.astype(np.float32), 0.0, spacing=(voxel,) * 3, method="lewiner",
-                                allow_degenerate=False)
-    v = v.astype(np.float64) + lo
-    f = f.astype(np.int64)
+    v, f = mesh_grid(field, voxel, lo, zero=1e-9)
     if target_faces is not None and len(f) > target_faces:
         v, f = decimate_manifold(v, f, target_faces)
     return v, f
+
+
+def mesh_grid(field: np.ndarray, voxel: float, origin: np.ndarray,
+              zero: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
+    """Marching cubes of a sampled field ``[X, Y, Z]`` (negative inside; sample ``[0, 0, 0]`` at
+    ``origin``, spacing ``voxel``) -> closed shells ``(vertices [V,3] float64, faces [F,3] int64)``.
+
+    The border samples are forced outside so every shell closes; exact zeros become ``zero`` (no
+    degenerate faces). Empty arrays when nothing is inside. ``field`` is not modified.
+    """
+    from skimage.measure import marching_cubes
+
+    f = np.array(field, dtype=np.float32)
+    f[[0, -1], :, :] = np.maximum(f[[0, -1], :, :], voxel)
+    f[:, [0, -1], :] = np.maximum(f[:, [0, -1], :], voxel)
+    f[:, :, [0, -1]] = np.maximum(f[:, :, [0, -1]], voxel)
+    f[f == 0.0] = zero
+    if f.min() >= 0:
+        return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
+    v, faces, _, _ = marching_cubes(f, 0.0, spacing=(voxel,) * 3, method="lewiner", allow_degenerate=False)
+    return v.astype(np.float64) + origin, faces.astype(np.int64)
 
 
 def tube(points: np.ndarray, radii: np.ndarray | float, sides: int = 10, flatten: float = 1.0,

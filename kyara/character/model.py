@@ -210,9 +210,9 @@ class Character:
         from kyara.character.collide import push_out_of_body
 
         kinds = np.array([p.kind for p in self.parts])
-        pid = mesh["part_id"]
-        body = np.flatnonzero(pid == int(np.flatnonzero(kinds == "body")[0])) if (kinds == "body").any() else []
-        cloth = np.flatnonzero(np.isin(pid, np.flatnonzero(kinds == "garment")))
+        part_kind = kinds[mesh["part_id"]]  # [V]
+        body = np.flatnonzero(part_kind == "body")
+        cloth = np.flatnonzero(part_kind == "garment")
         if len(body) != len(self.body.vertices) or len(cloth) == 0:
             return vertices
         rest = mesh["vertices"]

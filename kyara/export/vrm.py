@@ -223,12 +223,17 @@ def expression_binds(layout: SceneLayout, name: str) -> list[dict]:
             for p, names in enumerate(layout.morph_names) if name in names]
 
 
+def check_authors(authors: tuple[str, ...]) -> None:
+    """Raise ValueError unless ``authors`` holds at least one name and no blank one (VRM meta)."""
+    if not authors or not all(str(a).strip() for a in authors):
+        raise ValueError(f"VRM authors {list(authors)} are not valid, expected at least one non-empty name")
+
+
 def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = ("kyara",),
               license: VrmLicense | None = None, version: str = "1.0") -> tuple[bytes, list[str]]:
     """The character as a VRM 1.0 GLB. Returns (bytes, warnings)."""
     lic = license or VrmLicense()
-    if not authors or not all(str(a).strip() for a in authors):
-        raise ValueError(f"VRM authors {list(authors)} are not valid, expected at least one non-empty name")
+    check_authors(authors)
     character, warnings = with_spring_chain(character)
     b = GlbBuilder("kyara VRM 1.0 exporter")
     layout = add_skinned_character(b, character)

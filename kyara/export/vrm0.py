@@ -15,8 +15,8 @@ import numpy as np
 
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES
 from kyara.export.gltf import GlbBuilder, add_skinned_character
-from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, chain_groups, expression_binds,
-                              first_person_type, spring_chains, with_spring_chain)
+from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, chain_groups, check_authors,
+                              expression_binds, first_person_type, spring_chains, with_spring_chain)
 
 TURN_Y = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about Y
 
@@ -87,8 +87,7 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
                license: VrmLicense | None = None, version: str = "1.0") -> tuple[bytes, list[str]]:
     """The character as a VRM 0.x GLB (turned to face -Z). Returns (bytes, warnings)."""
     lic = license or VrmLicense()
-    if not authors or not all(str(a).strip() for a in authors):
-        raise ValueError(f"VRM authors {list(authors)} are not valid, expected at least one non-empty name")
+    check_authors(authors)
     character, warnings = with_spring_chain(character)
     b = GlbBuilder("kyara VRM 0.x exporter")
     b.use("KHR_materials_unlit")
