@@ -2,10 +2,20 @@
 
 The package is laid out by stage of the data flow::
 
-    kyara.body     the parametric anime body and its VRM-named skeleton
-    kyara.pose     rotations, forward kinematics, skinning, named poses, keypoints
-    kyara.render   cameras, condition maps (OpenPose, depth, normal, UDP, ...), cel shading
-    kyara.cli      the ``kyara`` command line
+    kyara.body       the parametric anime body: parameters, presets, VRM-named skeleton, mesh, skin weights
+    kyara.pose       rotations, forward kinematics, skinning, joint limits, named poses, keypoints, OpenPose JSON
+    kyara.motion     BVH and SMPL import, retargeting, built-in clips, animation, spring-bone simulation
+    kyara.render     cameras, condition maps (OpenPose, depth, normal, UDP, ...), cel shading, video writers
+    kyara.character  prompt -> typed character spec -> rigged, dressed character (hair, face, garments)
+    kyara.avatar     bring your own avatar: VRM 0.x/1.0 and glTF import, licences
+    kyara.generate   text + pose -> anime image with the user's diffusion weights (SD1.5/SDXL, ControlNet, LoRA)
+    kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
+    kyara.studio     the web UI (``kyara studio``)
+    kyara.cli        the ``kyara`` command line
+    kyara.data       files that ship with the package (CMU motion clips)
+
+and two shared modules: ``kyara.errors`` (error types, missing-extra messages) and ``kyara.fileio``
+(checked input/output paths, atomic writes).
 
 ``import kyara`` is cheap: it imports no torch, no OpenGL and does no I/O.
 """

@@ -37,6 +37,10 @@ def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, argv, needle
 
 def test_spec_and_prompt_are_exclusive(tmp_path, capsys):
     assert run(["export", "x.json", "--prompt", "a girl", "--format", "ply", "-o", str(tmp_path / "a.ply")]) == 2
+    assert run(["export", "--character", "x.json", "--prompt", "a girl", "--format", "ply",
+                "-o", str(tmp_path / "a.ply")]) == 2
+    assert run(["export", "x.json", "--character", "y.json", "--format", "ply", "-o", str(tmp_path / "a.ply")]) == 2
+    assert "not both" in capsys.readouterr().err
     assert run(["export", str(tmp_path / "none.json"), "--format", "ply", "-o", str(tmp_path / "a.ply")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
@@ -73,6 +77,9 @@ def test_export_from_a_spec_file(tmp_path, capsys):
     assert run(["export", str(spec), "--format", "ply", "-o", str(tmp_path / "a.ply")]) == 0
     m = trimesh.load(tmp_path / "a.ply", process=False)
     assert len(m.vertices) > 15000
+    # --character FILE is the same file as the positional form, as in render/animate/image
+    assert run(["export", "--character", str(spec), "--format", "ply", "-o", str(tmp_path / "b.ply")]) == 0
+    assert (tmp_path / "b.ply").read_bytes() == (tmp_path / "a.ply").read_bytes()
     assert run(["export", str(spec), "--format", "obj", "--pose", "wave", "-o", str(tmp_path / "a.obj")]) == 0
     assert (tmp_path / "a.mtl").exists() and "mtllib a.mtl" in (tmp_path / "a.obj").read_text()[:200]
     assert run(["export", str(spec), "--format", "vrm", "--author", "Me", "--license", "commercialUsage=personalProfit",

@@ -12,6 +12,9 @@ def register(app: typer.Typer) -> None:
     def export_cmd(
         spec: Optional[str] = typer.Argument(None, help="character.json (from `kyara spec` or `kyara create`), "
                                              "or your own avatar: .vrm, .glb, .gltf"),
+        character: Optional[str] = typer.Option(None, "--character",
+                                                help="the same as the positional file: character.json or a "
+                                                     ".vrm/.glb/.gltf avatar (as in render, animate, image)"),
         prompt: Optional[str] = typer.Option(None, "--prompt", help="character description instead of a spec file"),
         seed: int = typer.Option(0, "--seed", help="seed for attributes the prompt leaves open"),
         fmt: str = typer.Option(..., "--format", "-f", help="glb, vrm, vrm0, vrma, stl, obj or ply"),
@@ -32,8 +35,12 @@ def register(app: typer.Typer) -> None:
         """Export a character: rigged GLB/VRM avatars, VRMA animations, a printable STL, OBJ or PLY."""
         from kyara.export import ExportOptions, PrintOptions, check_export_request, export_character, parse_license
 
+        if spec is not None and character is not None:
+            raise ValueError("give the character once: a positional file or --character FILE, not both")
+        spec = spec if spec is not None else character
         if (spec is None) == (prompt is None):
-            raise ValueError("give either a character.json or --prompt TEXT, not both or neither")
+            raise ValueError("give either --character FILE (character.json or an avatar) or --prompt TEXT, "
+                             "not both or neither")
         if fps is not None and not (0 < fps <= 240):
             raise ValueError(f"--fps {fps} is out of range, expected 0 < fps <= 240")
         if pose is not None:

@@ -19,15 +19,15 @@ def register(app: typer.Typer) -> None:
         share: bool = typer.Option(False, "--share", help="also open a public gradio share link (off by default)"),
     ) -> None:
         """Serve the studio page: Create, Pose, Image, Animate and Export tabs."""
-        import importlib.util
         from pathlib import Path
 
         from kyara.studio import StudioConfig, launch
 
         cfg = StudioConfig(host=host, port=port, output=Path(output) if output else None,
                            max_upload_mb=max_upload_mb, share=share).check()
-        if importlib.util.find_spec("gradio") is None:
-            raise ValueError("the studio needs gradio, expected it installed: pip install 'kyara[studio]'")
+        from kyara.errors import require_extra
+
+        require_extra(("gradio",), "the studio", "studio", "gradio")
         demo, url, out = launch(cfg, block=False)
         typer.echo(f"kyara studio on {url} (files in {out}); Ctrl-C to stop", err=True)
         try:

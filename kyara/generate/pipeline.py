@@ -33,6 +33,14 @@ DEFAULT_CONTROLNETS = {  # kind -> (SD1.5 id, SDXL id); tiny models use the tiny
 }
 
 
+def require_diffusion() -> None:
+    """One line naming ``make extras`` when the diffusion extra is not installed."""
+    from kyara.errors import require_extra
+
+    require_extra(("torch", "diffusers", "transformers"), "image generation", "diffusion",
+                  "torch, diffusers, transformers")
+
+
 class GenerationCancelled(Exception):
     """Raised out of :func:`generate` when ``cancel()`` returned True between two steps."""
 
@@ -317,6 +325,7 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
     stops between steps with :class:`GenerationCancelled`. Raises ``ValueError`` /
     ``FileNotFoundError`` with one line for every bad input, before any weight is loaded.
     """
+    require_diffusion()
     import torch
     from PIL import Image
 

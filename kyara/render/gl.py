@@ -16,7 +16,8 @@ _CTX: dict[tuple[int, int], object] = {}  # (process id, thread id) -> moderngl.
 
 MISSING_HINT = (
     "no headless OpenGL context (EGL): install the system packages libegl1 libegl-mesa0 libgl1-mesa-dri "
-    "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl"
+    "(Debian/Ubuntu: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri) and the Python package moderngl "
+    "(`make demo` in kyara's folder installs both)"
 )
 
 

@@ -222,7 +222,8 @@ def _pose_tab(state, ws_of, max_mb, tab):
 def _image_tab(state, ws_of):
     if importlib.util.find_spec("diffusers") is None or importlib.util.find_spec("torch") is None:
         gr.Markdown("**Image generation is not installed here.** It needs the diffusion extra: "
-                    "`pip install 'kyara[diffusion]'` (torch, diffusers, transformers), then restart the studio.")
+                    "run `make extras` in kyara's folder (or `pip install 'kyara[diffusion]'`: torch, diffusers, "
+                    "transformers), then restart the studio.")
         return
     from kyara.generate.config import DEFAULT_NEGATIVE
     from kyara.generate.schedulers import DEFAULT_SCHEDULER, SCHEDULER_NAMES
