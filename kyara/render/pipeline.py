@@ -321,21 +321,11 @@ def render_views(body, pose, views: Sequence[View], config: RenderConfig | None 
 
 # -- files ------------------------------------------------------------------------------------
 def check_output_dir(path: str | os.PathLike) -> Path:
-    """Validate an output folder before work starts: it exists as a writable folder, or its parent
-    does (it is created by :func:`write_views`)."""
-    p = Path(path)
-    if p.exists():
-        if not p.is_dir():
-            raise ValueError(f"output '{p}' exists and is not a folder, expected a folder path")
-        if not os.access(p, os.W_OK):
-            raise ValueError(f"output folder '{p}' is not writable")
-        return p
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"output folder's parent '{parent}' does not exist or is not a folder")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"output folder's parent '{parent}' is not writable")
-    return p
+    """Validate an output folder before work starts (see :func:`kyara.fileio.check_output_dir`;
+    the folder is created by :func:`write_views`)."""
+    from kyara.fileio import check_output_dir as _check
+
+    return _check(path)
 
 
 def _png(path: Path, image: np.ndarray, palette: np.ndarray | None = None) -> Path:
