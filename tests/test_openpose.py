@@ -301,12 +301,13 @@ def test_missing_points_and_absent_parts():
 
 def test_canvas_size_absent():
     body = [10.0, 20.0, 1.0] * 18
-    with pytest.raises(ValueError, match="width= and height="):
-        read_openpose_json({"people": [{"pose_keypoints_2d": body}]})
     (p,), w, h = read_openpose_json({"people": [{"pose_keypoints_2d": body}]}, width=64, height=48)
     assert (w, h, p.width, p.height) == (64, 48, 64, 48) and p.body[0, 1] == 20.0
     with pytest.raises(ValueError, match="disagree"):
         read_openpose_json({"people": [], "canvas_width": 64, "canvas_height": 64}, width=32, height=32)
+    # without width/height the canvas falls back (tests/test_openpose_files.py checks the pixels)
+    (p,), w, h = read_openpose_json({"people": [{"pose_keypoints_2d": body}]})
+    assert p.body[:, 2].sum() == 18
 
 
 MALFORMED = {
@@ -315,7 +316,7 @@ MALFORMED = {
     "no people": '{"canvas_width": 64, "canvas_height": 64}',
     "people not list": '{"people": {"a": 1}, "canvas_width": 64, "canvas_height": 64}',
     "short body": json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 53}], "canvas_width": 64, "canvas_height": 64}),
-    "body25": json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 75}], "canvas_width": 64, "canvas_height": 64}),
+    "body24": json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 72}], "canvas_width": 64, "canvas_height": 64}),
     "string in body": json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 10 + ["x"] + [1.0] * 43}],
                                   "canvas_width": 64, "canvas_height": 64}),
     "bool in hand": json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 54, "hand_left_keypoints_2d": [True] * 63}],
@@ -332,7 +333,7 @@ MALFORMED = {
 }
 EXPECTED_IN_MESSAGE = {
     "not json": "not valid JSON", "top-level list": "JSON object", "no people": "'people'",
-    "people not list": "'people'", "short body": "pose_keypoints_2d", "body25": "pose_keypoints_2d",
+    "people not list": "'people'", "short body": "pose_keypoints_2d", "body24": "pose_keypoints_2d",
     "string in body": "pose_keypoints_2d[10]", "bool in hand": "hand_left_keypoints_2d[0]",
     "NaN in face": "face_keypoints_2d[0]", "hand wrong length": "hand_right_keypoints_2d",
     "negative canvas": "width", "only canvas_width": "canvas_height", "person without body": "pose_keypoints_2d",

@@ -75,6 +75,16 @@ def _outputs(output: str, n: int) -> list[Path]:
     return [p / f"image_{i:04d}.png" for i in range(n)]
 
 
+def check_pose_json(cfg) -> list[str]:
+    """Read ``cfg.pose_json`` (frame ``cfg.pose_frame``) as the generation will, before any weights
+    load: a bad file raises ``ValueError``; returns the notes (frame picked, BODY_25, canvas fitted)."""
+    from kyara.pose.openpose_io import load_pose
+
+    pose = load_pose(cfg.pose_json, (cfg.width, cfg.height), frame=cfg.pose_frame,
+                     label=f"--pose-json '{cfg.pose_json}'")
+    return pose.notes
+
+
 def register(app: typer.Typer) -> None:
     @app.command("image")
     def image_cmd(
@@ -99,7 +109,9 @@ def register(app: typer.Typer) -> None:
         pose: Optional[str] = typer.Option(None, "--pose", help="named pose (see `kyara presets`)"),
         view: Optional[str] = typer.Option(None, "--view", help="front, side, back, right or azimuth degrees"),
         character: Optional[str] = typer.Option(None, "--character", help="character.json: render the dressed character"),
-        pose_json: Optional[str] = typer.Option(None, "--pose-json", help="OpenPose JSON file"),
+        pose_json: Optional[str] = typer.Option(None, "--pose-json", help="OpenPose JSON file: pixels or normalized, "
+                                                                          "COCO-18 or BODY_25, ComfyUI pose lists"),
+        frame: Optional[int] = typer.Option(None, "--frame", help="frame of a ComfyUI pose list (--pose-json), from 0"),
         pose_image: Optional[str] = typer.Option(None, "--pose-image", help="OpenPose skeleton image, used as is"),
         init_image: Optional[str] = typer.Option(None, "--init-image", help="img2img source image"),
         denoise: Optional[float] = typer.Option(None, "--denoise", help="img2img strength 0-1 (default 0.75)"),
@@ -142,7 +154,8 @@ def register(app: typer.Typer) -> None:
             cfg = ImageConfig(prompt=prompt or "")
         ch: dict = {}
         for name, v in (("model", model), ("config", config), ("vae", vae), ("body", body), ("pose", pose),
-                        ("view", view), ("character", character), ("pose_json", pose_json), ("pose_image", pose_image),
+                        ("view", view), ("character", character), ("pose_json", pose_json), ("pose_frame", frame),
+                        ("pose_image", pose_image),
                         ("init_image", init_image), ("denoise", denoise), ("hires_scale", hires_scale),
                         ("hires_denoise", hires_denoise), ("steps", steps), ("guidance", guidance),
                         ("scheduler", scheduler), ("clip_skip", clip_skip), ("negative_prompt", negative),
@@ -165,6 +178,7 @@ def register(app: typer.Typer) -> None:
             if from_png:  # a new pose source replaces the stored one
                 for k in ("pose_json", "pose_image", "character"):
                     ch.setdefault(k, None)
+                ch.setdefault("pose_frame", 0)
         specs = [_split_pair(t, "=", "--controlnet", "KIND=ID (e.g. openpose=default)") for t in controlnet]
         if specs:
             cns = [ControlSpec(kind, mid) for kind, mid in specs]
@@ -190,6 +204,11 @@ def register(app: typer.Typer) -> None:
             described = spec_prompt(load_spec(character))
             cfg = cfg.replace(prompt=f"{described}, {cfg.prompt}" if cfg.prompt else described)
         cfg = cfg.check()
+        if frame is not None and not cfg.pose_json:
+            raise ValueError(f"--frame {frame} was given without --pose-json, expected an OpenPose JSON file")
+        if cfg.pose_json:
+            for note in check_pose_json(cfg):
+                typer.echo(f"note: {note}", err=True)
         outs = _outputs(output, cfg.batch * cfg.count)
         _run(cfg, outs, save_conditions)
 

@@ -131,17 +131,16 @@ def read_image_rgb(path: str | os.PathLike, size: tuple[int, int] | None = None,
         raise ValueError(f"{what} '{p}' is not a readable image") from None
 
 
-def openpose_from_json(path: str | os.PathLike, size: tuple[int, int], openpose_style: str = "classic") -> np.ndarray:
-    """Draw an OpenPose JSON file at ``size`` (its canvas is scaled to fit) -> ``[H, W, 3] uint8``."""
-    from kyara.pose.openpose import read_openpose_json
+def openpose_from_json(path: str | os.PathLike, size: tuple[int, int], openpose_style: str = "classic",
+                       frame: int = 0) -> np.ndarray:
+    """Draw frame ``frame`` of an OpenPose JSON file at ``size`` = (w, h) -> ``[H, W, 3] uint8``.
+
+    The file's canvas is fitted into ``size`` keeping its aspect ratio (centred, letterboxed; see
+    :func:`kyara.pose.openpose_io.load_pose`, which also lists the formats read).
+    """
+    from kyara.pose.openpose_io import load_pose
     from kyara.render.openpose_draw import draw_openpose
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"--pose-json '{p}' does not exist, expected an OpenPose JSON file")
-    people, cw, ch = read_openpose_json(p)
     w, h = int(size[0]), int(size[1])
-    people = [person.resized(w, h) for person in people]
-    if not people:
-        raise ValueError(f"--pose-json '{p}' has no people, expected at least one person")
-    return draw_openpose(people, w, h, thick=(openpose_style == "xinsir"))
+    pose = load_pose(path, (w, h), frame=frame, label=f"--pose-json '{path}'")
+    return draw_openpose(pose.people, w, h, thick=(openpose_style == "xinsir"))

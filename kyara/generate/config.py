@@ -53,6 +53,7 @@ class ImageConfig:
     view: str = "front"
     character: str | None = None  # character.json
     pose_json: str | None = None
+    pose_frame: int = 0  # frame of a ComfyUI pose list file given as pose_json
     pose_image: str | None = None  # an openpose image used as is
     control_images: tuple[tuple[str, str], ...] = ()  # (kind, image file) used as is
     # modes
@@ -112,6 +113,8 @@ class ImageConfig:
             _finite(f"{c.kind} end", c.end, 0.0, 1.0)
             if c.start >= c.end:
                 raise ValueError(f"{c.kind} ControlNet start {c.start} >= end {c.end}, expected start < end")
+        if isinstance(self.pose_frame, bool) or not isinstance(self.pose_frame, int) or self.pose_frame < 0:
+            raise ValueError(f"--frame {self.pose_frame!r} is not valid, expected a whole number >= 0")
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"ControlNet kinds {kinds} repeat, expected each kind once")
         for lo in self.loras:

@@ -237,7 +237,7 @@ def make_control_images(cfg: ImageConfig) -> dict[str, np.ndarray]:
         elif k == "openpose" and cfg.pose_image:
             out[k] = C.read_image_rgb(cfg.pose_image, size, "--pose-image")
         elif k == "openpose" and cfg.pose_json:
-            out[k] = C.openpose_from_json(cfg.pose_json, size, style)
+            out[k] = C.openpose_from_json(cfg.pose_json, size, style, frame=cfg.pose_frame)
         elif cfg.character or cfg.body or cfg.pose:
             to_render.append(k)
         else:

@@ -24,15 +24,13 @@ Sources for the fields (read for facts):
 - CMU OpenPose ``doc/output.md``: the ``x1,y1,c1,...`` layout and the 70-point face (68 + pupils).
 
 We write pixels (like the editor) and ``null`` for a hand/face without any present point (like
-ControlNet). We read pixels or normalized coordinates: a file is normalized when every x and y
-of every present point lies in [0, 1] (decided once per file, not per array, so a pixel-space
-hand near the top-left corner is not mistaken for a normalized one).
+ControlNet). Reading (pixels or normalized, ComfyUI frame lists, BODY_25, triplets, limits) lives in
+:mod:`kyara.pose.openpose_io`; :func:`read_openpose_json` here is its short form.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +103,14 @@ def _check_canvas(width: Any, height: Any, what: str = "canvas") -> tuple[int, i
     return int(width), int(height)
 
 
+def letterbox(src: tuple[int, int], dst: tuple[int, int]) -> tuple[float, float, float]:
+    """``(scale, offset_x, offset_y)`` fitting a ``src`` = (w, h) canvas into ``dst`` = (w, h),
+    aspect kept and centred: a point maps to ``(scale * x + offset_x, scale * y + offset_y)``, pixels."""
+    (sw, sh), (dw, dh) = _check_canvas(*src, "source canvas"), _check_canvas(*dst, "target canvas")
+    s = min(dw / sw, dh / sh)
+    return s, (dw - s * sw) / 2.0, (dh - s * sh) / 2.0
+
+
 @dataclass
 class Keypoints2D:
     """One person's OpenPose keypoints in pixels on a ``width`` x ``height`` canvas.
@@ -146,6 +152,15 @@ class Keypoints2D:
         width, height = _check_canvas(width, height)
         scale = np.array([width / self.width, height / self.height, 1.0])
         arrs = {name: np.where(a[:, 2:3] > 0, a * scale, 0.0) for name, a in self.parts().items()}
+        return Keypoints2D(**arrs, width=width, height=height)
+
+    def letterboxed(self, width: int, height: int) -> "Keypoints2D":
+        """The same person fitted into a ``width`` x ``height`` canvas keeping its aspect ratio:
+        scaled by one factor and centred (bars left/right or top/bottom, see :func:`letterbox`)."""
+        width, height = _check_canvas(width, height)
+        s, ox, oy = letterbox((self.width, self.height), (width, height))
+        scale, offset = np.array([s, s, 1.0]), np.array([ox, oy, 0.0])
+        arrs = {name: np.where(a[:, 2:3] > 0, a * scale + offset, 0.0) for name, a in self.parts().items()}
         return Keypoints2D(**arrs, width=width, height=height)
 
     def allclose(self, other: "Keypoints2D", atol: float = 0.0) -> bool:
@@ -218,111 +233,13 @@ def write_openpose_json(
 # ---------------------------------------------------------------- reading
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _parse_part(value: Any, field_name: str, n: int, alt_n: int | None = None) -> np.ndarray:
-    """``[n, 3]`` float64 from a flat JSON list; ``None``/absent/``[]`` -> all missing."""
-    if value is None or (isinstance(value, list) and len(value) == 0):
-        return _zeros(n)
-    if not isinstance(value, list):
-        raise ValueError(f"{field_name} is a {type(value).__name__}, expected a list of numbers")
-    allowed = (n,) if alt_n is None else (n, alt_n)
-    if len(value) not in tuple(3 * k for k in allowed):
-        want = " or ".join(str(3 * k) for k in allowed)
-        points = "/".join(map(str, allowed))
-        raise ValueError(f"{field_name} has {len(value)} numbers, expected {want} ({points} points x 3)")
-    for j, v in enumerate(value):
-        if not _is_number(v):
-            raise ValueError(f"{field_name}[{j}] is {repr(v)[:40]}, expected a finite number")
-    arr = np.asarray(value, dtype=np.float64).reshape(-1, 3)
-    if (arr[:, 2] < 0).any():
-        j = int(np.argmax(arr[:, 2] < 0))
-        raise ValueError(f"{field_name} point {j} has confidence {arr[j, 2]}, expected >= 0")
-    if arr.shape[0] < n:  # 68-point face: pupils missing
-        arr = np.concatenate([arr, _zeros(n - arr.shape[0])])
-    return arr
-
-
-def _load_source(source: str | os.PathLike | dict) -> tuple[dict, str]:
-    if isinstance(source, dict):
-        return source, "pose json"
-    if not isinstance(source, (str, os.PathLike)):
-        raise ValueError(f"pose source is a {type(source).__name__}, expected a path or a dict")
-    p = Path(source)
-    if not p.is_file():
-        raise FileNotFoundError(f"pose file '{p}' does not exist")
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as e:
-        raise ValueError(f"pose file '{p}' is not UTF-8 text ({e.reason})") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"pose file '{p}' is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"pose file '{p}' holds a {type(data).__name__}, expected a JSON object with 'people'")
-    return data, f"'{p}'"
-
-
 def read_openpose_json(
-    source: str | os.PathLike | dict, *, width: int | None = None, height: int | None = None
+    source: str | os.PathLike | dict | list, *, width: int | None = None, height: int | None = None,
+    frame: int = 0, label: str | None = None,
 ) -> tuple[list[Keypoints2D], int, int]:
-    """Read OpenPose JSON (a path or an already parsed dict) -> ``(people, width, height)``.
+    """Read OpenPose JSON -> ``(people, width, height)`` in pixels; see
+    :func:`kyara.pose.openpose_io.read_openpose` for the formats and limits."""
+    from kyara.pose.openpose_io import read_openpose
 
-    Coordinates may be pixels or normalized to [0, 1] (detected per file, see the module doc);
-    normalized ones are multiplied by the canvas size. ``width``/``height`` give the canvas when
-    the file has no ``canvas_width``/``canvas_height``; when it has them they must agree.
-    Missing points, and hand/face arrays that are absent, ``null`` or ``[]``, come back as
-    ``(0, 0, 0)``. A malformed file raises ``ValueError`` naming the field.
-    """
-    data, where = _load_source(source)
-    if "people" not in data:
-        raise ValueError(f"{where} has no 'people' field, expected OpenPose JSON")
-    people_json = data["people"]
-    if not isinstance(people_json, list):
-        raise ValueError(f"{where} field 'people' is a {type(people_json).__name__}, expected a list")
-
-    file_w, file_h = data.get("canvas_width"), data.get("canvas_height")
-    if (file_w is None) != (file_h is None):
-        raise ValueError(f"{where} has only one of canvas_width/canvas_height, expected both or neither")
-    if file_w is not None:
-        if isinstance(file_w, float) and file_w.is_integer():
-            file_w = int(file_w)
-        if isinstance(file_h, float) and file_h.is_integer():
-            file_h = int(file_h)
-        file_w, file_h = _check_canvas(file_w, file_h, f"{where} canvas")
-        if width is not None or height is not None:
-            if (width, height) != (file_w, file_h):
-                raise ValueError(f"width/height {width}x{height} disagree with {where} canvas {file_w}x{file_h}")
-        canvas = (file_w, file_h)
-    elif width is not None and height is not None:
-        canvas = _check_canvas(width, height)
-    else:
-        raise ValueError(f"{where} has no canvas_width/canvas_height, expected width= and height= arguments")
-
-    parsed: list[dict[str, np.ndarray]] = []
-    for i, person in enumerate(people_json):
-        if not isinstance(person, dict):
-            raise ValueError(f"people[{i}] is a {type(person).__name__}, expected an object")
-        if "pose_keypoints_2d" not in person:
-            raise ValueError(f"people[{i}] has no pose_keypoints_2d, expected 54 numbers")
-        arrs = {}
-        for name, n in _PARTS:
-            key = _JSON_FIELDS[name]
-            alt = NUM_FACE_IBUG if name == "face" else None
-            arrs[name] = _parse_part(person.get(key), f"people[{i}].{key}", n, alt)
-            if name == "body" and not person.get(key):
-                raise ValueError(f"people[{i}].pose_keypoints_2d is empty, expected 54 numbers")
-        parsed.append(arrs)
-
-    # Normalized iff every x, y of every present point is in [0, 1].
-    present_xy = [a[a[:, 2] > 0, :2] for arrs in parsed for a in arrs.values()]
-    all_xy = np.concatenate(present_xy) if present_xy else np.zeros((0, 2))
-    normalized = bool(all_xy.size) and bool(((all_xy >= 0.0) & (all_xy <= 1.0)).all())
-    scale = np.array([canvas[0], canvas[1], 1.0]) if normalized else np.ones(3)
-
-    people = []
-    for arrs in parsed:
-        fixed = {name: np.where(a[:, 2:3] > 0, a * scale, 0.0) for name, a in arrs.items()}
-        people.append(Keypoints2D(**fixed, width=canvas[0], height=canvas[1]))
-    return people, canvas[0], canvas[1]
+    got = read_openpose(source, frame=frame, width=width, height=height, label=label)
+    return got.people, got.width, got.height

@@ -33,6 +33,7 @@ CREATE_SIZE = (384, 384)  # create previews and conditions, pixels
 TURNTABLE = (24, 192)  # frames, pixels
 CONTROL_CHOICES = ("none", "openpose", "depth")
 EXPORT_FORMATS = ("vrm", "glb", "stl")
+UPLOAD_PREVIEW_MAX = 1024  # pixels: an uploaded OpenPose canvas larger than this is previewed scaled down
 
 # (key, bone, angle, label): the main joint angles the Pose tab shows as sliders
 SLIDERS: tuple[tuple[str, str, str, str], ...] = (
@@ -243,6 +244,7 @@ class PosePreview:
     depth: np.ndarray  # [H, W, 3] uint8, near = bright
     toon: np.ndarray  # [H, W, 3] uint8
     files: dict[str, Path] = field(default_factory=dict)  # openpose (png), depth (png), json
+    notes: list[str] = field(default_factory=list)  # how an uploaded file was read (one line each)
 
 
 def _flatten(rgba: np.ndarray, bg=(246, 244, 240)) -> np.ndarray:
@@ -285,23 +287,40 @@ def pose_preview(ws: Workspace | None, state: dict, values: Sequence[float] | No
     return out
 
 
-def openpose_upload(ws: Workspace, path: str | os.PathLike) -> PosePreview:
-    """An uploaded OpenPose JSON (pixels or normalized) drawn on its canvas; the Image tab then
-    uses it as the openpose condition. Depth and toon are blank (no 3D pose)."""
+def openpose_upload(ws: Workspace, path: str | os.PathLike, name: str | None = None) -> PosePreview:
+    """An uploaded OpenPose JSON drawn on its canvas (scaled down to fit :data:`UPLOAD_PREVIEW_MAX`);
+    the Image tab then uses it as the openpose condition, fitted to the image size keeping its aspect
+    ratio (:func:`image_config`). Read by the CLI's reader with the same limits and formats (pixels or
+    normalized, ComfyUI lists: frame 0, BODY_25, triplets, no canvas size); ``name`` (default: the
+    file's name) names the upload in messages, never its temporary path. Depth and toon are blank."""
     from PIL import Image
 
-    from kyara.pose.openpose import read_openpose_json, write_openpose_json
+    from kyara.pose.openpose_io import load_pose
+    from kyara.pose.openpose import write_openpose_json
     from kyara.render.openpose_draw import draw_openpose
 
-    people, w, h = read_openpose_json(path)
-    if w * h > 4096 * 4096:
-        raise ValueError(f"OpenPose canvas {w}x{h} is too large, expected at most 4096x4096")
+    pose = load_pose(path, None, frame=0, label=f"upload '{name or Path(path).name}'")
+    w, h = pose.width, pose.height
+    people = pose.people
+    if max(w, h) > UPLOAD_PREVIEW_MAX:
+        s = UPLOAD_PREVIEW_MAX / max(w, h)
+        w, h = max(1, round(w * s)), max(1, round(h * s))
+        people = [p.letterboxed(w, h) for p in people]
     img = draw_openpose(people, w, h)
     d = ws.job_dir("pose")
     Image.fromarray(img).save(d / "openpose.png")
+    js = write_openpose_json(d / "pose.json", people, w, h)
     blank = np.zeros_like(img)
-    return PosePreview(img, blank, blank, {"openpose": d / "openpose.png",
-                                           "json": write_openpose_json(d / "pose.json", people, w, h)})
+    return PosePreview(img, blank, blank, {"openpose": d / "openpose.png", "json": js, "openpose_json": js},
+                       notes=pose.notes)
+
+
+def _openpose_json_of(files: dict) -> str | None:
+    """The uploaded OpenPose JSON the current openpose image was drawn from, if it still is."""
+    js, img = files.get("openpose_json"), files.get("openpose")
+    if js and img and Path(img) == Path(js).with_name("openpose.png"):
+        return str(js)
+    return None
 
 
 # -- Image -------------------------------------------------------------------------------------
@@ -330,15 +349,18 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
         ints[name] = int(v)
     cns: tuple = ()
     control_images: tuple = ()
+    pose_json = None
     if control != "none":
         files = pose_files or {}
         if control not in files:
             raise ValueError(f"no {control} condition yet, expected a pose from the Pose tab")
         cns = (ControlSpec(control, (control_model or "default").strip(), float(strength)),)
-        control_images = ((control, str(files[control])),)
+        pose_json = _openpose_json_of(files) if control == "openpose" else None
+        if pose_json is None:  # an uploaded JSON is redrawn at the image size, its aspect ratio kept
+            control_images = ((control, str(files[control])),)
     cfg = ImageConfig(prompt=prompt or "", negative_prompt=negative or "", model=model.strip(), controlnets=cns,
-                      control_images=control_images, loras=parse_loras(loras), guidance=float(guidance),
-                      scheduler=scheduler, **ints)
+                      control_images=control_images, pose_json=pose_json, loras=parse_loras(loras),
+                      guidance=float(guidance), scheduler=scheduler, **ints)
     return cfg.check()
 
 
