@@ -11,7 +11,15 @@ what was expected:
   buffer view and buffer (offset + stride x count inside the bytes, indices and sparse indices in
   range);
 * ``.gltf`` buffers may be base64 data URIs or files *next to* the ``.gltf`` (no absolute paths, no
-  ``..``, no URL schemes); their declared and actual sizes count towards the same size cap.
+  ``..``, no URL schemes); their declared and actual sizes count towards the same size cap;
+* numbers (:func:`check_numbers`): the JSON may not hold ``NaN``/``Infinity`` tokens, floats that
+  overflow, absurd integers or nesting deeper than :attr:`GltfLimits.max_depth`; every float outside
+  ``extras`` is within :attr:`GltfLimits.max_abs_value`; node world transforms (an upper bound
+  composed down the hierarchy) stay within :attr:`GltfLimits.max_world_scale`,
+  :attr:`GltfLimits.min_world_scale` (no collapsed, singular transform) and
+  :attr:`GltfLimits.max_world_offset`; float accessor data is finite and within ``max_abs_value``;
+  an accessor with no data may not declare more bytes than the buffers hold. Together these keep
+  every later product finite, so an import never prints a numpy warning.
 
 Coordinates are returned exactly as stored (glTF: metres, +Y up); conventions are the converter's.
 """
@@ -46,6 +54,11 @@ class GltfLimits:
     max_bytes: int = 512 * 2**20  # file (plus external buffers) size cap, bytes
     max_json_bytes: int = 64 * 2**20  # JSON chunk cap, bytes
     max_count: int = 50_000_000  # elements of one accessor
+    max_abs_value: float = 1e5  # any float in the JSON (outside extras) or in float accessor data
+    max_world_scale: float = 1e4  # composed scale of a node's world transform (upper bound)
+    min_world_scale: float = 1e-6  # ... and lower bound (0: the node and its children collapse)
+    max_world_offset: float = 1e6  # composed translation of a node's world transform, file units
+    max_depth: int = 64  # JSON nesting
 
 
 @dataclass
@@ -57,6 +70,7 @@ class GltfDocument:
     buffers: list[bytes] = field(default_factory=list)
     container: str = "glb"  # "glb" or "gltf"
     max_count: int = GltfLimits.max_count
+    max_abs_value: float = GltfLimits.max_abs_value
 
     def _fail(self, msg: str) -> ValueError:
         return ValueError(f"{self.path.name}: {msg}")
@@ -122,7 +136,11 @@ class GltfDocument:
         what = f"accessor {index}"
         if "bufferView" in acc:
             out = self._read(acc["bufferView"], _int(acc.get("byteOffset", 0), self, what), count, dtype, k, what)
-        else:
+        else:  # zeros (plus sparse values): never more than the file's own data, before allocating
+            need, have = count * k * np.dtype(dtype).itemsize, sum(len(b) for b in self.buffers) + 2**20
+            if need > have:
+                raise self._fail(f"{what} has no bufferView but declares {count} elements ({need} bytes), "
+                                 f"more than the {have - 2**20} bytes of data in the file")
             out = np.zeros((count, k), dtype=dtype)
         sp = acc.get("sparse")
         if sp is not None:
@@ -141,6 +159,8 @@ class GltfDocument:
                               f"{what} sparse values")
             out = out.copy()
             out[idx] = vals
+        if dtype == np.float32:
+            check_float_data(out, self.max_abs_value, f"{self.path.name}: {what}")
         if normalize and acc.get("normalized") and dtype in _NORM_SCALE:
             out = np.maximum(out.astype(np.float32) / np.float32(_NORM_SCALE[dtype]), -1.0)
         return out[:, 0] if k == 1 else out
@@ -170,6 +190,121 @@ class GltfDocument:
             if p.is_file() and p.stat().st_size <= 256 * 2**20:
                 return p.read_bytes()
         return None
+
+
+def check_float_data(a: np.ndarray, limit: float, what: str) -> None:
+    """Raise ``ValueError`` naming ``what`` unless every value of ``a`` is finite and ``|x| <= limit``."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~(np.abs(a) <= limit)  # NaN compares False: caught too
+    if np.any(bad):
+        i = int(np.flatnonzero(bad.reshape(-1))[0])
+        x = float(a.reshape(-1)[i])
+        kind = "expected finite numbers" if not np.isfinite(x) else f"expected |x| <= {limit:g}"
+        raise ValueError(f"{what} holds {x:g} at component {i}, {kind}")
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _parse_constant(token: str) -> float:
+    raise _BadNumber(f"holds the number {token}, expected finite numbers (glTF JSON has no NaN or Infinity)")
+
+
+def _parse_float(text: str) -> float:
+    x = float(text)
+    if not np.isfinite(x):
+        raise _BadNumber(f"holds the number {text[:40]}, which overflows a double, expected finite numbers")
+    return x
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 30:
+        raise _BadNumber(f"holds an integer of {len(text)} digits, expected a sane number")
+    return int(text)
+
+
+def _where(path: list) -> str:
+    out = ""
+    for k in path:
+        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
+    return out or "the top level"
+
+
+def check_numbers(gltf: dict, name: str, limits: GltfLimits) -> None:
+    """Walk the JSON (iteratively: no recursion on hostile nesting): depth within
+    ``limits.max_depth``; outside ``extras`` every float within ``limits.max_abs_value`` and every
+    integer within 2**53. Raises ``ValueError`` naming the first bad value's place."""
+    stack: list[tuple[object, list, bool]] = [(gltf, [], False)]
+    while stack:
+        obj, path, free = stack.pop()
+        if len(path) > limits.max_depth:
+            raise ValueError(f"{name}: glTF JSON is nested deeper than {limits.max_depth} levels at "
+                             f"{_where(path[:4])}..., expected a flat glTF document")
+        if isinstance(obj, dict):
+            stack.extend((v, path + [k], free or k == "extras") for k, v in obj.items())
+        elif isinstance(obj, list):
+            stack.extend((v, path + [i], free) for i, v in enumerate(obj))
+        elif free or isinstance(obj, (bool, str)) or obj is None:
+            continue
+        elif isinstance(obj, float) and not abs(obj) <= limits.max_abs_value:
+            raise ValueError(f"{name}: {_where(path)} is {obj:g}, expected |x| <= {limits.max_abs_value:g}")
+        elif isinstance(obj, int) and abs(obj) > 2**53:
+            raise ValueError(f"{name}: {_where(path)} is {obj}, expected an integer below 2**53")
+
+
+def _local_bound(node: dict) -> tuple[float, float, float]:
+    """(largest scale, smallest scale, translation length) of a node's local transform (rotations
+    keep lengths). Malformed fields count as identity: the converter reports them."""
+    def vec(key: str, n: int) -> np.ndarray | None:
+        v = node.get(key)
+        ok = isinstance(v, list) and len(v) == n and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+        return np.asarray(v, dtype=np.float64) if ok else None
+    m = vec("matrix", 16)
+    if m is not None:
+        m = m.reshape(4, 4).T  # column-major
+        sv = np.linalg.svd(m[:3, :3], compute_uv=False)
+        return float(sv[0]), float(sv[-1]), float(np.linalg.norm(m[:3, 3]))
+    s, t = vec("scale", 3), vec("translation", 3)
+    s = np.abs(s) if s is not None else np.ones(3)
+    return float(s.max()), float(s.min()), (float(np.linalg.norm(t)) if t is not None else 0.0)
+
+
+def check_world_transforms(gltf: dict, name: str, limits: GltfLimits) -> None:
+    """Compose each node's scale and translation bounds down the hierarchy (parents first; nodes
+    in cycles or with bad children are left to the converter's own checks) and refuse world
+    transforms scaling beyond ``limits.max_world_scale``, below ``limits.min_world_scale``
+    (collapsed: every child on one point) or moving beyond ``limits.max_world_offset``."""
+    nodes = gltf.get("nodes")
+    if not isinstance(nodes, list):
+        return
+    n = len(nodes)
+    kids: list[list[int]] = [[] for _ in range(n)]
+    has_parent = [False] * n
+    for i, nd in enumerate(nodes):
+        for c in (nd.get("children") or []) if isinstance(nd, dict) else []:
+            if isinstance(c, int) and not isinstance(c, bool) and 0 <= c < n and c != i and not has_parent[c]:
+                has_parent[c] = True
+                kids[i].append(c)
+    stack = [(i, 1.0, 1.0, 0.0) for i in range(n) if not has_parent[i]]
+    seen = [False] * n
+    while stack:
+        i, hi, lo, offset = stack.pop()
+        if seen[i]:
+            continue
+        seen[i] = True
+        s_hi, s_lo, t = _local_bound(nodes[i]) if isinstance(nodes[i], dict) else (1.0, 1.0, 0.0)
+        offset, hi, lo = offset + hi * t, hi * s_hi, lo * s_lo
+        if not hi <= limits.max_world_scale:
+            raise ValueError(f"{name}: node {i}'s world transform scales by up to {hi:.3g}, expected at most "
+                             f"{limits.max_world_scale:g} (absurd scales down the node hierarchy)")
+        if not lo >= limits.min_world_scale:
+            raise ValueError(f"{name}: node {i}'s world transform scales by as little as {lo:.3g}, expected at least "
+                             f"{limits.min_world_scale:g} (a collapsed, singular transform)")
+        if not offset <= limits.max_world_offset:
+            raise ValueError(f"{name}: node {i}'s world transform moves it up to {offset:.3g} units, expected at most "
+                             f"{limits.max_world_offset:g} (absurd translations down the node hierarchy)")
+        stack.extend((c, hi, lo, offset) for c in kids[i])
 
 
 def _int(v: object, doc: GltfDocument | None, what: str) -> int:
@@ -215,16 +350,24 @@ def _check_json(gltf: object, path: Path) -> dict:
     return gltf
 
 
-def _parse_json(raw: bytes, path: Path) -> dict:
+def _parse_json(raw: bytes, path: Path, limits: GltfLimits) -> dict:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"{path.name}: glTF JSON is not UTF-8 text") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_parse_constant, parse_float=_parse_float, parse_int=_parse_int)
+    except _BadNumber as e:
+        raise ValueError(f"{path.name}: glTF JSON {e}") from None
     except json.JSONDecodeError as e:
         raise ValueError(f"{path.name}: glTF JSON error at line {e.lineno} column {e.colno}: {e.msg}") from None
-    return _check_json(data, path)
+    except RecursionError:
+        raise ValueError(f"{path.name}: glTF JSON is nested too deeply to read, expected at most "
+                         f"{limits.max_depth} levels") from None
+    gltf = _check_json(data, path)
+    check_numbers(gltf, path.name, limits)
+    check_world_transforms(gltf, path.name, limits)
+    return gltf
 
 
 def read_gltf(path: str | os.PathLike, limits: GltfLimits | None = None) -> GltfDocument:
@@ -254,8 +397,8 @@ def read_gltf(path: str | os.PathLike, limits: GltfLimits | None = None) -> Gltf
                              + (", it looks like JSON: name it .gltf" if text_like else ""))
         if size > lim.max_json_bytes:
             raise ValueError(f"{p.name}: JSON is {size} bytes, expected at most {lim.max_json_bytes}")
-        gltf = _parse_json(head + fh.read(), p)
-    doc = GltfDocument(p, gltf, [], "gltf")
+        gltf = _parse_json(head + fh.read(), p, lim)
+    doc = GltfDocument(p, gltf, [], "gltf", lim.max_count, lim.max_abs_value)
     total = size
     for i, b in enumerate(doc.items("buffers")):
         if not isinstance(b, dict):
@@ -301,7 +444,7 @@ def _read_glb(fh, p: Path, size: int, head: bytes, lim: GltfLimits) -> GltfDocum
                          "(broken chunk length)")
     if jlen > lim.max_json_bytes:
         raise ValueError(f"{p.name}: GLB JSON chunk is {jlen} bytes, expected at most {lim.max_json_bytes}")
-    gltf = _parse_json(fh.read(jlen), p)
+    gltf = _parse_json(fh.read(jlen), p, lim)
     binary = b""
     off = 20 + jlen  # chunk lengths include their padding
     fh.seek(off)
@@ -313,7 +456,7 @@ def _read_glb(fh, p: Path, size: int, head: bytes, lim: GltfLimits) -> GltfDocum
                 raise ValueError(f"{p.name}: GLB BIN chunk length {blen} runs past the end of the {size}-byte file "
                                  "(broken chunk length)")
             binary = fh.read(blen)
-    doc = GltfDocument(p, gltf, [], "glb")
+    doc = GltfDocument(p, gltf, [], "glb", lim.max_count, lim.max_abs_value)
     for i, b in enumerate(doc.items("buffers")):
         if not isinstance(b, dict):
             raise ValueError(f"{p.name}: buffers[{i}] is not an object")

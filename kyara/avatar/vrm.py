@@ -56,6 +56,21 @@ def _fail(doc: GltfDocument, msg: str) -> ValueError:
     return ValueError(f"{doc.path.name}: {msg}")
 
 
+def _number(doc: GltfDocument, v: object, what: str, lo: float, hi: float) -> float:
+    """A JSON number within ``[lo, hi]`` (float rounding past an end, 1e-6 of the range, is
+    clipped) or a one-line ``ValueError`` naming ``what``."""
+    tol = 1e-6 * (hi - lo)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo - tol <= v <= hi + tol:
+        raise _fail(doc, f"{what} is {v!r}, expected a number in {lo:g}..{hi:g}")
+    return min(max(float(v), lo), hi)
+
+
+def _index(doc: GltfDocument, v: object, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise _fail(doc, f"{what} is {v!r}, expected a non-negative integer")
+    return v
+
+
 def _node(doc: GltfDocument, v: object, what: str) -> int:
     n = len(doc.items("nodes"))
     if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n:
@@ -80,12 +95,20 @@ def srgb_from_linear(c) -> tuple[float, float, float]:
     return tuple(out)  # type: ignore[return-value]
 
 
-def _spring_settings(j: dict, stiffness_key: str = "stiffness") -> dict:
-    def f(key: str, default: float) -> float:
+SPRING_RANGES = {"stiffness": (0.0, 1e3), "dragForce": (0.0, 1.0), "gravityPower": (0.0, 1e3), "hitRadius": (0.0, 1e3)}
+
+
+def _spring_settings(doc: GltfDocument, j: dict, what: str, stiffness_key: str = "stiffness") -> dict:
+    """Spring settings of a joint (0.x: of a bone group); a missing or non-numeric value takes the
+    default, a number out of :data:`SPRING_RANGES` is refused (it would blow up the simulation)."""
+    def f(key: str, default: float, kind: str) -> float:
         v = j.get(key, default)
-        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else default
-    return {"stiffness": f(stiffness_key, 1.0), "drag": f("dragForce", 0.4), "gravity_power": f("gravityPower", 0.0),
-            "hit_radius": f("hitRadius", 0.02)}
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return default
+        lo, hi = SPRING_RANGES[kind]
+        return _number(doc, v, f"{what} {key}", lo, hi)
+    return {"stiffness": f(stiffness_key, 1.0, "stiffness"), "drag": f("dragForce", 0.4, "dragForce"),
+            "gravity_power": f("gravityPower", 0.0, "gravityPower"), "hit_radius": f("hitRadius", 0.02, "hitRadius")}
 
 
 def _read_vrm1(doc: GltfDocument, ext: dict) -> AvatarExtensions:
@@ -105,7 +128,8 @@ def _read_vrm1(doc: GltfDocument, ext: dict) -> AvatarExtensions:
             for b in (e.get("morphTargetBinds") or []) if isinstance(e, dict) else []:
                 node = nodes[_node(doc, b.get("node"), f"expression '{name}'")]
                 if isinstance(node, dict) and isinstance(node.get("mesh"), int):
-                    binds.append((node["mesh"], int(b.get("index", 0)), float(b.get("weight", 1.0))))
+                    binds.append((node["mesh"], _index(doc, b.get("index", 0), f"expression '{name}' index"),
+                                  _number(doc, b.get("weight", 1.0), f"expression '{name}' weight", 0.0, 1.0)))
             expressions[name] = binds
     springs = []
     sb = (doc.json.get("extensions") or {}).get("VRMC_springBone") or {}
@@ -115,7 +139,8 @@ def _read_vrm1(doc: GltfDocument, ext: dict) -> AvatarExtensions:
             continue
         springs.append(SpringChain(str(s.get("name") or f"spring{k}"),
                                    [_node(doc, j.get("node"), f"spring '{s.get('name')}'") for j in joints],
-                                   [_spring_settings(j) for j in joints]))
+                                   [_spring_settings(doc, j, f"spring '{s.get('name')}' joint {i}")
+                                    for i, j in enumerate(joints)]))
     shade = {}
     for i, m in enumerate(doc.items("materials")):
         mt = ((m or {}).get("extensions") or {}).get("VRMC_materials_mtoon")
@@ -142,14 +167,16 @@ def _read_vrm0(doc: GltfDocument, ext: dict) -> AvatarExtensions:
         name = PRESET_FROM_0X.get(preset) or str(g.get("name") or preset)
         if preset == "unknown" and str(g.get("name", "")).lower() == "surprised":
             name = "surprised"
-        expressions[name] = [(int(b.get("mesh", 0)), int(b.get("index", 0)), float(b.get("weight", 100.0)) / 100.0)
+        expressions[name] = [(_index(doc, b.get("mesh", 0), f"blend shape '{name}' mesh"),
+                              _index(doc, b.get("index", 0), f"blend shape '{name}' index"),
+                              _number(doc, b.get("weight", 100.0), f"blend shape '{name}' weight", 0.0, 100.0) / 100.0)
                              for b in (g.get("binds") or []) if isinstance(b, dict)]
     nodes = doc.items("nodes")
     springs = []
     for k, g in enumerate((ext.get("secondaryAnimation") or {}).get("boneGroups") or []):
         if not isinstance(g, dict):
             continue
-        settings = _spring_settings(g, "stiffiness")
+        settings = _spring_settings(doc, g, f"secondaryAnimation bone group {k}", "stiffiness")
         for root in g.get("bones") or []:
             for chain in _chains_below(nodes, _node(doc, root, "secondaryAnimation bone")):
                 springs.append(SpringChain(str(g.get("comment") or f"group{k}"), chain, [dict(settings) for _ in chain]))
