@@ -74,6 +74,8 @@ class GlbBuilder:
                      minmax: bool = False, normalized: bool = False) -> int:
         """Append ``array`` ([N] or [N, k]) as a tightly packed accessor; return its index."""
         arr = np.ascontiguousarray(np.asarray(array).astype(_NP[component], copy=False))
+        if component == FLOAT:
+            check_finite(arr, f"accessor {len(self.gltf['accessors'])} ({type_})")
         n = arr.shape[0]
         acc = {"bufferView": self.add_view(arr.tobytes(), target), "componentType": component,
                "count": int(n), "type": type_}
@@ -90,6 +92,7 @@ class GlbBuilder:
     def add_sparse_vec3(self, values: np.ndarray) -> int:
         """A float VEC3 accessor stored sparsely (only the rows that are not zero); min/max set."""
         values = np.asarray(values, dtype=np.float32)
+        check_finite(values, f"accessor {len(self.gltf['accessors'])} (sparse VEC3)")
         rows = np.flatnonzero(np.any(values != 0, axis=1))
         n = len(values)
         acc: dict = {"componentType": FLOAT, "count": int(n), "type": "VEC3",
@@ -125,7 +128,7 @@ class GlbBuilder:
             g.pop("bufferViews", None)
         if self.extensions_used:
             g["extensionsUsed"] = sorted(self.extensions_used)
-        text = json.dumps(g, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        text = gltf_json_bytes(g)
         text += b" " * (-len(text) % 4)
         binary = bytes(self.bin) + b"\0" * (-len(self.bin) % 4)
         total = 12 + 8 + len(text) + (8 + len(binary) if binary else 0)
@@ -133,6 +136,23 @@ class GlbBuilder:
         if binary:
             out += [struct.pack("<II", len(binary), CHUNK_BIN), binary]
         return b"".join(out)
+
+
+def check_finite(values: np.ndarray, what: str) -> None:
+    """The writer's last guard: refuse (``ValueError``) float data holding NaN or Infinity."""
+    with np.errstate(invalid="ignore"):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"{what} is not finite (NaN or Infinity), refusing to write an invalid glTF")
+
+
+def gltf_json_bytes(gltf: dict) -> bytes:
+    """Compact UTF-8 JSON of a glTF document; a NaN or Infinity anywhere raises ``ValueError``
+    (Python's json would write the invalid tokens ``NaN``/``Infinity``)."""
+    try:
+        return json.dumps(gltf, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError:
+        raise ValueError("glTF JSON holds a number that is not finite (NaN or Infinity), "
+                         "refusing to write an invalid glTF") from None
 
 
 def read_glb(data: bytes) -> tuple[dict, bytes]:
