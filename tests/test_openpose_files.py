@@ -216,6 +216,7 @@ def test_cli_frame_and_notes_reach_the_generation(tmp_path, capsys, monkeypatch)
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
 def test_cli_tiny_generation_with_letterboxed_pose(tmp_path, capsys, monkeypatch):
     pytest.importorskip("diffusers")
     from PIL import Image
