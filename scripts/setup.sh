@@ -44,11 +44,17 @@ as_root() {
   fi
 }
 
+# deb_installed PKG: true when dpkg has PKG fully installed (a removed package whose configuration
+# files remain is known to `dpkg -s` but is not installed).
+deb_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
 # apt_install PKG...: install the Debian packages that are not installed yet.
 apt_install() {
   local missing=() p
   for p in "$@"; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    deb_installed "$p" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null 2>&1 ||

@@ -27,7 +27,13 @@ STUBS = {
     # `id -u` answers the uid the test chose; sudo's command runs as uid 0
     "id": 'echo "${FAKE_UID:-0}"',
     "sudo": 'echo "sudo $*" >> "$LOG"; FAKE_UID=0 exec "$@"',
-    "dpkg": 'for p in $FAKE_DEBS_INSTALLED; do [ "$p" = "$2" ] && exit 0; done; exit 1',
+    # `dpkg -s PKG` succeeds for every package dpkg knows, removed ones with configuration files too
+    "dpkg": 'for p in $FAKE_DEBS_INSTALLED $FAKE_DEBS_REMOVED; do [ "$p" = "$2" ] && exit 0; done; exit 1',
+    # dpkg-query -W -f='${Status}' PKG; a removed package keeps its configuration files
+    "dpkg-query": """
+for p in $FAKE_DEBS_INSTALLED; do [ "$p" = "$3" ] && { printf 'install ok installed'; exit 0; }; done
+for p in $FAKE_DEBS_REMOVED; do [ "$p" = "$3" ] && { printf 'deinstall ok config-files'; exit 0; }; done
+echo "dpkg-query: no packages found matching $3" >&2; exit 1""",
     "apt-get": """
 if [ "${FAKE_UID:-0}" != "0" ]; then
   echo "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)" >&2; exit 100
@@ -71,7 +77,7 @@ class Sandbox:
     """A PATH of stand-ins plus a log of every call they received."""
 
     def __init__(self, tmp: Path, uid: int, *, sudo: bool = True, tools=PRESENT_TOOLS,
-                 debs_installed=(), debs_unknown=(), venv_exists=False, ensurepip=True):
+                 debs_installed=(), debs_unknown=(), debs_removed=(), venv_exists=False, ensurepip=True):
         self.tmp = tmp
         self.bin = tmp / "bin"
         self.bin.mkdir()
@@ -97,6 +103,7 @@ class Sandbox:
         self.env = {
             "PATH": str(self.bin), "FAKE_BIN": str(self.bin), "HOME": str(tmp), "LOG": str(self.log), "FAKE_UID": str(uid),
             "FAKE_DEBS_INSTALLED": " ".join(debs_installed), "FAKE_DEBS_UNKNOWN": " ".join(debs_unknown),
+            "FAKE_DEBS_REMOVED": " ".join(debs_removed),
             "FAKE_NO_ENSUREPIP": "0" if ensurepip else "1",
             "PY": str(self.bin / "fakepython"), "VENV": str(self.venv), "PIP": str(self.bin / "pip"),
         }
@@ -191,6 +198,15 @@ def test_rerun_on_a_ready_machine_installs_no_system_package(tmp_path, uid):
     box.log.write_text("")
     assert box.run("test").returncode == 0
     assert box.calls() == first
+
+
+def test_a_removed_package_with_config_files_left_is_installed_again(tmp_path):
+    """`apt-get remove chromium` keeps its configuration: dpkg still knows it, but it is not installed."""
+    box = Sandbox(tmp_path, 1000, tools=("node", "npm"), debs_installed=GL_DEBS, venv_exists=True,
+                  debs_removed=("chromium",))
+    r = box.run("test")
+    assert r.returncode == 0, r.stderr
+    assert box.apt_installs() == [["chromium"]]
 
 
 def test_no_root_and_no_sudo_fails_with_one_line(tmp_path):
