@@ -3,8 +3,8 @@
 #
 #   scripts/setup.sh demo     what the main job needs: Debian's EGL/Mesa libraries, a .venv with
 #                             kyara and its render extra (no torch, no browser, no test tools)
-#   scripts/setup.sh extras   demo + the optional extras: image generation (torch, diffusers, ...)
-#                             and the studio (gradio)
+#   scripts/setup.sh extras   demo + the optional extras: image generation (torch, diffusers, ...),
+#                             the studio (gradio) and the data engine (ray: kyara dataset, kyara batch)
 #   scripts/setup.sh test     extras + the test tools: pytest and the test oracles, the render
 #                             benchmark's peer, Debian's chromium and node/npm, the pinned npm
 #                             packages of tests/js (glTF-Validator, three.js, @pixiv/three-vrm)
@@ -94,7 +94,7 @@ setup_demo() {
 setup_extras() {
   setup_demo
   pip_install "$TORCH_PIN" "$TORCH_PIN"
-  pip_install "kyara's extras (diffusion, studio)" -c constraints.txt -e ".[all]"
+  pip_install "kyara's extras (diffusion, studio, dataset)" -c constraints.txt -e ".[all]"
 }
 
 setup_test() {
