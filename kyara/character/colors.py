@@ -223,3 +223,58 @@ def hex_to_rgb(text: str) -> tuple[float, float, float]:
     if not is_hex(text):
         raise ValueError(f"colour '{text}' is not valid, expected #rrggbb")
     return tuple(int(text[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+# -- colour difference (CIE Lab, CIEDE2000) -------------------------------------------------------------
+_SRGB_TO_XYZ = ((0.4124564, 0.3575761, 0.1804375),  # IEC 61966-2-1 primaries, D65 white
+                (0.2126729, 0.7151522, 0.0721750),
+                (0.0193339, 0.1191920, 0.9503041))
+_D65 = (0.95047, 1.0, 1.08883)
+
+
+def srgb_to_lab(rgb):
+    """sRGB ``[..., 3]`` in [0, 1] -> CIE L*a*b* ``[..., 3]`` (D65 white, float64)."""
+    import numpy as np
+
+    c = np.clip(np.asarray(rgb, dtype=np.float64), 0.0, 1.0)
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ np.asarray(_SRGB_TO_XYZ).T / np.asarray(_D65)
+    d = 6.0 / 29.0
+    f = np.where(xyz > d ** 3, np.cbrt(xyz), xyz / (3 * d * d) + 4.0 / 29.0)
+    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])],
+                    axis=-1)
+
+
+def delta_e2000(lab1, lab2):
+    """CIEDE2000 colour difference of L*a*b* ``[..., 3]`` pairs (kL = kC = kH = 1), as written out by
+    Sharma, Wu and Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes"."""
+    import numpy as np
+
+    L1, a1, b1 = np.moveaxis(np.asarray(lab1, dtype=np.float64), -1, 0)
+    L2, a2, b2 = np.moveaxis(np.asarray(lab2, dtype=np.float64), -1, 0)
+    c7 = ((np.hypot(a1, b1) + np.hypot(a2, b2)) / 2.0) ** 7
+    g = 0.5 * (1.0 - np.sqrt(c7 / (c7 + 25.0 ** 7)))
+    a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.where((a1p == 0) & (b1 == 0), 0.0, np.degrees(np.arctan2(b1, a1p)) % 360.0)
+    h2p = np.where((a2p == 0) & (b2 == 0), 0.0, np.degrees(np.arctan2(b2, a2p)) % 360.0)
+    chroma0 = c1p * c2p == 0
+    dh = h2p - h1p
+    dh = np.where(chroma0, 0.0, np.where(dh > 180.0, dh - 360.0, np.where(dh < -180.0, dh + 360.0, dh)))
+    d_l, d_c = L2 - L1, c2p - c1p
+    d_h = 2.0 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2.0))
+    l_bar, c_bar = (L1 + L2) / 2.0, (c1p + c2p) / 2.0
+    h_sum = h1p + h2p
+    h_bar = np.where(chroma0, h_sum, np.where(np.abs(h1p - h2p) <= 180.0, h_sum / 2.0,
+                                              np.where(h_sum < 360.0, (h_sum + 360.0) / 2.0, (h_sum - 360.0) / 2.0)))
+    t = (1.0 - 0.17 * np.cos(np.radians(h_bar - 30.0)) + 0.24 * np.cos(np.radians(2.0 * h_bar))
+         + 0.32 * np.cos(np.radians(3.0 * h_bar + 6.0)) - 0.20 * np.cos(np.radians(4.0 * h_bar - 63.0)))
+    d_theta = 30.0 * np.exp(-(((h_bar - 275.0) / 25.0) ** 2))
+    cb7 = c_bar ** 7
+    r_c = 2.0 * np.sqrt(cb7 / (cb7 + 25.0 ** 7))
+    s_l = 1.0 + 0.015 * (l_bar - 50.0) ** 2 / np.sqrt(20.0 + (l_bar - 50.0) ** 2)
+    s_c = 1.0 + 0.045 * c_bar
+    s_h = 1.0 + 0.015 * c_bar * t
+    r_t = -np.sin(np.radians(2.0 * d_theta)) * r_c
+    tl, tc, th = d_l / s_l, d_c / s_c, d_h / s_h
+    return np.sqrt(tl * tl + tc * tc + th * th + r_t * tc * th)
