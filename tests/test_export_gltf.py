@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import trimesh
 from test_export_common import run_validator, synthetic_character
 
 from kyara.export import ExportOptions, export_character
-from kyara.export.gltf import accessor_array, character_glb, gltf_skin_weights, gltf_skin_weights_reference, read_glb
+from kyara.export.gltf import (accessor_array, character_glb, gltf_skin_weights, gltf_skin_weights_reference, read_glb,
+                               srgb_to_linear)
 from kyara.pose.pose import Motion
 from kyara.pose.presets import get_pose
 from kyara.pose.rotations import quat_to_matrix
@@ -84,14 +87,28 @@ def test_reimport_has_same_vertices_weights_and_morphs(character, glb):
     assert len(body) == 1 and len(body[0].vertices) == len(character.part("body").vertices)
 
 
-def test_two_colour_part_is_split_into_two_primitives(character, glb):
+def test_part_colours_go_to_materials_or_the_colour_atlas_never_vertex_colours(character, glb):
     gltf, _ = glb
-    badge = next(m for m in gltf["meshes"] if m["name"] == "badge")
-    assert len(badge["primitives"]) == 2
-    cols = sorted(tuple(gltf["materials"][p["material"]]["pbrMetallicRoughness"]["baseColorFactor"][:3])
-                  for p in badge["primitives"])
-    assert cols[0] != cols[1]
+    assert all("COLOR_0" not in p["attributes"] for m in gltf["meshes"] for p in m["primitives"])
     assert all("KHR_materials_unlit" in m["extensions"] for m in gltf["materials"])
+    # the badge's colour varies across faces (a box whose two halves differ): one textured primitive
+    badge = next(m for m in gltf["meshes"] if m["name"] == "badge")
+    assert len(badge["primitives"]) == 1 and "TEXCOORD_0" in badge["primitives"][0]["attributes"]
+    mat = gltf["materials"][badge["primitives"][0]["material"]]["pbrMetallicRoughness"]
+    assert mat["baseColorFactor"] == [1.0, 1.0, 1.0, 1.0] and "baseColorTexture" in mat
+    assert gltf["samplers"] == [{"magFilter": 9729, "minFilter": 9729, "wrapS": 33071, "wrapT": 33071}]
+    # a part of two shells of one colour each: one primitive and one plain material per colour
+    badge_part = character.part("badge")
+    v, f = badge_part.vertices, badge_part.faces
+    two = replace(badge_part, vertices=np.concatenate([v, v + [0.05, 0.0, 0.0]]), faces=np.concatenate([f, f + len(v)]),
+                  joint_indices=np.concatenate([badge_part.joint_indices] * 2),
+                  joint_weights=np.concatenate([badge_part.joint_weights] * 2),
+                  colors=np.repeat([[1.0, 0.8, 0.0], [0.1, 0.2, 0.9]], len(v), axis=0))
+    g2, _ = read_glb(character_glb(replace(character, parts=[character.part("body"), two])))
+    prims = g2["meshes"][1]["primitives"]
+    assert len(prims) == 2 and all("TEXCOORD_0" not in p["attributes"] for p in prims) and "textures" not in g2
+    cols = sorted(tuple(g2["materials"][p["material"]]["pbrMetallicRoughness"]["baseColorFactor"][:3]) for p in prims)
+    assert cols == sorted([tuple(srgb_to_linear(c)) for c in ((1.0, 0.8, 0.0), (0.1, 0.2, 0.9))])
 
 
 def _node_world(gltf, local_t, local_r):

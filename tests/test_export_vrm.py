@@ -18,10 +18,12 @@ from test_export_common import (ACCEPTANCE_PROMPTS, EXPRESSIONS, acceptance_char
 from kyara.body.skeleton import BONE_INDEX, BONES, REQUIRED_BONES
 from kyara.export import ExportOptions, export_character
 from kyara.export.gltf import accessor_array, read_glb
-from kyara.export.vrm import VrmLicense, parse_license, spring_chains, vrm_bytes
+from kyara.export.gltf import srgb_to_linear
+from kyara.export.vrm import VrmLicense, parse_license, preview_style, spring_chains, vrm_bytes
 from kyara.export.vrm0 import bone_name_0x, shading_0x, vrm0_bytes
 from kyara.pose.pose import Motion
 from kyara.pose.presets import get_pose
+from kyara.render.camera import view_camera
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +72,22 @@ def test_vrm1_extension_content(character):
         binds = vrm["expressions"]["preset"][e]["morphTargetBinds"]
         names = gltf["meshes"][gltf["nodes"][lids]["mesh"]]["extras"]["targetNames"]
         assert binds == [{"node": lids, "index": names.index(e), "weight": 1.0}]
-    # MToon from the Material
+    # MToon draws what the previews draw: their colours, shading and ink (1 px outside the silhouette)
     body_mat = gltf["materials"][gltf["meshes"][0]["primitives"][0]["material"]]
     mt = body_mat["extensions"]["VRMC_materials_mtoon"]
     m = character.part("body").material
-    assert mt["shadingToonyFactor"] == pytest.approx(m.shading_toony)
-    assert mt["outlineWidthFactor"] == pytest.approx(m.outline_width) and mt["outlineWidthMode"] == "worldCoordinates"
-    assert mt["shadeColorFactor"] != body_mat["pbrMetallicRoughness"]["baseColorFactor"][:3]
+    style = preview_style()
+    assert mt["shadingToonyFactor"] == pytest.approx(style.shading_toony)
+    assert mt["shadingShiftFactor"] == pytest.approx(style.shading_shift)
+    base = body_mat["pbrMetallicRoughness"]["baseColorFactor"][:3]
+    assert base == pytest.approx(srgb_to_linear(m.base_color), abs=1e-6)
+    assert mt["shadeColorFactor"] == pytest.approx(srgb_to_linear(m.shade), abs=1e-6)
+    assert mt["outlineWidthMode"] == "worldCoordinates" and mt["outlineLightingMixFactor"] == 0.0
+    v = np.concatenate([p.vertices for p in character.parts])
+    cam = view_camera("front", v.min(axis=0), v.max(axis=0), size=(512, 512))
+    centre = 0.5 * (v.min(axis=0) + v.max(axis=0))
+    px, _ = cam.project(np.array([centre, centre + [mt["outlineWidthFactor"], 0.0, 0.0]]))
+    assert np.linalg.norm(px[1] - px[0]) == pytest.approx(style.outline_width / 2, rel=1e-3)
     # first person: head-worn parts hidden in first person
     fp = {gltf["nodes"][a["node"]]["name"]: a["type"] for a in vrm["firstPerson"]["meshAnnotations"]}
     assert fp["eyelids"] == "thirdPersonOnly" and fp["tail"] == "thirdPersonOnly" and fp["body"] == "auto"

@@ -6,15 +6,19 @@ What goes in (shared by the GLB, VRM 1.0, VRM 0.x and VRMA exporters):
   T-pose: every node has identity rotation and the translation ``rest_joint - rest_parent``;
 * one skin over all bones; inverse bind matrices are ``translate(-rest_joint)`` (column-major);
 * one mesh node per part (skinned nodes sit at the scene root with no transform, as glTF asks),
-  one primitive per material: a part whose per-vertex ``colors`` hold a few distinct colours is
-  split into one primitive per colour (all primitives share the vertex accessors), otherwise the
-  colours go in ``COLOR_0``;
+  one primitive per material. Colours are what the previews draw (:func:`preview_colours`) and
+  never rely on ``COLOR_0``, which MToon viewers ignore: a part whose per-vertex ``colors`` give
+  every face one colour (a few colours in all) is split into one primitive per colour (all
+  primitives share the vertex accessors); a part whose colour varies across faces (iris
+  gradient, hair shine) gets ``TEXCOORD_0`` into one small colour atlas shared by the avatar, a
+  base-colour and a shade texture (:mod:`kyara.export.atlas`);
 * ``JOINTS_0``/``WEIGHTS_0``: at most 4 influences, duplicates merged, sorted by weight and
   renormalized *after* the float32 cast (:func:`gltf_skin_weights`);
 * morph targets (``Part.morphs``) as POSITION targets, sparse when few vertices move, named in
   ``mesh.extras.targetNames``;
-* materials: linear base colour + ``KHR_materials_unlit`` (flat colours in any viewer); the VRM
-  writers add their MToon extensions on top;
+* materials: linear base colour (times the atlas texture) + ``KHR_materials_unlit`` (flat
+  colours in any viewer), ``alphaMode BLEND`` for see-through ones; the VRM writers add their
+  MToon extensions on top;
 * optionally an animation from a :class:`~kyara.pose.pose.Motion` (rotation channels for every
   humanoid bone, translation for ``hips``).
 
@@ -115,6 +119,16 @@ class GlbBuilder:
     def add_material(self, material: dict) -> int:
         self.gltf["materials"].append(material)
         return len(self.gltf["materials"]) - 1
+
+    def add_texture(self, png: bytes, name: str) -> int:
+        """A PNG image in the binary chunk and a texture with the shared sampler (``LINEAR``, no
+        mipmaps, clamped: what the colour atlas needs); returns the texture index."""
+        g = self.gltf
+        if not g.setdefault("samplers", []):
+            g["samplers"].append({"magFilter": 9729, "minFilter": 9729, "wrapS": 33071, "wrapT": 33071})
+        g.setdefault("images", []).append({"name": name, "mimeType": "image/png", "bufferView": self.add_view(png)})
+        g.setdefault("textures", []).append({"name": name, "sampler": 0, "source": len(g["images"]) - 1})
+        return len(g["textures"]) - 1
 
     def use(self, name: str) -> None:
         self.extensions_used.add(name)
@@ -274,22 +288,51 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return n.astype(np.float32)
 
 
-def colour_groups(part, faces: np.ndarray) -> list[tuple[tuple[float, float, float], np.ndarray]] | None:
-    """Split a part's faces by per-vertex colour (of each face's first vertex) when it has at most
-    :data:`MAX_SPLIT_COLOURS` distinct 8-bit colours: ``[(srgb, face_ids), ...]``; else ``None``."""
-    q = np.round(np.clip(np.asarray(part.colors, np.float64), 0, 1) * 255).astype(np.int64)
-    keys = q[:, 0] * 65536 + q[:, 1] * 256 + q[:, 2]
-    uniq, inv = np.unique(keys[faces[:, 0]] if len(faces) else keys[:0], return_inverse=True)
+def preview_colours(character) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per part, the ``(base [V, 3], shade [V, 3])`` sRGB colours the cel-shaded previews draw
+    (:meth:`Character.merged`: the part's ``colors`` with :func:`shade_of` shades, else its Material)."""
+    m = character.merged()
+    ends = np.cumsum([len(p.vertices) for p in character.parts])
+    return [(m["base"][e - len(p.vertices):e].astype(np.float64), m["shade"][e - len(p.vertices):e].astype(np.float64))
+            for p, e in zip(character.parts, ends)]
+
+
+def colour_groups(base: np.ndarray, shade: np.ndarray,
+                  faces: np.ndarray) -> list[tuple[tuple, tuple, np.ndarray]] | None:
+    """``[(base sRGB, shade sRGB, face_ids), ...]``: the faces split by colour when every face has one
+    colour (8 bits) and there are at most :data:`MAX_SPLIT_COLOURS`; ``None`` when the colour varies
+    across a face or there are more (the part is textured from the colour atlas instead)."""
+    q = np.round(np.clip(np.concatenate([base, shade], axis=1), 0, 1) * 255).astype(np.int64)  # [V, 6]
+    keys = np.zeros(len(q), np.int64)
+    for c in range(6):
+        keys = keys * 256 + q[:, c]
+    fk = keys[faces] if len(faces) else np.zeros((0, 3), np.int64)
+    if np.any(fk != fk[:, :1]):
+        return None
+    uniq, inv = np.unique(fk[:, 0], return_inverse=True)
     if len(uniq) > MAX_SPLIT_COLOURS:
         return None
     out = []
-    for i, key in enumerate(uniq):
-        rgb = (((key >> 16) & 255) / 255.0, ((key >> 8) & 255) / 255.0, (key & 255) / 255.0)
-        out.append((rgb, np.flatnonzero(inv == i)))
+    for i in range(len(uniq)):
+        ids = np.flatnonzero(inv == i)
+        v = faces[ids[0], 0]  # the group's colour as given (its 8-bit key only groups the faces)
+        out.append((tuple(map(float, base[v])), tuple(map(float, shade[v])), ids))
     return out
 
 
 # -- the skinned scene -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MaterialSlot:
+    """What one glTF material draws: a kyara Material in one ``base``/``shade`` colour (sRGB, as
+    the previews show it), or (``textured``) the colour atlas, ``base``/``shade`` then being the
+    part's median colours (for settings that want one colour, such as the rim)."""
+
+    material: object
+    base: tuple[float, float, float]
+    shade: tuple[float, float, float]
+    textured: bool = False
+
 
 @dataclass
 class SceneLayout:
@@ -301,18 +344,52 @@ class SceneLayout:
     morph_names: list[list[str]]  # per part, its morph target names in target order
     part_materials: list[list[int]]  # per part, the material index of each primitive
     skin: int = -1
-    materials: list[tuple[object, tuple[float, float, float]]] = field(default_factory=list)  # (Material, sRGB base)
+    materials: list[MaterialSlot] = field(default_factory=list)  # one per glTF material, same order
+    textures: tuple[int, int] | None = None  # (base, shade) texture indices of the colour atlas
 
 
-def material_json(name: str, rgb) -> dict:
-    return {"name": name,
-            "pbrMetallicRoughness": {"baseColorFactor": srgb_to_linear(rgb) + [1.0], "metallicFactor": 0.0,
-                                     "roughnessFactor": 1.0},
-            "extensions": {"KHR_materials_unlit": {}}}
+def material_json(name: str, slot: MaterialSlot, base_texture: int | None = None) -> dict:
+    """Unlit glTF material of ``slot``: its base colour, or white times the atlas ``base_texture``."""
+    mat = slot.material
+    alpha = float(getattr(mat, "alpha", 1.0))
+    rgb = (1.0, 1.0, 1.0) if slot.textured else slot.base
+    pbr: dict = {"baseColorFactor": srgb_to_linear(rgb) + [round(alpha, 6)], "metallicFactor": 0.0,
+                 "roughnessFactor": 1.0}
+    if slot.textured:
+        pbr["baseColorTexture"] = {"index": int(base_texture)}
+    out = {"name": name, "pbrMetallicRoughness": pbr, "extensions": {"KHR_materials_unlit": {}}}
+    if alpha < 1.0:
+        out["alphaMode"] = "BLEND"
+    return out
+
+
+def _colour_plan(character) -> tuple[list, object]:
+    """Per part, its ``[(slot, face_ids)]`` (``None`` for a textured part), and the colour atlas."""
+    from kyara.export.atlas import build_atlas
+
+    plans, items = [], []
+    for part, (base, shade) in zip(character.parts, preview_colours(character)):
+        f = part.faces.astype(np.int64)
+        if part.colors is None or not len(part.colors):
+            slot = MaterialSlot(part.material, tuple(map(float, part.material.base_color)),
+                                tuple(map(float, part.material.shade)))
+            plans.append([(slot, np.arange(len(f)))])
+            items.append(None)
+            continue
+        groups = colour_groups(base, shade, f)
+        if groups is not None:
+            plans.append([(MaterialSlot(part.material, b, s), ids) for b, s, ids in groups])
+            items.append(None)
+        else:
+            used = np.unique(f)
+            mid = (tuple(map(float, np.median(base[used], axis=0))), tuple(map(float, np.median(shade[used], axis=0))))
+            plans.append([(MaterialSlot(part.material, *mid, textured=True), np.arange(len(f)))])
+            items.append((base, shade, f))
+    return plans, build_atlas(items)
 
 
 def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray | None = None) -> SceneLayout:
-    """Add bones, skin, meshes and materials of ``character`` to ``builder``.
+    """Add bones, skin, meshes, materials and the colour atlas of ``character`` to ``builder``.
 
     ``transform`` ([3, 3], orthonormal) is baked into every position, normal and morph offset
     (VRM 0.x uses ``diag(-1, 1, -1)``: the model turned 180 degrees about Y). Bones keep identity
@@ -345,51 +422,50 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
                                   "skeleton": bone_nodes[int(np.flatnonzero(parents < 0)[0])]})
     skin = len(builder.gltf["skins"]) - 1
     joint_comp = UBYTE if J <= 256 else USHORT
-    # 3. materials, shared between parts with equal material and colour
-    mat_index: dict = {}
+    # 3. colours: one material per colour, or the colour atlas for parts whose colour varies
+    plans, atlas = _colour_plan(character)
     layout = SceneLayout(bone_nodes, [], [], [], [], skin)
+    if atlas is not None:
+        from kyara.export.atlas import png_bytes
+
+        layout.textures = (builder.add_texture(png_bytes(atlas.base), "colour_atlas"),
+                           builder.add_texture(png_bytes(atlas.shade), "shade_atlas"))
+    mat_index: dict = {}
     used_names = set(names)
 
-    def material_for(mat, rgb) -> int:
-        key = (mat, tuple(round(c, 4) for c in rgb))
-        if key not in mat_index:
-            taken = any(m.name == mat.name for m, _ in layout.materials)
-            name = f"{mat.name}_{len(layout.materials)}" if taken else mat.name
-            mat_index[key] = builder.add_material(material_json(name, rgb))
-            layout.materials.append((mat, tuple(rgb)))
-        return mat_index[key]
+    def material_for(slot: MaterialSlot) -> int:
+        if slot not in mat_index:
+            taken = any(s.material.name == slot.material.name for s in layout.materials)
+            name = f"{slot.material.name}_{len(layout.materials)}" if taken else slot.material.name
+            tex = layout.textures[0] if layout.textures else None
+            mat_index[slot] = builder.add_material(material_json(name, slot, tex))
+            layout.materials.append(slot)
+        return mat_index[slot]
 
     # 4. one mesh node per part
-    for part in character.parts:
+    for k, part in enumerate(character.parts):
         v = part.vertices.astype(np.float64) @ R.T
         f = part.faces.astype(np.int64)
         attrs = {"POSITION": builder.add_accessor(v.astype(np.float32), "VEC3", FLOAT, ARRAY_BUFFER, minmax=True),
                  "NORMAL": builder.add_accessor(vertex_normals(v, f), "VEC3", FLOAT, ARRAY_BUFFER)}
+        if atlas is not None and atlas.uvs[k] is not None:
+            attrs["TEXCOORD_0"] = builder.add_accessor(atlas.uvs[k], "VEC2", FLOAT, ARRAY_BUFFER)
         j4, w4 = gltf_skin_weights(part.joint_indices, part.joint_weights)
         if j4.max(initial=0) >= J:
             raise ValueError(f"part '{part.name}' uses joint {int(j4.max())}, the skeleton has {J} bones")
         attrs["JOINTS_0"] = builder.add_accessor(j4, "VEC4", joint_comp, ARRAY_BUFFER)
         attrs["WEIGHTS_0"] = builder.add_accessor(w4, "VEC4", FLOAT, ARRAY_BUFFER)
-        groups = None
-        if part.colors is not None and len(part.colors):
-            groups = colour_groups(part, f)
-            if groups is None:  # many colours: vertex colours times a white material
-                attrs["COLOR_0"] = builder.add_accessor(np.clip(srgb_to_linear_array(part.colors), 0, 1),
-                                                        "VEC3", FLOAT, ARRAY_BUFFER)
-                groups = [((1.0, 1.0, 1.0), np.arange(len(f)))]
-        if groups is None:
-            groups = [(tuple(part.material.base_color), np.arange(len(f)))]
         morph_names = list(part.morphs)
         targets = [{"POSITION": builder.add_sparse_vec3(np.asarray(part.morphs[m], np.float64) @ R.T)}
                    for m in morph_names]
         prims, mats = [], []
         index_comp = USHORT if len(v) <= 65535 else UINT
-        for rgb, face_ids in groups:
+        for slot, face_ids in plans[k]:
             if len(face_ids) == 0:
                 continue
             prim = {"attributes": attrs,
                     "indices": builder.add_accessor(f[face_ids].reshape(-1), "SCALAR", index_comp, ELEMENT_ARRAY_BUFFER),
-                    "material": material_for(part.material, rgb), "mode": 4}
+                    "material": material_for(slot), "mode": 4}
             if targets:
                 prim["targets"] = targets
             prims.append(prim)
@@ -409,11 +485,6 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
         layout.morph_names.append(morph_names)
         layout.part_materials.append(mats)
     return layout
-
-
-def srgb_to_linear_array(c: np.ndarray) -> np.ndarray:
-    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def continuous_quats(q: np.ndarray) -> np.ndarray:

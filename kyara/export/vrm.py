@@ -11,7 +11,10 @@ plus the VRM extensions:
   parts are ``thirdPersonOnly``);
 * ``expressions``: the 12 presets of :data:`EXPRESSIONS`, each bound to the morph target of that name
   on every part that has one;
-* MToon: shade colour, shading shift/toony, outline width/colour and rim from each part's Material;
+* MToon set so that three-vrm draws what kyara's cel-shaded previews draw (:func:`mtoon_json`):
+  the previews' base and shade colours (the colour atlas' base and shade textures for parts whose
+  colour varies), their shading shift/toony and rim, and their ink as an outline on the parts the
+  previews ink (:func:`outline_width_m`);
 * spring bones: one spring per chain of extra bones that carry ``spring`` settings, colliders on
   the head, torso, legs, arms and hands, grouped so a sleeve chain leaves out the arm bone it
   hangs from (see :func:`spring_chains`, :func:`body_colliders` and :func:`chain_groups`).
@@ -203,19 +206,61 @@ def first_person_type(character, part) -> str:
     return "thirdPersonOnly" if w / total >= 0.9 else "both"
 
 
-def mtoon_json(material, rgb) -> dict:
-    """``VRMC_materials_mtoon`` for a kyara Material drawn in colour ``rgb`` (sRGB)."""
-    from kyara.character.model import shade_of
+def preview_style():
+    """The cel-shading of kyara's previews (:class:`kyara.render.toon.ToonStyle` defaults, as
+    :func:`kyara.character.preview.character_views` and ``kyara create`` draw them)."""
+    from kyara.render.toon import ToonStyle
 
-    shade = material.shade if tuple(rgb) == tuple(material.base_color) else shade_of(tuple(rgb))
-    width = float(material.outline_width)
-    return {"specVersion": "1.0", "transparentWithZWrite": False, "renderQueueOffsetNumber": 0,
-            "shadeColorFactor": srgb_to_linear(shade), "shadingShiftFactor": float(material.shading_shift),
-            "shadingToonyFactor": float(material.shading_toony), "giEqualizationFactor": 0.9,
-            "matcapFactor": [0.0, 0.0, 0.0], "parametricRimColorFactor": srgb_to_linear(material.rim_color),
-            "parametricRimFresnelPowerFactor": 5.0, "parametricRimLiftFactor": 0.0, "rimLightingMixFactor": 1.0,
-            "outlineWidthMode": "worldCoordinates" if width > 0 else "none", "outlineWidthFactor": width,
-            "outlineColorFactor": srgb_to_linear(material.outline_color), "outlineLightingMixFactor": 1.0}
+    return ToonStyle()
+
+
+def linear_to_srgb(c) -> list[float]:
+    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
+    return [round(float(x), 6) for x in np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)]
+
+
+def rim_factor(base, style) -> list[float]:
+    """MToon ``parametricRimColorFactor`` (linear) for a material of colour ``base`` (sRGB): the
+    preview adds ``style.rim_color`` to the sRGB colour, MToon adds its rim in linear light, so the
+    linear rim that gives the preview's full-strength rim on this colour is
+    ``linear(base + rim) - linear(base)``."""
+    b = np.clip(np.asarray(base, np.float64), 0.0, 1.0)
+    lit = np.asarray(srgb_to_linear(np.minimum(b + np.asarray(style.rim_color), 1.0)))
+    return [round(float(x), 6) for x in np.clip(lit - np.asarray(srgb_to_linear(b)), 0.0, 1.0)]
+
+
+def outline_width_m(character, style, size: int = 512) -> float:
+    """World-space MToon outline width (metres) that draws the preview's ink outside the
+    silhouette: half the preview's line width (its lines are centred on the edge) at the metres per
+    pixel of the ``size``-pixel front preview of the whole rest-pose character."""
+    from kyara.render.camera import view_camera
+
+    v = np.concatenate([p.vertices for p in character.parts]).astype(np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    cam = view_camera("front", lo, hi, size=(size, size))
+    depth = -float((cam.view @ np.append(0.5 * (lo + hi), 1.0))[2])
+    return round(0.5 * float(style.outline_width) * float(cam.pixel_footprint(depth)), 6)
+
+
+def mtoon_json(slot, style, outline_m: float, textures: tuple[int, int] | None = None) -> dict:
+    """``VRMC_materials_mtoon`` that draws ``slot`` (:class:`kyara.export.gltf.MaterialSlot`) as the
+    preview's ``style`` does: lit = base, shade = the preview's shade colour (or the atlas' shade
+    texture), the preview's shading shift/toony, rim and ink (outline ``outline_m`` metres on parts
+    the preview inks, in the ink colour, not lit)."""
+    inked = float(slot.material.outline_width) > 0
+    out = {"specVersion": "1.0", "transparentWithZWrite": False, "renderQueueOffsetNumber": 0,
+           "shadeColorFactor": [1.0, 1.0, 1.0] if slot.textured else srgb_to_linear(slot.shade),
+           "shadingShiftFactor": float(style.shading_shift), "shadingToonyFactor": float(style.shading_toony),
+           "giEqualizationFactor": 0.9, "matcapFactor": [0.0, 0.0, 0.0],
+           "parametricRimColorFactor": rim_factor(slot.base, style),
+           "parametricRimFresnelPowerFactor": float(style.rim_power), "parametricRimLiftFactor": float(style.rim_lift),
+           "rimLightingMixFactor": 0.0,
+           "outlineWidthMode": "worldCoordinates" if inked else "none",
+           "outlineWidthFactor": outline_m if inked else 0.0,
+           "outlineColorFactor": srgb_to_linear(style.outline_color), "outlineLightingMixFactor": 0.0}
+    if slot.textured:
+        out["shadeMultiplyTexture"] = {"index": int(textures[1])}
+    return out
 
 
 def expression_binds(layout: SceneLayout, name: str) -> list[dict]:
@@ -237,8 +282,9 @@ def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = 
     character, warnings = with_spring_chain(character)
     b = GlbBuilder("kyara VRM 1.0 exporter")
     layout = add_skinned_character(b, character)
-    for m, (mat, rgb) in zip(b.gltf["materials"], layout.materials):
-        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(mat, rgb)}  # MToon replaces the unlit fallback
+    style, ink = preview_style(), outline_width_m(character, preview_style())
+    for m, slot in zip(b.gltf["materials"], layout.materials):  # MToon replaces the unlit fallback
+        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures)}
     nodes = layout.bone_nodes
     rest = character.rest_joints
     d = character.body.layout.dims

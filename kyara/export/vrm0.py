@@ -5,8 +5,9 @@ does): every position, normal, morph offset and collider offset is multiplied by
 bones keep identity rotations. The extension carries the 0.x humanoid (thumb bones renamed
 Metacarpal/Proximal/Distal -> Proximal/Intermediate/Distal), ``blendShapeMaster`` (weights 0..100),
 ``secondaryAnimation`` (one bone group per spring chain, sphere colliders) and MToon 0.x
-``materialProperties`` (colours in sRGB, outline width in centimetres, shade shift/toony converted
-so that three-vrm's 0.x -> 1.0 conversion gives back our 1.0 factors).
+``materialProperties`` (colours in sRGB, the colour atlas as ``_MainTex``/``_ShadeTexture``, outline
+width in centimetres, shade shift/toony converted so that three-vrm's 0.x -> 1.0 conversion gives
+back the 1.0 factors of :func:`kyara.export.vrm.mtoon_json`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES
 from kyara.export.gltf import GlbBuilder, add_skinned_character
 from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, chain_groups, check_authors,
-                              expression_binds, first_person_type, spring_chains, with_spring_chain)
+                              expression_binds, first_person_type, linear_to_srgb, outline_width_m, preview_style,
+                              rim_factor, spring_chains, with_spring_chain)
 
 TURN_Y = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about Y
 
@@ -59,27 +61,37 @@ def shading_0x(shift_1: float, toony_1: float) -> tuple[float, float]:
     return s0, t0
 
 
-def mtoon_0x(name: str, material, rgb) -> dict:
-    from kyara.character.model import shade_of
-
-    shade = material.shade if tuple(rgb) == tuple(material.base_color) else shade_of(tuple(rgb))
-    s0, t0 = shading_0x(material.shading_shift, material.shading_toony)
-    width_cm = 100.0 * float(material.outline_width)
+def mtoon_0x(name: str, slot, style, outline_m: float, textures: tuple[int, int] | None = None) -> dict:
+    """MToon 0.x ``materialProperties`` of ``slot`` that three-vrm converts into the same MToon 1.0
+    settings :func:`kyara.export.vrm.mtoon_json` writes (colours in sRGB here)."""
+    s0, t0 = shading_0x(style.shading_shift, style.shading_toony)
+    mat = slot.material
+    inked = float(mat.outline_width) > 0
+    width_cm = 100.0 * float(outline_m) if inked else 0.0
+    alpha = float(getattr(mat, "alpha", 1.0))
+    see_through = alpha < 1.0
+    white = (1.0, 1.0, 1.0)
     return {
-        "name": name, "shader": "VRM/MToon", "renderQueue": 2000,
+        "name": name, "shader": "VRM/MToon", "renderQueue": 3000 if see_through else 2000,
         "floatProperties": {"_Cutoff": 0.5, "_BumpScale": 1.0, "_ReceiveShadowRate": 1.0, "_ShadingGradeRate": 1.0,
                             "_ShadeShift": s0, "_ShadeToony": t0, "_LightColorAttenuation": 0.0,
-                            "_IndirectLightIntensity": 0.1, "_RimLightingMix": 1.0, "_RimFresnelPower": 5.0,
-                            "_RimLift": 0.0, "_OutlineWidth": width_cm, "_OutlineScaledMaxDistance": 1.0,
-                            "_OutlineLightingMix": 1.0, "_MToonVersion": 38, "_DebugMode": 0, "_BlendMode": 0,
-                            "_OutlineWidthMode": 1 if width_cm > 0 else 0, "_OutlineColorMode": 1,
-                            "_CullMode": 2, "_OutlineCullMode": 1, "_SrcBlend": 1, "_DstBlend": 0, "_ZWrite": 1},
-        "vectorProperties": {"_Color": [*map(float, rgb), 1.0], "_ShadeColor": [*map(float, shade), 1.0],
+                            "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.0,
+                            "_RimFresnelPower": float(style.rim_power), "_RimLift": float(style.rim_lift),
+                            "_OutlineWidth": width_cm, "_OutlineScaledMaxDistance": 1.0,
+                            "_OutlineLightingMix": 0.0, "_MToonVersion": 38, "_DebugMode": 0,
+                            "_BlendMode": 2 if see_through else 0, "_OutlineWidthMode": 1 if inked else 0,
+                            "_OutlineColorMode": 0, "_CullMode": 2, "_OutlineCullMode": 1,
+                            "_SrcBlend": 5 if see_through else 1, "_DstBlend": 10 if see_through else 0,
+                            "_ZWrite": 0 if see_through else 1},
+        "vectorProperties": {"_Color": [*map(float, white if slot.textured else slot.base), alpha],
+                             "_ShadeColor": [*map(float, white if slot.textured else slot.shade), 1.0],
                              "_EmissionColor": [0.0, 0.0, 0.0, 1.0],
-                             "_RimColor": [*map(float, material.rim_color), 1.0],
-                             "_OutlineColor": [*map(float, material.outline_color), 1.0]},
-        "textureProperties": {}, "keywordMap": {"MTOON_OUTLINE_WIDTH_WORLD": width_cm > 0, "MTOON_OUTLINE_COLOR_MIXED": True},
-        "tagMap": {"RenderType": "Opaque"},
+                             "_RimColor": [*linear_to_srgb(rim_factor(slot.base, style)), 1.0],
+                             "_OutlineColor": [*map(float, style.outline_color), 1.0]},
+        "textureProperties": {"_MainTex": int(textures[0]), "_ShadeTexture": int(textures[1])} if slot.textured else {},
+        "keywordMap": {"MTOON_OUTLINE_WIDTH_WORLD": inked, "MTOON_OUTLINE_COLOR_FIXED": inked,
+                       **({"_ALPHABLEND_ON": True} if see_through else {})},
+        "tagMap": {"RenderType": "Transparent" if see_through else "Opaque"},
     }
 
 
@@ -92,6 +104,7 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
     b = GlbBuilder("kyara VRM 0.x exporter")
     b.use("KHR_materials_unlit")
     layout = add_skinned_character(b, character, transform=TURN_Y)
+    style, ink = preview_style(), outline_width_m(character, preview_style())
     nodes = layout.bone_nodes
     rest = np.asarray(character.rest_joints) @ TURN_Y.T
     d = character.body.layout.dims
@@ -142,7 +155,8 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
                         "lookAtVerticalDown": look, "lookAtVerticalUp": look},
         "blendShapeMaster": {"blendShapeGroups": groups},
         "secondaryAnimation": {"boneGroups": bone_groups, "colliderGroups": collider_groups},
-        "materialProperties": [mtoon_0x(m["name"], mat, rgb) for m, (mat, rgb) in zip(b.gltf["materials"], layout.materials)],
+        "materialProperties": [mtoon_0x(m["name"], slot, style, ink, layout.textures)
+                               for m, slot in zip(b.gltf["materials"], layout.materials)],
     }
     b.gltf["extensions"] = {"VRM": vrm}
     b.use("VRM")
