@@ -102,3 +102,59 @@ def test_openpose_json_round_trip_of_a_posed_body(tmp_path, body):
     people, w, h = read_openpose_json(path)
     assert (w, h) == (768, 512) and len(people) == 1
     assert people[0].allclose(kp2, atol=1e-9)
+
+
+# -- which keypoints a view shows: segments and own segments ------------------------------------
+def test_every_bone_has_a_segment_and_every_segment_a_bone():
+    from kyara.body.skeleton import BONES
+    from kyara.pose.keypoints import BONE_SEGMENT, SEGMENT_INDEX, SEGMENT_NAMES, bone_segment
+
+    assert sorted(set(BONE_SEGMENT.tolist())) == list(range(len(SEGMENT_NAMES)))
+    assert bone_segment("neck") == bone_segment("jaw") == SEGMENT_INDEX["head"]
+    assert bone_segment("leftShoulder") == bone_segment("hips") == SEGMENT_INDEX["torso"]
+    assert bone_segment("rightIndexDistal") == SEGMENT_INDEX["rightHand"]
+    assert bone_segment("leftToes") == SEGMENT_INDEX["leftFoot"]
+    for b in BONES:  # a side's bones never land on the other side
+        name = SEGMENT_NAMES[bone_segment(b)]
+        for side, other in (("left", "right"), ("right", "left")):
+            assert not (b.startswith(side) and name.startswith(other)), (b, name)
+    with pytest.raises(ValueError, match="humanoid bone"):
+        bone_segment("tail")
+
+
+def test_own_segments_of_joints_ears_hands_and_face():
+    from kyara.pose.keypoints import SEGMENT_NAMES, keypoint_own_segments
+
+    own = keypoint_own_segments()
+    names = lambda k: {SEGMENT_NAMES[s] for s in np.flatnonzero(own[k])}  # noqa: E731
+    assert names(3) == {"rightUpperArm", "rightLowerArm"}  # elbow
+    assert names(7) == {"leftLowerArm", "leftHand"}  # wrist
+    assert names(5) == {"torso", "leftUpperArm"}  # shoulder
+    assert names(11) == {"torso", "leftUpperLeg"} and names(13) == {"leftLowerLeg", "leftFoot"}  # hip, ankle
+    assert names(1) == {"torso", "head", "leftUpperArm", "rightUpperArm"}  # neck
+    assert names(0) == names(14) == {"head"} and names(16) == names(17) == set()  # nose, eye, ears
+    assert names(18) == {"leftLowerArm", "leftHand"} and names(25) == {"leftHand"}  # left wrist, a finger
+    assert names(39) == {"rightLowerArm", "rightHand"} and all(names(k) == {"head"} for k in range(60, 130))
+
+
+def test_body_segments_lie_where_their_bones_are(body):
+    from kyara.pose.keypoints import SEGMENT_INDEX, face_segments, vertex_segments
+
+    seg = vertex_segments(body)
+    assert seg.shape == (body.num_vertices,) and seg.min() >= 0  # the bare body is all body
+    c = {name: body.vertices[seg == i].mean(axis=0) for name, i in SEGMENT_INDEX.items()}
+    assert c["leftHand"][0] > c["leftLowerArm"][0] > c["leftUpperArm"][0] > c["torso"][0] > c["rightUpperArm"][0]
+    assert c["head"][1] > c["torso"][1] > c["leftUpperLeg"][1] > c["leftLowerLeg"][1] > c["leftFoot"][1]
+    fs = face_segments(np.array([[0, 1, 2], [0, 1, 1], [2, 0, 1]]), np.array([5, 7, 9]))
+    assert fs.tolist() == [5, 7, 9]  # no two corners agree: the first corner's; else the majority
+
+
+def test_visible_keypoints_checks_the_mesh_size(body):
+    from kyara.pose.keypoints import visible_keypoints
+
+    kp = body_keypoints(body, _rest())
+    verts = body.vertices
+    cam = pose_camera(verts, "front", (64, 64))
+    with pytest.raises(ValueError, match="expected the body's"):
+        visible_keypoints(body, kp, [cam], verts[:-1])
+    assert visible_keypoints(body, kp, [cam], verts)[0, :18].all()  # rest T-pose, front: all 18

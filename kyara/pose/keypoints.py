@@ -3,6 +3,13 @@
 Body joints come from the skeleton (shoulders = upper-arm joints, ...); nose, eyes and ears
 are vertices of the head surface; hand points are finger joints plus fingertips; the face points
 are the 70 landmark vertices of :mod:`kyara.body.anchors`. Everything is batched over frames.
+
+Which keypoints a view shows (:func:`visible_keypoints`): a keypoint is dropped only when a
+*different* body part hides it, as ControlNet skeletons and DreamWaltz-G draw them. The body is cut
+into :data:`SEGMENT_NAMES` by each vertex's dominant bone; hair, garments and accessories belong to
+no segment and hide nothing. A joint lies between two segments (the elbow between upper arm and
+forearm) and both are its own; nose, eyes and face landmarks own the head; ears own nothing, so
+the head hides the far ear in a side view (the OpenPose convention) while both show from the front.
 """
 
 from __future__ import annotations
@@ -167,3 +174,115 @@ def project_keypoints(kp: Keypoints3D, camera, visible: np.ndarray | None = None
     out[inside, 2] = 1.0
     return Keypoints2D(body=out[:18], hand_left=out[18:39], hand_right=out[39:60], face=out[60:130],
                        width=camera.width, height=camera.height)
+
+
+# -- which keypoints a view shows ---------------------------------------------------------------
+SEGMENT_NAMES: tuple[str, ...] = (
+    "head", "torso",
+    "leftUpperArm", "leftLowerArm", "leftHand", "rightUpperArm", "rightLowerArm", "rightHand",
+    "leftUpperLeg", "leftLowerLeg", "leftFoot", "rightUpperLeg", "rightLowerLeg", "rightFoot",
+)
+"""Body segments, named after their main bone: head (with neck, jaw, eyes), torso (hips to upper
+chest and the shoulders), each upper arm, forearm, hand (with fingers), thigh, shin, foot (with toes)."""
+
+SEGMENT_INDEX = {name: i for i, name in enumerate(SEGMENT_NAMES)}
+
+
+def bone_segment(bone: str) -> int:
+    """Index into :data:`SEGMENT_NAMES` of a VRM humanoid bone."""
+    if bone not in BONE_INDEX:
+        raise ValueError(f"bone '{bone}' is not a VRM humanoid bone")
+    if bone in ("head", "neck", "jaw") or bone.endswith("Eye"):
+        return SEGMENT_INDEX["head"]
+    if bone in ("hips", "spine", "chest", "upperChest") or bone.endswith("Shoulder"):
+        return SEGMENT_INDEX["torso"]
+    side = "left" if bone.startswith("left") else "right"
+    rest = bone[len(side):]
+    if rest in ("UpperArm", "LowerArm", "Hand", "UpperLeg", "LowerLeg", "Foot"):
+        return SEGMENT_INDEX[bone]
+    if rest == "Toes":
+        return SEGMENT_INDEX[f"{side}Foot"]
+    return SEGMENT_INDEX[f"{side}Hand"]  # fingers
+
+
+BONE_SEGMENT = np.array([bone_segment(b) for b in BONE_INDEX], dtype=np.int64)
+"""[55] segment of each humanoid bone."""
+
+
+def keypoint_own_segments() -> np.ndarray:
+    """``[130, S]`` bool: the segments that never hide each keypoint (body, left hand, right hand, face).
+
+    A joint keypoint owns the segments of its bone and of its parent bone (the elbow: upper arm and
+    forearm; the hip: torso and thigh); the neck, the shoulders' midpoint, owns torso, head and both
+    upper arms (so the near shoulder does not hide it in a side view); nose, eyes, every hand point
+    past the wrist and every face landmark own their segment; the ears own none.
+    """
+    own = np.zeros((130, len(SEGMENT_NAMES)), dtype=bool)
+    head = SEGMENT_INDEX["head"]
+    for i, (kind, name) in enumerate(BODY_SOURCES):
+        if kind == "joint":
+            own[i, [bone_segment(name), BONE_SEGMENT[PARENTS[BONE_INDEX[name]]]]] = True
+        elif kind == "mid":  # the shoulders' midpoint, where torso, head and both upper arms meet
+            own[i, [SEGMENT_INDEX[s] for s in ("torso", "head", "leftUpperArm", "rightUpperArm")]] = True
+        elif not name.endswith("Ear"):
+            own[i, head] = True
+    for start, side in ((18, "left"), (39, "right")):
+        own[start:start + 21, SEGMENT_INDEX[f"{side}Hand"]] = True
+        own[start, SEGMENT_INDEX[f"{side}LowerArm"]] = True  # the wrist
+    own[60:130, head] = True
+    return own
+
+
+def occlusion_tolerances(body: Body) -> np.ndarray:
+    """``[130]`` metres: how far in front of a keypoint another body part must be to hide it.
+
+    Joints lie inside the body: 1% of the head height (a few millimetres), so a surface through the
+    joint itself (flat or overlapping meshes of imported avatars) does not hide it. Points on the
+    surface (nose, eyes, face landmarks) 2% of the head height, so a hand resting on the cheek does
+    not hide the face; ears, which sit on the side of the head, 15% of the head width, so the
+    head's own side hides the far ear only.
+    """
+    d = body.layout.dims
+    tol = np.full(130, 0.01 * d["h"])
+    for i, (kind, name) in enumerate(BODY_SOURCES):
+        if kind == "vertex":
+            tol[i] = 0.15 * d["W"] if name.endswith("Ear") else 0.02 * d["h"]
+    tol[60:] = 0.02 * d["h"]
+    return tol
+
+
+def vertex_segments(body: Body) -> np.ndarray:
+    """``[V]`` int64 segment of each vertex of ``body`` (-1: no body part, hides nothing).
+
+    A body-like object with a ``segments`` array (:class:`kyara.avatar.body.AvatarBody`) gives its
+    own; otherwise the segment of each vertex's dominant bone (bones past the 55 humanoid ones,
+    hair and skirt chains, belong to no segment).
+    """
+    seg = getattr(body, "segments", None)
+    if seg is not None:
+        return np.asarray(seg, dtype=np.int64)
+    ji, jw = np.asarray(body.joint_indices), np.asarray(body.joint_weights)
+    dom = ji[np.arange(len(ji)), np.argmax(jw, axis=1)]
+    return np.where(dom < len(BONE_SEGMENT), BONE_SEGMENT[np.minimum(dom, len(BONE_SEGMENT) - 1)], -1)
+
+
+def face_segments(faces: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """``[F]`` segment of each triangle: the one two or three of its corners share, else its first corner's."""
+    s = np.asarray(segments, dtype=np.int64)[np.asarray(faces, dtype=np.int64)]  # [F, 3]
+    return np.where(s[:, 1] == s[:, 2], s[:, 1], s[:, 0])
+
+
+def visible_keypoints(body: Body, keypoints: Keypoints3D, cameras, vertices: np.ndarray) -> np.ndarray:
+    """``[N, 130]`` bool: keypoints (:func:`body_keypoints`, one frame ``[130, 3]`` or N frames) that
+    each of the N ``cameras`` shows when ``body`` is posed as ``vertices`` (``[V, 3]`` or
+    ``[N, V, 3]`` metres, the mesh of ``body``). Hidden: points outside the image and points a
+    *different* body part covers (:func:`keypoint_own_segments`, :func:`occlusion_tolerances`).
+    Use :func:`project_keypoints` with each row; it also drops the face points seen from behind."""
+    from kyara.render.visibility import segment_visibility
+
+    seg = vertex_segments(body)
+    v = np.asarray(vertices)
+    if v.shape[-2] != len(seg):
+        raise ValueError(f"vertices have {v.shape[-2]} points, expected the body's {len(seg)}")
+    return segment_visibility(keypoints.all(), cameras, v, body.faces, face_segments(body.faces, seg),
+                              keypoint_own_segments(), occlusion_tolerances(body))
