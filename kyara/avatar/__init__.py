@@ -9,6 +9,7 @@
 
 Modules: :mod:`~kyara.avatar.glb` (bounded glTF reader), :mod:`~kyara.avatar.vrm` (VRM 1.0 / 0.x
 extensions), :mod:`~kyara.avatar.convert` (-> Character in kyara's conventions),
+:mod:`~kyara.avatar.materials` (colours, MToon outlines, which meshes are the body),
 :mod:`~kyara.avatar.body` (the Body-like adapter), :mod:`~kyara.avatar.licence` (VRM meta, the
 conversion gate).
 """

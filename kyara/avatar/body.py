@@ -7,7 +7,9 @@ the 55 humanoid bones followed by the character's extra bones), ``weights_dense(
 xyz of its own surface, normalized: CoNR), ``parts`` labels, ``anchors`` (nose, eyes, ears),
 ``face_triangles/face_bary`` (70 face landmarks, NaN barycentrics = missing), ``layout`` (tips and
 the dims keypoint tolerances and pose presets read), ``pose``/``pose_vertices``, per-vertex
-``base_color``/``shade_color`` for the toon map.
+``base_color``/``shade_color`` for the toon map, and ``segments``: the body segment of each vertex
+(:data:`kyara.pose.keypoints.SEGMENT_NAMES`, from its dominant bone; -1 for hair, garments,
+accessories and face features), which decides which OpenPose keypoints a view shows.
 
 Anchor points (nose, eyes, ears) are extra vertices appended after the surface, skinned rigidly to
 the head and used by no face, so they are never drawn but follow every pose.
@@ -22,6 +24,7 @@ import numpy as np
 
 from kyara.body.layout import Layout
 from kyara.body.skeleton import BONE_INDEX, NUM_BONES, PARENTS, finger_bones
+from kyara.pose.keypoints import BONE_SEGMENT
 
 ANCHORS = ("nose", "leftEye", "rightEye", "leftEar", "rightEar")
 HEAD_BONES = ("head", "jaw", "leftEye", "rightEye")
@@ -46,6 +49,7 @@ class AvatarBody:
     shade_color: np.ndarray | None = None  # [V, 3] sRGB
     extra_springs: tuple = ()  # [E] VRMC_springBone settings dict per extra bone (None = no spring)
     outline: np.ndarray | None = None  # [V] bool: the toon map's ink outlines on this vertex's part
+    segments: np.ndarray | None = None  # [V] int64 body segment (kyara.pose.keypoints.SEGMENT_NAMES), -1 = none
 
     @property
     def params(self):
@@ -231,7 +235,7 @@ def _udp(body_like: AvatarBody, surface_n: int) -> np.ndarray:
 
 
 def _assemble(layout: Layout, mesh: dict, extra_rest: np.ndarray, extra_parents: np.ndarray, labels: np.ndarray,
-              anchor_pos: np.ndarray, landmarks: tuple[np.ndarray, np.ndarray]) -> AvatarBody:
+              anchor_pos: np.ndarray, landmarks: tuple[np.ndarray, np.ndarray], segments: np.ndarray) -> AvatarBody:
     n = len(mesh["vertices"])
     head = BONE_INDEX["head"]
     verts = np.concatenate([mesh["vertices"], anchor_pos]).astype(np.float32)
@@ -246,6 +250,7 @@ def _assemble(layout: Layout, mesh: dict, extra_rest: np.ndarray, extra_parents:
                       np.asarray(extra_rest, np.float64).reshape(-1, 3), np.asarray(extra_parents, np.int64),
                       pad(mesh["base"]).astype(np.float32), pad(mesh["shade"]).astype(np.float32))
     object.__setattr__(body, "udp", _udp(body, n))
+    object.__setattr__(body, "segments", np.concatenate([segments, np.full(len(anchor_pos), -1)]).astype(np.int64))
     if "outline" in mesh:
         object.__setattr__(body, "outline", np.concatenate([mesh["outline"], np.ones(len(anchor_pos), np.bool_)]))
     return body
@@ -303,12 +308,40 @@ def avatar_body(parts, extra_bones, rest: np.ndarray, head_tip: np.ndarray, info
     extra_rest = np.array([b.position for b in extra_bones], dtype=np.float64).reshape(-1, 3)
     mesh = tmp.merged(opaque_only=any(not p.material.transparent for p in parts))
     dom = mesh["joint_indices"][np.arange(len(mesh["vertices"])), np.argmax(mesh["joint_weights"], axis=1)]
+    swaying = _swaying(extra_bones, extra_parents)
+    on_body = body_surface(mesh, dom, getattr(info, "body_parts", None), swaying)
     head_mask = np.isin(dom, [BONE_INDEX[b] for b in HEAD_BONES])  # extra bones (hair) excluded
+    if (head_mask & on_body).sum() > 3:  # the file says which meshes are hair and face features: the head's skin only
+        head_mask &= on_body
+    outline = getattr(info, "part_outline", None)
+    if outline is not None:  # per vertex, from each primitive's material (eyes: no ink)
+        mesh["outline"] = np.concatenate([outline[i] for i in np.unique(mesh["part_id"])]).astype(np.bool_)
     labels = BONE_PART[_humanoid_of(dom, extra_parents)]
     v = mesh["vertices"].astype(np.float64)
     layout = _layout(rest, head_tip, v, head_mask)
     anchor_pos, landmarks = _head_features(v, mesh["faces"].astype(np.int64), head_mask, layout)
-    return _assemble(layout, mesh, extra_rest, extra_parents, labels, anchor_pos, landmarks)
+    segments = np.where(on_body, BONE_SEGMENT[_humanoid_of(dom, extra_parents)], -1)
+    return _assemble(layout, mesh, extra_rest, extra_parents, labels, anchor_pos, landmarks, segments)
+
+
+def _swaying(extra_bones, extra_parents: np.ndarray) -> np.ndarray:
+    """``[55 + E]`` bool: bones on a spring chain (an extra bone with spring settings, or below one)."""
+    out = np.zeros(NUM_BONES + len(extra_bones), dtype=bool)
+    for k, (b, p) in enumerate(zip(extra_bones, extra_parents)):  # parents first
+        out[NUM_BONES + k] = b.spring is not None or out[p]
+    return out
+
+
+def body_surface(mesh: dict, dominant: np.ndarray, body_parts=None, swaying: np.ndarray | None = None) -> np.ndarray:
+    """``[V]`` bool: vertices of the merged ``mesh`` that are the body's own surface (they may hide
+    keypoints): not skinned mostly to a swaying bone (``swaying`` [55 + E]: hair strands, skirt and
+    coat chains; rigid helper bones count as their humanoid ancestor) and on a part that
+    ``body_parts`` (one bool per part, when the file says) does not rule out."""
+    dom = np.asarray(dominant)
+    on = ~swaying[dom] if swaying is not None else dom < NUM_BONES
+    if body_parts is not None:
+        on &= np.asarray(body_parts, dtype=bool)[mesh["part_id"]]
+    return on
 
 
 def character_body(character) -> AvatarBody:
@@ -332,7 +365,11 @@ def character_body(character) -> AvatarBody:
     extra_parents = np.array([index[b.parent] for b in character.extra_bones], dtype=np.int64)
     extra_rest = np.array([b.position for b in character.extra_bones], dtype=np.float64).reshape(-1, 3)
     labels = character_part_labels(character, mesh)
-    adapter = _assemble(body.layout, mesh, extra_rest, extra_parents, labels, anchor_pos, landmarks)
+    # only the body part hides keypoints: hair, garments, accessories and face features never do
+    dom = mesh["joint_indices"][np.arange(len(mesh["vertices"])), np.argmax(mesh["joint_weights"], axis=1)]
+    on_body = body_surface(mesh, dom, [p.kind == "body" for p in character.parts])
+    segments = np.where(on_body, BONE_SEGMENT[np.minimum(dom, NUM_BONES - 1)], -1)
+    adapter = _assemble(body.layout, mesh, extra_rest, extra_parents, labels, anchor_pos, landmarks, segments)
     object.__setattr__(adapter, "extra_springs", tuple(b.spring for b in character.extra_bones))
     return adapter
 

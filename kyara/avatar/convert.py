@@ -11,7 +11,10 @@ Steps (:func:`import_avatar`):
 4. parts: one per mesh node; skinned meshes are put in the rest pose with their inverse bind
    matrices, rigid meshes take their node's world matrix and follow its nearest mapped bone;
    primitives sharing vertex accessors share vertices; colours from the base colour factor, the
-   base colour texture sampled at the vertex UVs and ``COLOR_0``; MToon shade colours; morph targets;
+   base colour texture sampled at the vertex UVs and ``COLOR_0``; MToon shade colours and outline
+   widths (per vertex: eyes and other features drawn without ink keep none); morph targets; which
+   parts are the body's own surface (files kyara wrote say it in their first-person annotations:
+   ``auto`` is the body; hair, face features and garments never hide an OpenPose keypoint);
 5. rest pose normalized: if arms or legs are off the T-pose by more than
    :attr:`ImportConfig.tpose_tolerance_deg`, the skeleton and mesh are re-posed into a T-pose
    (arms along +-X, legs along -Y) with identity rest rotations, as VRM's normalized bones; feet on y = 0.
@@ -26,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kyara.avatar.glb import GltfDocument, GltfLimits, read_gltf
+from kyara.avatar.materials import DEFAULT_OUTLINE, kyara_body_parts, material_colours
 from kyara.avatar.vrm import AvatarExtensions, read_extensions
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS, REQUIRED_BONES, finger_bones
 
@@ -51,6 +55,8 @@ class AvatarInfo:
     expressions: dict[str, list[tuple[int, str, float]]]  # name -> [(part index, morph name, weight)]
     reposed: bool = False  # the rest pose was not a T-pose and was normalized
     warnings: list[str] = field(default_factory=list)
+    body_parts: list[bool] | None = None  # per part: the body's own surface (None: the file does not say)
+    part_outline: list[np.ndarray] | None = None  # per part, [V] bool: its material draws ink outlines
 
     @property
     def meta(self):
@@ -123,75 +129,6 @@ def node_graph(doc: GltfDocument) -> tuple[list[int], np.ndarray, list[int]]:
         local = _trs(nodes[i], doc, i)
         world[i] = local if parents[i] < 0 else world[parents[i]] @ local
     return parents, world, order
-
-
-# -- colours ------------------------------------------------------------------------------------
-def _decode_image(doc: GltfDocument, tex_index: int, cache: dict) -> np.ndarray | None:
-    if tex_index in cache:
-        return cache[tex_index]
-    img = None
-    try:
-        tex = doc.item("textures", tex_index, "texture")
-        src = tex.get("source")
-        data = doc.image_bytes(src) if isinstance(src, int) else None
-        if data is not None:
-            import io
-
-            from PIL import Image
-
-            with Image.open(io.BytesIO(data)) as im:
-                im.thumbnail((2048, 2048))
-                img = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except (ValueError, OSError):
-        img = None  # an unreadable texture only loses colour
-    cache[tex_index] = img
-    return img
-
-
-def _to_linear(c: np.ndarray) -> np.ndarray:
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)
-
-
-def sample_texture(img: np.ndarray, uv: np.ndarray, transform: dict | None = None) -> np.ndarray:
-    """Nearest texel sRGB [N, 3] in [0, 1] of ``img [H, W, 3] uint8`` at ``uv [N, 2]`` (glTF UVs:
-    origin top-left, repeat wrap; ``KHR_texture_transform`` offset/rotation/scale applied)."""
-    uv = np.asarray(uv, dtype=np.float64)
-    if transform:
-        s = np.asarray(transform.get("scale", [1.0, 1.0]), dtype=np.float64)
-        r = float(transform.get("rotation", 0.0))
-        o = np.asarray(transform.get("offset", [0.0, 0.0]), dtype=np.float64)
-        u, v = uv[:, 0] * s[0], uv[:, 1] * s[1]
-        uv = np.stack([np.cos(r) * u + np.sin(r) * v, -np.sin(r) * u + np.cos(r) * v], axis=1) + o
-    h, w = img.shape[:2]
-    x = np.floor(np.mod(uv[:, 0], 1.0) * w).astype(np.int64).clip(0, w - 1)
-    y = np.floor(np.mod(uv[:, 1], 1.0) * h).astype(np.int64).clip(0, h - 1)
-    return img[y, x].astype(np.float64) / 255.0
-
-
-def _material(doc: GltfDocument, ext: AvatarExtensions, index, uv, vcol, n: int, cache: dict):
-    """(per-vertex sRGB [n, 3], alpha, shade sRGB or None, name) of material ``index``."""
-    mat = doc.item("materials", index, "material") if index is not None else {}
-    pbr = mat.get("pbrMetallicRoughness") or {}
-    factor = np.asarray(pbr.get("baseColorFactor", [1, 1, 1, 1]), dtype=np.float64).reshape(-1)
-    if factor.size != 4 or not np.all(np.isfinite(factor)):
-        factor = np.ones(4)
-    lin = np.tile(factor[:3], (n, 1))
-    tex = pbr.get("baseColorTexture")
-    if isinstance(tex, dict) and isinstance(tex.get("index"), int) and uv is not None:
-        img = _decode_image(doc, tex["index"], cache)
-        if img is not None:
-            tt = (tex.get("extensions") or {}).get("KHR_texture_transform")
-            lin = lin * _to_linear(sample_texture(img, uv, tt if isinstance(tt, dict) else None))
-    if vcol is not None:
-        lin = lin * np.asarray(vcol, dtype=np.float64)[:, :3]
-    alpha = float(factor[3]) if mat.get("alphaMode") == "BLEND" else 1.0
-    shade = ext.shade_colors.get(index) if index is not None else None
-    return _to_srgb(lin), alpha, shade, str(mat.get("name") or f"material{index}")
 
 
 # -- skeleton -----------------------------------------------------------------------------------
@@ -374,7 +311,7 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
     # 2. parts
     mesh_nodes = [i for i in order if isinstance(nodes[i].get("mesh"), int)]
     tex_cache: dict = {}
-    raw_parts, part_mesh = [], []
+    raw_parts, part_mesh, part_node, part_ink = [], [], [], []
     for i in mesh_nodes:
         mesh = doc.item("meshes", nodes[i]["mesh"], "mesh")
         prims = [p for p in (mesh.get("primitives") or []) if isinstance(p, dict)]
@@ -393,6 +330,7 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
             M = world[sj] @ ibm[: len(sj)]  # [S, 4, 4] bind -> rest world (0.x: already turned)
         sets: dict[tuple, int] = {}
         verts, faces, ji, jw, cols, morphs_list, alphas, shades, names_ = [], [], [], [], [], [], [], [], []
+        painted: list[tuple[int, np.ndarray, np.ndarray, float]] = []  # (vertex set, faces, sRGB, outline width)
         offset = 0
         target_names = (mesh.get("extras") or {}).get("targetNames")
         for prim in prims:
@@ -439,13 +377,24 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
                 continue
             faces[k].append(f)
             uv, vc, _ = names_[k]
-            rgb, alpha, shade, _mname = _material(doc, ext, prim.get("material"), uv, vc, n, tex_cache)
-            used = np.unique(f)
-            cols[k][used] = rgb[used]
+            rgb, alpha, shade, _mname, width = material_colours(doc, ext, prim.get("material"), uv, vc, n,
+                                                                tex_cache)
+            painted.append((k, f, rgb, width))
             alphas.append(alpha)
             shades.append(shade)
         if not verts:
             continue
+        ink = [np.zeros(len(vk), dtype=np.bool_) for vk in verts]
+        for k, f, rgb, width in painted:  # a vertex in several primitives: the last one's colour ...
+            used = np.unique(f)
+            cols[k][used], ink[k][used] = rgb[used], width > 0
+        for k, f, rgb, width in painted:  # ... unless it is a triangle's first corner, which kyara's
+            c0 = f[:, 0]  # exporter groups by (the primitive then holds this vertex's own colour)
+            cols[k][c0], ink[k][c0] = rgb[c0], width > 0
+        face_count: dict[float, int] = {}
+        for _, f, _, width in painted:
+            face_count[width] = face_count.get(width, 0) + len(f)
+        outline_width = max(face_count, key=face_count.get) if face_count else DEFAULT_OUTLINE
         V = np.concatenate(verts)
         F = np.concatenate([np.concatenate(fl) + names_[k][2] if fl else np.zeros((0, 3), np.int64)
                             for k, fl in enumerate(faces)]).astype(np.int64)
@@ -463,12 +412,14 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
         base = tuple(float(x) for x in np.median(C, axis=0))
         shade = next((s for s in shades if s is not None), None)
         alpha = min(alphas) if alphas else 1.0
-        mat = Material(str(mesh.get("name") or f"mesh{nodes[i]['mesh']}"), base, shade, 0.0015,
+        mat = Material(str(mesh.get("name") or f"mesh{nodes[i]['mesh']}"), base, shade, outline_width,
                        alpha=max(alpha, 0.05))
         pname = _unique_name(str(nodes[i].get("name") or mesh.get("name") or ""), set(p[0] for p in raw_parts), i)
         colors = C.astype(np.float32) if np.ptp(C, axis=0).max() > 1e-3 else None
         raw_parts.append((pname, V, F, np.concatenate(ji), np.concatenate(jw), mat, colors, morphs))
         part_mesh.append(nodes[i]["mesh"])
+        part_node.append(i)
+        part_ink.append(np.concatenate(ink))
     if not raw_parts:
         raise ValueError(f"{name}: has no triangle mesh, expected at least one mesh on the avatar's nodes")
     # 3. skeleton in kyara's frame
@@ -529,6 +480,6 @@ def import_avatar(path: str | os.PathLike, config: ImportConfig | None = None):
                         out.append((pi, keys[t], wgt))
         expressions[ename] = out
     info = AvatarInfo(doc.path, ext, sorted(ext.humanoid, key=BONE_INDEX.get), interpolated, expressions,
-                      rot is not None, info_warnings)
+                      rot is not None, info_warnings, kyara_body_parts(doc, part_node, part_mesh), part_ink)
     body = avatar_body(parts, extra_bones, all_rest[:NUM_BONES], head_tip, info)
     return Character(spec=info, body=body, parts=parts, extra_bones=extra_bones)
