@@ -27,20 +27,33 @@ __all__ = [
 ]
 
 
-def load_motion(spec: str | os.PathLike, motion_scale: float | None = None) -> tuple[MocapSkeleton, MocapMotion]:
+def load_motion(
+    spec: str | os.PathLike,
+    motion_scale: float | None = None,
+    up: str | None = None,
+    mapping: dict[str, str | None] | str | os.PathLike | None = None,
+) -> tuple[MocapSkeleton, MocapMotion]:
     """A built-in name (``walk``, ``jog``, ``jump``, ``punch``, ``dance``), a ``.bvh`` or a ``.npz``.
 
-    ``motion_scale`` (metres per file unit) overrides the unit detection of BVH files.
+    BVH only: ``motion_scale`` (metres per file unit) overrides the unit detection, ``up`` (``"y"``,
+    ``"z"``, ``"+z"``, ...; None or ``"auto"``: detected) the up-axis detection; ``mapping`` (a
+    YAML path or dict ``{joint: vrmBone}``) helps both find the legs and head. The result is
+    always Y up, in metres. Pass the same ``mapping`` to :func:`retarget`.
     """
+    from kyara.motion.axes import parse_up
+
+    axis = parse_up(up)
     text = str(spec)
     if text in BUILTIN_MOTIONS:
-        return load_builtin(text, motion_scale)
+        return load_builtin(text, motion_scale, axis)
     p = Path(text)
     suffix = p.suffix.lower()
     if suffix == ".bvh":
-        return read_bvh(p, motion_scale)
+        return read_bvh(p, motion_scale, axis, mapping)
     if suffix == ".npz":
         if motion_scale is not None:
             raise ValueError("motion scale applies to BVH files; SMPL .npz files are in metres")
+        if axis is not None:
+            raise ValueError("--up applies to BVH files; SMPL .npz files are turned Y up from their own convention")
         return read_smpl_npz(p)
     raise ValueError(f"motion '{text}' is not a built-in ({', '.join(BUILTIN_MOTIONS)}) nor a .bvh/.npz file")

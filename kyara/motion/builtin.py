@@ -31,7 +31,8 @@ def builtin_text(name: str) -> str:
     return resources.files("kyara").joinpath("data", "motions", f"{name}.bvh").read_text(encoding="utf-8")
 
 
-def load_builtin(name: str, motion_scale: float | None = None) -> tuple[MocapSkeleton, MocapMotion]:
-    """Skeleton and motion (metres, 120 fps) of built-in ``name``, without CMU's reference frame 1."""
-    skeleton, motion = parse_bvh(builtin_text(name), f"<builtin {name}>", motion_scale)
+def load_builtin(name: str, motion_scale: float | None = None, up: str | None = None) -> tuple[MocapSkeleton, MocapMotion]:
+    """Skeleton and motion (metres, 120 fps, Y up) of built-in ``name``, without CMU's reference
+    frame 1. ``up`` overrides the up-axis detection (the clips are Y up)."""
+    skeleton, motion = parse_bvh(builtin_text(name), f"<builtin {name}>", motion_scale, up)
     return skeleton, motion.slice(1, None)

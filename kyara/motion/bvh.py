@@ -12,18 +12,26 @@ as intrinsic rotations (``Zrotation Yrotation Xrotation`` means ``R = Rz @ Ry @ 
 channels replace the offset (root: position in the world). Everything returned is in metres:
 file units times ``scale`` (detected from the leg length, or ``motion_scale``). The reference
 parser :func:`parse_motion_block_reference` reads line by line and is used to name the bad line.
+
+Hostile input. Every problem is a one-line ``ValueError`` naming the file line. Nothing is
+allocated from a size the file *declares* (``Frames:``, ``CHANNELS n``) before the data is seen
+to be there; values must lie within :data:`VALUE_LIMIT` (file units, degrees) so that no later
+product overflows; the file size, joint count and frame time are bounded (:data:`MAX_BVH_BYTES`,
+:data:`MAX_JOINTS`, :data:`FRAME_TIME_RANGE`).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from kyara.fileio import atomic_path
+from kyara.motion.units import HUMAN_HEIGHT_M, HUMAN_LEG_M, UNIT_SCALES, detect_scale  # noqa: F401 (re-exported)
 from kyara.pose.lbs import forward_kinematics
 from kyara.pose.rotations import matrix_to_euler, quat_identity, quat_mul, quat_to_matrix
 
@@ -31,10 +39,10 @@ _AXIS = {"x": 0, "y": 1, "z": 2}
 _POS_CHANNELS = ("xposition", "yposition", "zposition")
 _ROT_CHANNELS = ("xrotation", "yrotation", "zrotation")
 
-# metres per file unit for the unit systems seen in the wild; CMU's cgspeed conversion uses 1/0.45 inch
-UNIT_SCALES: dict[str, float] = {"m": 1.0, "dm": 0.1, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "cmu": 0.0254 / 0.45}
-HUMAN_LEG_M = 0.85  # hip joint -> ankle joint chain length of an adult, metres
-HUMAN_HEIGHT_M = 1.7
+MAX_BVH_BYTES = 512 * 1024 * 1024  # larger files are refused before they are read
+MAX_JOINTS = 2048  # more joints than any humanoid rig (with fingers and face) has
+VALUE_LIMIT = 1.0e6  # |offset|, |position| (file units) and |angle| (degrees) above this are refused
+FRAME_TIME_RANGE = (1.0e-4, 60.0)  # seconds per frame: 10,000 fps .. one frame a minute
 
 
 @dataclass
@@ -47,6 +55,7 @@ class MocapSkeleton:
     channels: tuple[tuple[str, ...], ...]  # [J] BVH channel names per joint, file order
     end_sites: dict[int, np.ndarray] = field(default_factory=dict)  # joint -> [3] end offset, metres
     scale: float = 1.0  # metres per file unit; write_bvh divides by it
+    up: str = "+y"  # the file's up axis; the arrays here are always Y up (turned at load, kyara.motion.axes)
 
     def __post_init__(self) -> None:
         self.parents = np.asarray(self.parents, dtype=np.int64)
@@ -150,6 +159,8 @@ def _numbers(tokens: list[str], n: int, where: str, what: str) -> list[float]:
         raise ValueError(f"{where}: {what} has a value that is not a number ({' '.join(tokens)})") from None
     if not all(np.isfinite(vals)):
         raise ValueError(f"{where}: {what} has a non-finite value ({' '.join(tokens)}), expected finite numbers")
+    if max(abs(v) for v in vals) > VALUE_LIMIT:
+        raise ValueError(f"{where}: {what} value out of range ({' '.join(tokens)}), expected |v| <= {VALUE_LIMIT:g}")
     return vals
 
 
@@ -165,7 +176,9 @@ def _parse_header(lines: list[str], src: str) -> _Header:
     n = len(lines)
     while i < n and not lines[i].strip():
         i += 1
-    if i >= n or lines[i].split()[0].upper() != "HIERARCHY":
+    if i >= n:
+        raise ValueError(f"{src}: empty file, expected a BVH file starting with 'HIERARCHY'")
+    if lines[i].split()[0].upper() != "HIERARCHY":
         raise ValueError(f"{src} line {i + 1}: expected 'HIERARCHY', got '{lines[i].strip()[:40] if i < n else 'end of file'}'")
     i += 1
     while i < n:
@@ -186,6 +199,8 @@ def _parse_header(lines: list[str], src: str) -> _Header:
                 raise ValueError(f"{where}: {parts[0]} without a name")
             if name in names:
                 raise ValueError(f"{where}: joint name '{name}' used twice, expected unique names")
+            if len(names) >= MAX_JOINTS:
+                raise ValueError(f"{where}: more than {MAX_JOINTS} joints, expected a humanoid rig")
             parents.append(stack[-1] if stack else -1)
             names.append(name)
             offsets.append([0.0, 0.0, 0.0])
@@ -270,8 +285,10 @@ def _parse_header(lines: list[str], src: str) -> _Header:
         raise ValueError(f"{src} line {time_line}: 'Frame Time: {time_text}' is not a number") from None
     if frames <= 0:
         raise ValueError(f"{src} line {frames_line}: motion has {frames} frames, expected at least one")
-    if not (np.isfinite(frame_time) and frame_time > 0):
-        raise ValueError(f"{src} line {time_line}: Frame Time {frame_time} is not valid, expected seconds > 0")
+    lo, hi = FRAME_TIME_RANGE
+    if not (np.isfinite(frame_time) and lo <= frame_time <= hi):
+        raise ValueError(f"{src} line {time_line}: Frame Time {time_text} is not valid, expected seconds per frame "
+                         f"in {lo:g}..{hi:g}")
     return _Header(names, parents, offsets, channels, end_sites, frames, frame_time, i + 1)
 
 
@@ -279,10 +296,10 @@ def parse_motion_block_reference(lines: list[str], first_line: int, frames: int,
     """Slow, obvious reference: parse frame lines one by one into ``[frames, C]``.
 
     ``first_line`` is the 1-based file line of ``lines[0]``. Blank lines are skipped. Raises
-    ``ValueError`` naming the file line of the first problem.
+    ``ValueError`` naming the file line of the first problem. Rows are collected as they are
+    read: the declared ``frames`` bounds the loop, it never sizes an allocation.
     """
-    out = np.empty((frames, num_channels))
-    row = 0
+    rows: list[list[float]] = []
     last = first_line - 1
     for k, line in enumerate(lines):
         tokens = line.split()
@@ -290,6 +307,7 @@ def parse_motion_block_reference(lines: list[str], first_line: int, frames: int,
             continue
         lineno = first_line + k
         last = lineno
+        row = len(rows)
         if row >= frames:
             raise ValueError(f"{src} line {lineno}: more frame lines than 'Frames: {frames}'")
         if len(tokens) != num_channels:
@@ -298,15 +316,18 @@ def parse_motion_block_reference(lines: list[str], first_line: int, frames: int,
             vals = [float(t) for t in tokens]
         except ValueError:
             bad = next(t for t in tokens if not _is_float(t))
-            raise ValueError(f"{src} line {lineno}: frame {row + 1} value '{bad}' is not a number") from None
+            raise ValueError(f"{src} line {lineno}: frame {row + 1} value '{bad[:40]}' is not a number") from None
         if not np.all(np.isfinite(vals)):
             bad = next(t for t, v in zip(tokens, vals) if not np.isfinite(v))
             raise ValueError(f"{src} line {lineno}: frame {row + 1} has a non-finite value '{bad}', expected finite numbers")
-        out[row] = vals
-        row += 1
-    if row < frames:
-        raise ValueError(f"{src} line {last}: truncated file, {row} of {frames} frame lines present")
-    return out
+        if max(abs(v) for v in vals) > VALUE_LIMIT:
+            bad = next(t for t, v in zip(tokens, vals) if abs(v) > VALUE_LIMIT)
+            raise ValueError(f"{src} line {lineno}: frame {row + 1} value {bad} is out of range, "
+                             f"expected |v| <= {VALUE_LIMIT:g} (file units, degrees)")
+        rows.append(vals)
+    if len(rows) < frames:
+        raise ValueError(f"{src} line {last}: truncated file, {len(rows)} of {frames} frame lines present")
+    return np.array(rows, dtype=np.float64).reshape(frames, num_channels)
 
 
 def _is_float(t: str) -> bool:
@@ -320,14 +341,20 @@ def _is_float(t: str) -> bool:
 def _parse_motion_block(text: str, first_line: int, frames: int, num_channels: int, src: str) -> np.ndarray:
     """Fast path: one ``np.loadtxt`` over the whole block; on any doubt, the reference names the line."""
     if num_channels == 0:
-        return np.zeros((frames, 0))
+        raise ValueError(f"{src}: the hierarchy declares no CHANNELS, expected at least the root's rotation")
+    lines = text.split("\n")
+    if sum(1 for line in lines if line.strip()) != frames:  # too few or too many: the reference names the line
+        return parse_motion_block_reference(lines, first_line, frames, num_channels, src)
     try:
-        data = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2, comments=None)
+        with warnings.catch_warnings():  # loadtxt warns on an empty block: that is reported below instead
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(io.StringIO(text), dtype=np.float64, ndmin=2, comments=None)
     except ValueError:
         data = None
-    if data is None or data.shape != (frames, num_channels) or not np.all(np.isfinite(data)):
+    if (data is None or data.shape != (frames, num_channels) or not np.all(np.isfinite(data))
+            or np.abs(data).max() > VALUE_LIMIT):
         # the reference raises with the line number (it accepts everything the fast path accepts)
-        return parse_motion_block_reference(text.split("\n"), first_line, frames, num_channels, src)
+        return parse_motion_block_reference(lines, first_line, frames, num_channels, src)
     return data
 
 
@@ -388,13 +415,31 @@ def _snap_fps(frame_time: float) -> float:
     return float(r) if r > 0 and abs(fps - r) < 1e-3 * fps else fps
 
 
-def parse_bvh(text: str, source: str = "<bvh>", motion_scale: float | None = None) -> tuple[MocapSkeleton, MocapMotion]:
-    """Parse BVH text; ``motion_scale`` = metres per file unit (detected from the legs when None)."""
+def parse_bvh(
+    text: str,
+    source: str = "<bvh>",
+    motion_scale: float | None = None,
+    up: str | None = None,
+    mapping: dict[str, str | None] | str | os.PathLike | None = None,
+) -> tuple[MocapSkeleton, MocapMotion]:
+    """Parse BVH text into a Y-up skeleton and motion in metres.
+
+    ``motion_scale``: metres per file unit (detected from the legs when None). ``up``: the file's
+    up axis (``"+y"``, ``"+z"``, ...; detected from the animation when None, see
+    :mod:`kyara.motion.axes`); the clip is turned so that it is Y up. ``mapping``: a user joint
+    mapping (dict or YAML path) that the detection uses to find legs, hips and head.
+    """
+    from kyara.motion.axes import orient_up
+    from kyara.motion.mapping import resolve_mapping
+
+    if text.startswith("\ufeff"):
+        text = text[1:]
     lines = text.split("\n")
     h = _parse_header(lines, source)
+    names_map = resolve_mapping(h.names, mapping, required=())  # tables + user entries, for detection
     raw_offsets = np.array(h.offsets, dtype=np.float64)
     if motion_scale is None:
-        scale = detect_scale(h.names, np.array(h.parents), raw_offsets, h.end_sites)
+        scale = detect_scale(h.names, np.array(h.parents), raw_offsets, h.end_sites, names_map)
     else:
         scale = float(motion_scale)
         if not (np.isfinite(scale) and scale > 0):
@@ -406,64 +451,29 @@ def parse_bvh(text: str, source: str = "<bvh>", motion_scale: float | None = Non
     C = sum(len(c) for c in h.channels)
     block = "\n".join(lines[h.data_line - 1:])
     values = _parse_motion_block(block, h.data_line, h.frames, C, source)
-    return skeleton, channels_to_motion(values, skeleton, _snap_fps(h.frame_time))
+    motion = channels_to_motion(values, skeleton, _snap_fps(h.frame_time))
+    return orient_up(skeleton, motion, up, names_map)
 
 
-def read_bvh(path: str | os.PathLike, motion_scale: float | None = None) -> tuple[MocapSkeleton, MocapMotion]:
-    """Read a ``.bvh`` file into a skeleton and motion in metres. Errors name the file line."""
+def read_bvh(
+    path: str | os.PathLike,
+    motion_scale: float | None = None,
+    up: str | None = None,
+    mapping: dict[str, str | None] | str | os.PathLike | None = None,
+) -> tuple[MocapSkeleton, MocapMotion]:
+    """Read a ``.bvh`` file into a Y-up skeleton and motion in metres (see :func:`parse_bvh`).
+    Errors name the file line."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"motion file '{p}' does not exist")
+    size = p.stat().st_size
+    if size > MAX_BVH_BYTES:
+        raise ValueError(f"BVH '{p}' is {size / 2**20:.0f} MiB, more than the {MAX_BVH_BYTES // 2**20} MiB this reader accepts")
     try:
-        text = p.read_text(encoding="utf-8", errors="strict")
+        text = p.read_text(encoding="utf-8-sig", errors="strict")
     except UnicodeDecodeError as e:
         raise ValueError(f"BVH '{p}' is not a text file (byte {e.start} is not UTF-8)") from None
-    return parse_bvh(text, str(p), motion_scale)
-
-
-# --------------------------------------------------------------------------------------------
-# units
-
-
-def _leg_chain_length(names, parents, offsets) -> float | None:
-    from kyara.motion.mapping import guess_mapping
-
-    _, mapping = guess_mapping(list(names))
-    joint = {b: names.index(j) for j, b in mapping.items()}
-    lengths = []
-    for side in ("left", "right"):
-        top, foot = joint.get(f"{side}UpperLeg"), joint.get(f"{side}Foot")
-        if top is None or foot is None:
-            continue
-        total, j = 0.0, foot
-        while j != top and j >= 0:
-            total += float(np.linalg.norm(offsets[j]))
-            j = int(parents[j])
-        if j == top and total > 0:
-            lengths.append(total)
-    return float(np.mean(lengths)) if lengths else None
-
-
-def detect_scale(names, parents: np.ndarray, offsets: np.ndarray, end_sites: dict | None = None) -> float:
-    """Metres per file unit: the unit in :data:`UNIT_SCALES` that makes the legs human-sized.
-
-    Uses the hip -> ankle chain length (~0.85 m for an adult; CMU's 1/0.45 inch units give ~15
-    units). Without recognizable legs, the skeleton's height against 1.7 m.
-    """
-    leg = _leg_chain_length(list(names), parents, offsets)
-    if leg is not None:
-        measured, expected = leg, HUMAN_LEG_M
-    else:
-        pts = np.zeros_like(offsets)
-        for j, p in enumerate(parents):
-            pts[j] = offsets[j] + (pts[p] if p >= 0 else 0.0)
-        extra = [pts[j] + np.asarray(o) for j, o in (end_sites or {}).items()]
-        allp = np.vstack([pts] + extra) if extra else pts
-        measured, expected = float(np.ptp(allp[:, 1])), HUMAN_HEIGHT_M
-    if not measured > 0:
-        return 1.0
-    scales = np.array(list(UNIT_SCALES.values()))
-    return float(scales[np.argmin(np.abs(np.log(measured * scales / expected)))])
+    return parse_bvh(text, str(p), motion_scale, up, mapping)
 
 
 # --------------------------------------------------------------------------------------------

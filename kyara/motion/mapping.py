@@ -9,10 +9,14 @@ Names are compared after :func:`normalize_name` (namespace prefixes such as ``mi
 ``Armature|`` dropped, ``Bip01``/``DEF-`` prefixes dropped, lower case, separators removed), so
 ``mixamorig:LeftUpLeg``, ``LeftUpLeg`` and ``left_up_leg`` are the same name.
 
-Tables: CMU (cgspeed BVH conversion), Mixamo, SMPL / SMPL-H / SMPL-X, AnimatedDrawings-style
-character joints, VRM names themselves, and common variants (Unreal, VRoid, 3ds Max Biped,
-Blender). The table that recognizes the most source names wins. A user YAML file
-``{source_joint: vrmBone or null}`` overrides entries of the chosen table.
+Tables (:mod:`kyara.motion.name_tables`): CMU and its other conversion (``LeftHip``,
+``lowerback``, ``Chest2``), MocapBank / MotionBuilder / Biovision (``LeftCollar``), Mixamo (with or
+without ``mixamorig:``; also Rokoko and AnimatedDrawings' captures), Blender / Rigify, SMPL /
+SMPL-H / SMPL-X, DAZ / Poser, AnimatedDrawings-style character joints, VRM names themselves, and
+common variants (Unreal, VRoid, 3ds Max Biped). The table that places the most bones wins. A
+user YAML file ``{source_joint: vrmBone or null}`` overrides entries of the chosen table; when
+no table places the required bones, the error names the joints left unplaced and shows a mapping
+to start from (:func:`mapping_template` writes a whole file).
 """
 
 from __future__ import annotations
@@ -22,143 +26,13 @@ import re
 from pathlib import Path
 
 from kyara.body.skeleton import BONE_INDEX, BONES
+from kyara.motion.name_tables import (  # noqa: F401 (the tables are part of this module's API)
+    ANIMATED_DRAWINGS, CMU, CMU_VARIANT, COLLAR, COMMON, DAZ, MIXAMO, RIGIFY, SMPL_TO_VRM, TABLES, VRM,
+)
 
-_SIDES = (("Left", "left", "L", "l"), ("Right", "right", "R", "r"))
-_FINGERS_VRM = ("Thumb", "Index", "Middle", "Ring", "Little")
-_SEGS_VRM = {"Thumb": ("Metacarpal", "Proximal", "Distal")}
-_SEGS_DEFAULT = ("Proximal", "Intermediate", "Distal")
-
-
-def _segs(finger: str) -> tuple[str, str, str]:
-    return _SEGS_VRM.get(finger, _SEGS_DEFAULT)  # type: ignore[return-value]
-
-
-def _sided(template: dict[str, str | None]) -> dict[str, str | None]:
-    """Expand ``{Side}``/``{side}``/``{S}``/``{s}`` placeholders in keys and ``{side}`` in values."""
-    out: dict[str, str | None] = {}
-    for key, bone in template.items():
-        if "{" not in key:
-            out[key] = bone
-            continue
-        for Side, side, S, s in _SIDES:
-            k = key.format(Side=Side, side=side, S=S, s=s)
-            out[k] = None if bone is None else bone.format(side=side)
-    return out
-
-
-def _finger_entries(pattern: str, names: dict[str, str], first: int = 1) -> dict[str, str | None]:
-    """Finger joints numbered ``first..first+2``: ``pattern.format(Side=..., Finger=..., n=...)``."""
-    out: dict[str, str | None] = {}
-    for vrm_finger, src_finger in names.items():
-        for i, seg in enumerate(_segs(vrm_finger)):
-            key = pattern.replace("{Finger}", src_finger).replace("{n}", str(first + i))
-            out[key] = "{side}" + vrm_finger + seg
-    return _sided(out)
-
-
-CMU: dict[str, str | None] = _sided({
-    "Hips": "hips", "LowerBack": None, "Spine": "spine", "Spine1": "chest",
-    "Neck": "neck", "Neck1": None, "Head": "head",
-    "{S}HipJoint": None, "{Side}UpLeg": "{side}UpperLeg", "{Side}Leg": "{side}LowerLeg",
-    "{Side}Foot": "{side}Foot", "{Side}ToeBase": "{side}Toes",
-    "{Side}Shoulder": "{side}Shoulder", "{Side}Arm": "{side}UpperArm",
-    "{Side}ForeArm": "{side}LowerArm", "{Side}Hand": "{side}Hand",
-    "{Side}FingerBase": None, "{Side}HandIndex1": "{side}IndexProximal",
-    "{S}Thumb": "{side}ThumbMetacarpal",
-})
-"""CMU mocap (cgspeed / una-dinosauria BVH conversion), 31 joints."""
-
-MIXAMO: dict[str, str | None] = {
-    **_sided({
-        "mixamorig:Hips": "hips", "mixamorig:Spine": "spine", "mixamorig:Spine1": "chest",
-        "mixamorig:Spine2": "upperChest", "mixamorig:Neck": "neck", "mixamorig:Head": "head",
-        "mixamorig:HeadTop_End": None,
-        "mixamorig:{Side}UpLeg": "{side}UpperLeg", "mixamorig:{Side}Leg": "{side}LowerLeg",
-        "mixamorig:{Side}Foot": "{side}Foot", "mixamorig:{Side}ToeBase": "{side}Toes",
-        "mixamorig:{Side}Toe_End": None,
-        "mixamorig:{Side}Shoulder": "{side}Shoulder", "mixamorig:{Side}Arm": "{side}UpperArm",
-        "mixamorig:{Side}ForeArm": "{side}LowerArm", "mixamorig:{Side}Hand": "{side}Hand",
-    }),
-    **_finger_entries("mixamorig:{Side}Hand{Finger}{n}",
-                      {"Thumb": "Thumb", "Index": "Index", "Middle": "Middle", "Ring": "Ring", "Little": "Pinky"}),
-}
-"""Mixamo rigs (``mixamorig:`` prefix optional)."""
-
-SMPL_TO_VRM: dict[str, str | None] = {
-    **_sided({
-        "pelvis": "hips", "spine1": "spine", "spine2": "chest", "spine3": "upperChest",
-        "neck": "neck", "head": "head", "jaw": "jaw",
-        "{side}_eye_smplhf": "{side}Eye", "{side}_eye": "{side}Eye",
-        "{side}_hip": "{side}UpperLeg", "{side}_knee": "{side}LowerLeg", "{side}_ankle": "{side}Foot",
-        "{side}_foot": "{side}Toes", "{side}_collar": "{side}Shoulder",
-        "{side}_shoulder": "{side}UpperArm", "{side}_elbow": "{side}LowerArm",
-        "{side}_wrist": "{side}Hand", "{side}_hand": None,
-    }),
-    **_finger_entries("{side}_{Finger}{n}",
-                      {"Thumb": "thumb", "Index": "index", "Middle": "middle", "Ring": "ring", "Little": "pinky"}),
-}
-"""SMPL (24 joints), SMPL-H (52) and SMPL-X (55) joint names as in the public model code."""
-
-ANIMATED_DRAWINGS: dict[str, str | None] = _sided({
-    "root": None, "hip": "hips", "torso": "upperChest", "neck": "neck",
-    "{side}_shoulder": "{side}UpperArm", "{side}_elbow": "{side}LowerArm", "{side}_hand": "{side}Hand",
-    "{side}_hip": "{side}UpperLeg", "{side}_knee": "{side}LowerLeg", "{side}_foot": "{side}Foot",
-})
-"""AnimatedDrawings-style character joints (a joint is named after where it sits)."""
-
-VRM: dict[str, str | None] = {b: b for b in BONES}
-"""VRM 1.0 humanoid bone names (kyara's own skeleton, VRM-exported BVH)."""
-
-COMMON: dict[str, str | None] = {
-    # Unreal Engine mannequin
-    **_sided({
-        "pelvis": "hips", "spine_01": "spine", "spine_02": "chest", "spine_03": "upperChest",
-        "neck_01": "neck", "head": "head",
-        "clavicle_{s}": "{side}Shoulder", "upperarm_{s}": "{side}UpperArm", "lowerarm_{s}": "{side}LowerArm",
-        "hand_{s}": "{side}Hand", "thigh_{s}": "{side}UpperLeg", "calf_{s}": "{side}LowerLeg",
-        "foot_{s}": "{side}Foot", "ball_{s}": "{side}Toes",
-    }),
-    **_finger_entries("{Finger}_0{n}_{s}",
-                      {"Thumb": "thumb", "Index": "index", "Middle": "middle", "Ring": "ring", "Little": "pinky"}),
-    # VRoid Studio
-    **_sided({
-        "J_Bip_C_Hips": "hips", "J_Bip_C_Spine": "spine", "J_Bip_C_Chest": "chest",
-        "J_Bip_C_UpperChest": "upperChest", "J_Bip_C_Neck": "neck", "J_Bip_C_Head": "head",
-        "J_Bip_{S}_Shoulder": "{side}Shoulder", "J_Bip_{S}_UpperArm": "{side}UpperArm",
-        "J_Bip_{S}_LowerArm": "{side}LowerArm", "J_Bip_{S}_Hand": "{side}Hand",
-        "J_Bip_{S}_UpperLeg": "{side}UpperLeg", "J_Bip_{S}_LowerLeg": "{side}LowerLeg",
-        "J_Bip_{S}_Foot": "{side}Foot", "J_Bip_{S}_ToeBase": "{side}Toes",
-    }),
-    # 3ds Max Biped ("Bip01 " is dropped by normalize_name)
-    **_sided({
-        "Bip01 Pelvis": "hips", "Bip01 Spine": "spine", "Bip01 Spine1": "chest", "Bip01 Spine2": "upperChest",
-        "Bip01 Neck": "neck", "Bip01 Head": "head",
-        "Bip01 {S} Clavicle": "{side}Shoulder", "Bip01 {S} UpperArm": "{side}UpperArm",
-        "Bip01 {S} Forearm": "{side}LowerArm", "Bip01 {S} Hand": "{side}Hand",
-        "Bip01 {S} Thigh": "{side}UpperLeg", "Bip01 {S} Calf": "{side}LowerLeg",
-        "Bip01 {S} Foot": "{side}Foot", "Bip01 {S} Toe0": "{side}Toes",
-    }),
-    # Blender / Rigify deform bones and plain English variants
-    **_sided({
-        "hips": "hips", "hip": "hips", "spine": "spine", "chest": "chest", "upper_chest": "upperChest",
-        "neck": "neck", "head": "head",
-        "shoulder.{S}": "{side}Shoulder", "upper_arm.{S}": "{side}UpperArm", "forearm.{S}": "{side}LowerArm",
-        "hand.{S}": "{side}Hand", "thigh.{S}": "{side}UpperLeg", "shin.{S}": "{side}LowerLeg",
-        "foot.{S}": "{side}Foot", "toe.{S}": "{side}Toes",
-        "{Side}Thigh": "{side}UpperLeg", "{Side}Shin": "{side}LowerLeg", "{Side}Knee": "{side}LowerLeg",
-        "{Side}Ankle": "{side}Foot", "{Side}Toe": "{side}Toes", "{Side}Toes": "{side}Toes",
-        "{Side}Clavicle": "{side}Shoulder", "{Side}UpperArm": "{side}UpperArm",
-        "{Side}Elbow": "{side}LowerArm", "{Side}LowerArm": "{side}LowerArm", "{Side}Wrist": "{side}Hand",
-        "{Side}UpperLeg": "{side}UpperLeg", "{Side}LowerLeg": "{side}LowerLeg",
-    }),
-}
-"""Common variants: Unreal mannequin, VRoid, 3ds Max Biped, Blender/Rigify, plain English."""
-
-TABLES: dict[str, dict[str, str | None]] = {
-    "cmu": CMU, "mixamo": MIXAMO, "smpl": SMPL_TO_VRM, "animated_drawings": ANIMATED_DRAWINGS,
-    "vrm": VRM, "common": COMMON,
-}
-"""All built-in tables, in the order used to break ties."""
+REQUIRED_BONES: tuple[str, ...] = ("hips", "leftUpperLeg", "leftLowerLeg", "leftFoot",
+                                   "rightUpperLeg", "rightLowerLeg", "rightFoot")
+"""The bones retargeting cannot do without (the root and both legs)."""
 
 _NAMESPACE = re.compile(r"^.*[:|]")
 _PREFIXES = ("mixamorig", "bip001", "bip01", "def-", "def_", "def.", "org-")
@@ -273,12 +147,133 @@ def resolve_mapping(
         seen[bone] = joint
     missing = [b for b in required if b not in seen]
     if missing:
-        shown = ", ".join(list(names)[:8]) + (", ..." if len(names) > 8 else "")
-        raise ValueError(
-            f"unknown joint names: no source joint maps to VRM bone(s) {', '.join(missing)} (joints: {shown}); "
-            "pass a mapping YAML {source_joint: vrmBone}"
-        )
+        raise ValueError(unmapped_message(names, mapping, missing))
     return mapping
+
+
+def unmapped_message(names, mapping: dict[str, str], missing: list[str]) -> str:
+    """The one-line error for a rig whose required bones no table (or user mapping) places: the
+    bones missing, the joints left unplaced, and a mapping YAML to start from."""
+    unplaced = [n for n in names if n not in mapping]
+    shown = ", ".join(unplaced[:12]) + (f", ... ({len(unplaced)} in all)" if len(unplaced) > 12 else "")
+    guess = {**mapping, **{j: b for j, b in suggest_mapping(names).items() if b not in mapping.values()}}
+    order = {b: i for i, b in enumerate(REQUIRED_BONES + ("spine", "head"))}
+    pairs = [f"{_yaml_key(j)}: {b}" for j, b in sorted(guess.items(), key=lambda jb: order.get(jb[1], 99))
+             if b in order]
+    example = "{" + ", ".join(pairs[:9] or ["<hips joint>: hips", "<left thigh joint>: leftUpperLeg", "..."]) + "}"
+    return (f"unknown joint names: no source joint maps to VRM bone(s) {', '.join(missing)}; joints not placed: "
+            f"{shown or 'none'}; pass --mapping FILE.yaml with lines source_joint: vrmBone, e.g. {example} "
+            "('kyara inspect FILE.bvh --mapping-template' prints a whole file to start from)")
+
+
+# --------------------------------------------------------------------------------------------
+# suggestions for rigs no table knows (never applied silently: they fill the template)
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_PART_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # (bone without side, words naming it); a whole-name match is tried before a single word
+    ("UpperLeg", ("upleg", "upperleg", "thigh", "femur", "hip")),
+    ("LowerLeg", ("lowleg", "lowerleg", "knee", "shin", "calf", "leg")),
+    ("Toes", ("toebase", "toe", "toes", "ball")),
+    ("Foot", ("ankle", "foot")),
+    ("UpperArm", ("upperarm", "uparm", "shldr", "humerus", "shoulder", "arm")),
+    ("LowerArm", ("forearm", "lowarm", "lowerarm", "elbow")),
+    ("Hand", ("wrist", "hand")),
+    ("Shoulder", ("collar", "clavicle", "clav", "scapula")),
+)
+_TORSO_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("hips", ("hips", "hip", "pelvis")),
+    ("spine", ("spine", "abdomen", "waist", "torso", "belly")),
+    ("chest", ("chest", "thorax", "ribs")),
+    ("neck", ("neck",)),
+    ("head", ("head", "skull")),
+)
+_SIDE_WORDS = {"l": "left", "left": "left", "lft": "left", "r": "right", "right": "right", "rgt": "right", "rt": "right"}
+
+
+def _tokens(name: str) -> list[str]:
+    n = _NAMESPACE.sub("", str(name))
+    return [t.lower() for t in _CAMEL.findall(n.replace("_", " ").replace(".", " ").replace("-", " "))]
+
+
+def _guess_bone(name: str) -> tuple[str, int] | None:
+    """``(bone, rank)`` from the words of ``name``; rank 0 = the whole name is a keyword, then the
+    keyword's place in its list (``thigh`` before ``hip``)."""
+    toks = _tokens(name)
+    sides = {_SIDE_WORDS[t] for t in toks if t in _SIDE_WORDS}
+    words = [t for t in toks if t not in _SIDE_WORDS and not t.isdigit()]
+    joined = "".join(words)
+    if len(sides) == 1:
+        side = sides.pop()
+        table = [(side + part, keys) for part, keys in _PART_WORDS]
+    elif not sides:
+        table = list(_TORSO_WORDS)
+    else:
+        return None
+    for bone, keys in table:
+        if joined in keys:
+            return bone, 0
+    best = None
+    for bone, keys in table:
+        for rank, k in enumerate(keys, start=1):
+            if k in words and (best is None or rank < best[1]):
+                best = (bone, rank)
+    return best
+
+
+def suggest_mapping(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Guesses from words in the names (``L_Thigh`` -> leftUpperLeg, ``Pelvis`` -> hips), one joint
+    per bone: the joint whose name says it most plainly (``L_Thigh`` over ``LHipJoint``), then the
+    one nearest the root; a ``Root``/``COG`` joint is the hips only when no joint is named like
+    them. For the template and error message only, never applied silently."""
+    best: dict[str, tuple[int, int, str]] = {}
+    for order, name in enumerate(names):
+        g = _guess_bone(name)
+        if g is not None and (g[0] not in best or (g[1], order) < best[g[0]][:2]):
+            best[g[0]] = (g[1], order, name)
+    if "hips" not in best:
+        root = next((n for n in names if "".join(_tokens(n)) in ("root", "cog", "reference")), None)
+        if root is not None:
+            best["hips"] = (0, -1, root)
+    return {name: bone for bone, (_, _, name) in sorted(best.items(), key=lambda kv: kv[1][1])}
+
+
+_YAML_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_YAML_WORDS = {"null", "true", "false", "yes", "no", "on", "off", "y", "n", "~"}
+
+
+def _yaml_key(name: str) -> str:
+    if _YAML_PLAIN.match(name) and name.lower() not in _YAML_WORDS:
+        return name
+    import json
+
+    return json.dumps(name)
+
+
+def mapping_template(names: list[str] | tuple[str, ...], parents=None, user=None) -> str:
+    """A mapping YAML for a skeleton with joint ``names``: every joint, with the bone the tables
+    (or ``user``) give it, else a guess from its name (marked), else ``null``; indented by depth
+    when ``parents`` is given. Load it back with :func:`load_mapping_yaml`."""
+    table, mapping = guess_mapping(names)
+    if user is not None:
+        mapping = resolve_mapping(names, user, required=())
+        table = "your mapping"
+    guesses = {j: b for j, b in suggest_mapping(names).items() if b not in mapping.values()}
+    lines = [
+        "# kyara joint mapping: source joint -> VRM humanoid bone (null: no bone; its rotation folds into",
+        "# the next mapped joint below it). Use it with --mapping FILE.yaml.",
+        f"# required: {', '.join(REQUIRED_BONES)}",
+        "# bones: " + ", ".join(b for b in BONES if not any(f in b for f in ("Thumb", "Index", "Middle", "Ring", "Little"))),
+        "#   fingers: leftThumbMetacarpal/Proximal/Distal, leftIndexProximal/Intermediate/Distal, ... (Little = pinky)",
+        f"# filled from: {table + ' table' if table else 'no table'}"
+        + ("; lines marked 'guess' come from words in the names: check them" if guesses else ""),
+    ]
+    for j, name in enumerate(names):
+        bone = mapping.get(name) or guesses.get(name) or "null"
+        notes = (["guess"] if name in guesses else []) + (
+            [f"child of {names[int(parents[j])]}"] if parents is not None and parents[j] >= 0 else [])
+        lines.append(f"{_yaml_key(name)}: {bone}" + (f"  # {', '.join(notes)}" if notes else ""))
+    return "\n".join(lines) + "\n"
 
 
 def mapping_indices(names: list[str] | tuple[str, ...], mapping: dict[str, str]) -> list[int]:

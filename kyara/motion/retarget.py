@@ -3,12 +3,15 @@
 Steps of :func:`retarget` (source = mocap skeleton, target = ``body_layout(params).joints``):
 
 1. **Map** source joints to VRM bones by name (:mod:`kyara.motion.mapping`).
-2. **Align the source rest pose to a T-pose.** A mocap zero pose is not a T-pose (CMU: legs
-   splayed ~20 deg). For every mapped limb bone (:data:`ALIGNED_BONES`), ``C_v`` is the world
-   rotation taking the source's zero-pose bone direction onto the target's T-pose direction,
-   composed down the chain (``C_v = swing(C_parent d_src -> d_tgt) C_parent``); other bones
-   inherit their parent's; the root turns about the vertical so the skeletons' left-right
-   directions agree (facing is kept).
+2. **Align the source rest pose to a T-pose** (:mod:`kyara.motion.alignment`). A mocap zero
+   pose is not a T-pose (CMU: legs splayed ~20 deg). When the zero pose stands, for every mapped
+   limb bone (:data:`ALIGNED_BONES`) ``C_v`` is the world rotation taking the source's zero-pose
+   bone direction onto the target's T-pose direction, composed down the chain
+   (``C_v = swing(C_parent d_src -> d_tgt) C_parent``); other bones inherit their parent's; the
+   root turns about the vertical so the skeletons' left-right directions agree (facing is kept).
+   When it does not stand (FBX-derived rigs whose bones all point along +X at zero), each bone's
+   rest direction is read from the animation in the bone's own frame, so the result does not
+   depend on how the rig's joints are oriented at zero.
 3. **Transfer world rotations through the rest poses** (VRM animation convention: normalize by
    the source rest, denormalize by the target rest, whose rest orientations are identity):
    ``W_v = G_src(v) C_v^T``; unmapped target bones follow their parent; local
@@ -31,12 +34,13 @@ import numpy as np
 
 from kyara.body.layout import Layout, body_layout
 from kyara.body.params import BodyParams, get_preset
-from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS, finger_bones
+from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS
+from kyara.motion.alignment import _TIP_KEY, REST_MODES, ALIGNED_BONES, rest_alignment, tpose_alignment  # noqa: F401
 from kyara.motion.bvh import MocapMotion, MocapSkeleton, mocap_fk
-from kyara.motion.mapping import mapping_indices, resolve_mapping
+from kyara.motion.mapping import REQUIRED_BONES, mapping_indices, resolve_mapping
 from kyara.pose.lbs import forward_kinematics
 from kyara.pose.pose import Motion
-from kyara.pose.rotations import matrix_to_quat, quat_conj, quat_slerp, quat_to_matrix, rotation_between
+from kyara.pose.rotations import matrix_to_quat, quat_conj, quat_slerp, quat_to_matrix
 
 LEG_BONES = tuple(f"{s}{b}" for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "Foot"))
 
@@ -47,45 +51,8 @@ class RetargetConfig:
     contact_height: float = 0.03  # m (source, after scaling): foot joint this close to its lowest = contact
     smooth_s: float = 0.03  # s, Gaussian sigma applied to the vertical correction
     contact_tolerance: float = 0.005  # m, most the smoothing may move a contact frame off the floor
-    align_tpose: bool = True  # correct the source zero pose to a T-pose before transferring
-
-
-def _chain_children() -> dict[str, tuple[str, ...]]:
-    """VRM bone -> the child bones (down one chain) whose direction defines the bone's direction."""
-    out: dict[str, tuple[str, ...]] = {
-        "hips": ("spine", "chest", "upperChest", "neck", "head"),
-        "spine": ("chest", "upperChest", "neck", "head"),
-        "chest": ("upperChest", "neck", "head"),
-        "upperChest": ("neck", "head"),
-        "neck": ("head",),
-    }
-    for s in ("left", "right"):
-        out[f"{s}UpperLeg"] = (f"{s}LowerLeg", f"{s}Foot")
-        out[f"{s}LowerLeg"] = (f"{s}Foot", f"{s}Toes")
-        out[f"{s}Foot"] = (f"{s}Toes",)
-        out[f"{s}Shoulder"] = (f"{s}UpperArm", f"{s}LowerArm")
-        out[f"{s}UpperArm"] = (f"{s}LowerArm", f"{s}Hand")
-        out[f"{s}LowerArm"] = (f"{s}Hand",)
-        out[f"{s}Hand"] = finger_bones(s, "Middle")
-        for f in ("Thumb", "Index", "Middle", "Ring", "Little"):
-            b = finger_bones(s, f)
-            out[b[0]] = b[1:]
-            out[b[1]] = b[2:]
-    return out
-
-
-_CHAIN = _chain_children()
-# Bones whose T-pose direction is a *pose* convention (legs straight down, arms and fingers
-# straight out), so a different source zero pose is corrected. Torso, neck, head, shoulders and
-# feet keep the source's zero-pose shape: their directions differ between skeletons by anatomy
-# (spine curve, where SMPL puts the head joint, ankle height), not by pose.
-ALIGNED_BONES = frozenset(
-    [f"{s}{b}" for s in ("left", "right") for b in ("UpperLeg", "LowerLeg", "UpperArm", "LowerArm", "Hand")]
-    + [b for s in ("left", "right") for f in ("Thumb", "Index", "Middle", "Ring", "Little") for b in finger_bones(s, f)]
-)
-_TIP_KEY = {"head": "head", **{f"{s}Toes": f"{s}Toes" for s in ("left", "right")},
-            **{finger_bones(s, f)[2]: f"{s}{f}" for s in ("left", "right")
-               for f in ("Thumb", "Index", "Middle", "Ring", "Little")}}
+    align_tpose: bool = True  # correct the source rest pose to a T-pose before transferring
+    rest: str = "auto"  # source rest orientation: "zero" pose, "animation", or auto (zero when it stands)
 
 
 def _target_layout(target: BodyParams | Layout | str) -> Layout:
@@ -98,62 +65,6 @@ def _target_layout(target: BodyParams | Layout | str) -> Layout:
     raise ValueError(f"retarget target is a {type(target).__name__}, expected BodyParams, Layout or a preset name")
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
-def _frame(left: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """Orthonormal basis [3, 3] with columns (left, up, forward), up kept exactly."""
-    u = _unit(up)
-    l = _unit(left - np.dot(left, u) * u)
-    return np.stack([l, u, np.cross(l, u)], axis=1)
-
-
-def tpose_alignment(
-    src_rest: np.ndarray,  # [Js, 3] source zero-pose joints, metres
-    src_end: dict[int, np.ndarray],  # source end-site offsets, metres
-    src_index: list[int],  # [55] source joint per VRM bone, -1 = unmapped
-    layout: Layout,
-) -> np.ndarray:
-    """``[55, 3, 3]`` world rotations taking source zero-pose bone directions to T-pose ones."""
-    tgt = layout.joints
-    scale = np.linalg.norm(np.ptp(src_rest, axis=0)) + 1e-9
-
-    def mapped(b: str) -> bool:
-        return src_index[BONE_INDEX[b]] >= 0
-
-    C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
-    # root: turn about the vertical so the skeletons' left directions agree (both are Y up; the
-    # torso's lean is anatomy and is kept)
-    side = next((s for s in ("UpperLeg", "UpperArm", "Shoulder") if mapped(f"left{s}") and mapped(f"right{s}")), None)
-    h = BONE_INDEX["hips"]
-    if side is not None:
-        up = np.array([0.0, 1.0, 0.0])
-        Bs = _frame(src_rest[src_index[BONE_INDEX[f"left{side}"]]] - src_rest[src_index[BONE_INDEX[f"right{side}"]]], up)
-        Bt = _frame(tgt[BONE_INDEX[f"left{side}"]] - tgt[BONE_INDEX[f"right{side}"]], up)
-        C[h] = Bt @ Bs.T
-    for v, name in enumerate(BONES):
-        if v == h:
-            continue
-        p = PARENTS[v]
-        C[v] = C[p]  # unmapped, not aligned, or no direction: inherit the parent's correction
-        if not mapped(name) or name not in ALIGNED_BONES:
-            continue
-        b = src_index[v]
-        d_s = d_t = None
-        for c in _CHAIN.get(name, ()):
-            if mapped(c):
-                d = src_rest[src_index[BONE_INDEX[c]]] - src_rest[b]
-                if np.linalg.norm(d) > 1e-4 * scale:
-                    d_s, d_t = d, tgt[BONE_INDEX[c]] - tgt[v]
-                    break
-        if d_s is None and name in _TIP_KEY and b in src_end and np.linalg.norm(src_end[b]) > 1e-4 * scale:
-            d_s, d_t = src_end[b], layout.tips[_TIP_KEY[name]] - tgt[v]
-        if d_s is not None:
-            C[v] = quat_to_matrix(rotation_between(C[p] @ d_s, d_t)) @ C[p]
-    return C
-
-
 def leg_length(rest_joints: np.ndarray, index: list[int]) -> float:
     """Mean hip -> knee -> ankle chain length (metres) over the mapped legs."""
     out = []
@@ -163,7 +74,10 @@ def leg_length(rest_joints: np.ndarray, index: list[int]) -> float:
             out.append(np.linalg.norm(rest_joints[i[1]] - rest_joints[i[0]]) + np.linalg.norm(rest_joints[i[2]] - rest_joints[i[1]]))
     if not out:
         raise ValueError("source skeleton has no mapped leg (upper leg, lower leg, foot), expected at least one")
-    return float(np.mean(out))
+    length = float(np.mean(out))
+    if not (np.isfinite(length) and length > 1e-6):
+        raise ValueError(f"source legs are {length:g} m long (hip -> knee -> ankle), expected a leg longer than zero")
+    return length
 
 
 def foot_points(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
@@ -338,7 +252,9 @@ def retarget(
     if source_motion.rotations.shape[1:] != (J, 4):
         raise ValueError(f"motion rotations have shape {source_motion.rotations.shape}, expected (F, {J}, 4) for the skeleton")
     names = source_skeleton.names
-    index = mapping_indices(names, resolve_mapping(names, mapping, required=("hips",) + LEG_BONES))
+    index = mapping_indices(names, resolve_mapping(names, mapping, required=REQUIRED_BONES))
+    if cfg.rest not in REST_MODES:
+        raise ValueError(f"rest mode '{cfg.rest}' is not valid, expected one of {', '.join(REST_MODES)}")
     motion = source_motion
     if trim is not None:
         start, stop = trim
@@ -348,15 +264,25 @@ def retarget(
     if fps is not None and float(fps) != motion.fps:
         motion = _resample_mocap(motion, float(fps))
 
+    with np.errstate(all="ignore"):  # degenerate input ends in the ValueError below, not in warnings
+        # 2. source rest -> T-pose per bone (read from the whole clip, so a trim does not change it)
+        if cfg.align_tpose:
+            C, _ = rest_alignment(source_skeleton, source_motion, index, layout, cfg.rest)
+        else:
+            C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
+        out = _retarget_arrays(source_skeleton, motion, index, layout, cfg, C)
+    if not all(np.all(np.isfinite(a)) for a in (out.rotations, out.translation)):
+        raise ValueError("retargeting produced non-finite values: the source skeleton is degenerate "
+                         "(coincident joints or zero-length legs)")
+    return out
+
+
+def _retarget_arrays(source_skeleton: MocapSkeleton, motion: MocapMotion, index: list[int], layout: Layout,
+                     cfg: RetargetConfig, C: np.ndarray) -> Motion:
     # 1. source world positions of the hips and feet
     g_pos, pos_index = _source_positions(source_skeleton, motion, index)  # [F, K, 3], [55]
     src_rest = source_skeleton.rest_joints
     tgt_rest = layout.joints
-    # 2. zero pose -> T-pose per bone
-    if cfg.align_tpose:
-        C = tpose_alignment(src_rest, source_skeleton.end_sites, index, layout)
-    else:
-        C = np.tile(np.eye(3), (NUM_BONES, 1, 1))
     # 3. world rotations relative to the T-pose, then locals on the target tree
     world_q, local_q = transfer_rotations(motion.rotations, source_skeleton.parents, C, index)
     # 4. root translation scaled by the leg-length ratio
