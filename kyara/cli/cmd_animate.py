@@ -21,6 +21,11 @@ def register(app: typer.Typer) -> None:
         body: str = typer.Option("teen-girl", "--body", help="body preset"),
         motion_scale: Optional[float] = typer.Option(None, "--motion-scale",
                                                      help="metres per BVH unit (default: detected)"),
+        up: str = typer.Option("auto", "--up", help="the BVH file's up axis: auto (detected), y or z "
+                                                    "(also x, -x, -y, -z)"),
+        mapping: Optional[str] = typer.Option(None, "--mapping",
+                                              help="YAML {source joint: vrmBone} for rigs the name tables miss "
+                                                   "(template: kyara inspect FILE.bvh --mapping-template)"),
         fps: float = typer.Option(30.0, "--fps", help="frames per second of the video (motion resampled)"),
         size: str = typer.Option("512", "--size", help="512 or WxH, pixels (1..4096)"),
         view: str = typer.Option("front", "--view", help="front, side, back, right, orbit or azimuth degrees"),
@@ -49,6 +54,13 @@ def register(app: typer.Typer) -> None:
         v = parse_animation_view(view)
         if motion_scale is not None and not (math.isfinite(motion_scale) and motion_scale > 0):
             raise ValueError(f"--motion-scale {motion_scale} is not valid, expected metres per unit > 0")
+        from kyara.motion.axes import parse_up
+
+        up_axis = parse_up(up)
+        if mapping is not None:
+            from kyara.motion.mapping import load_mapping_yaml
+
+            load_mapping_yaml(mapping)  # a missing or malformed file fails here, before anything is built
         config = AnimateConfig(openpose_style=openpose_style.strip().lower())
         if character is not None and (heads is not None or height is not None):
             raise ValueError("--heads/--height change a parametric body, expected neither with --character")
@@ -70,13 +82,13 @@ def register(app: typer.Typer) -> None:
         # 2. the motion (malformed files raise one-line ValueErrors), then retargeting
         from kyara.motion import load_motion, retarget
 
-        skeleton, mocap = load_motion(motion, motion_scale)
+        skeleton, mocap = load_motion(motion, motion_scale, up_axis, mapping)
         target = None
         if character is not None:  # the avatar (or built character) is loaded before the retargeting
             from kyara.avatar import character_body, load_character
 
             target = character_body(load_character(character))
-        clip = retarget(mocap, skeleton, target.layout if target is not None else params, fps=fps)
+        clip = retarget(mocap, skeleton, target.layout if target is not None else params, mapping=mapping, fps=fps)
 
         # 3. render + encode
         from kyara.body.model import build_body

@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         pose: Optional[str] = typer.Option(None, "--pose", help="named pose for stl/obj/ply (default: T-pose)"),
         motion: Optional[str] = typer.Option(None, "--motion", help="motion for glb/vrma: walk, jog, ..., a .bvh or .npz"),
         fps: Optional[float] = typer.Option(None, "--fps", help="resample the motion to this frame rate"),
+        up: str = typer.Option("auto", "--up", help="the motion BVH file's up axis: auto (detected), y or z"),
+        mapping: Optional[str] = typer.Option(None, "--mapping",
+                                              help="YAML {source joint: vrmBone} for motion rigs the name tables miss"),
         height_mm: float = typer.Option(150.0, "--height-mm", help="stl: figure height along Z, base and hat included"),
         base: bool = typer.Option(True, "--base/--no-base", help="stl: round base under the feet"),
         min_wall_mm: float = typer.Option(1.2, "--min-wall-mm", help="stl: thinner walls are thickened to this"),
@@ -60,6 +63,14 @@ def register(app: typer.Typer) -> None:
 
             if motion not in BUILTIN_MOTIONS and not motion.lower().endswith((".bvh", ".npz")):
                 raise ValueError(f"motion '{motion}' is not a built-in ({', '.join(BUILTIN_MOTIONS)}) nor a .bvh/.npz file")
+            import dataclasses
+
+            from kyara.motion import load_motion
+
+            # read (and check) the motion before the character is built; the export retargets it
+            options = dataclasses.replace(options, motion=load_motion(motion, up=up, mapping=mapping), motion_mapping=mapping)
+        elif up != "auto" or mapping is not None:
+            raise ValueError("--up and --mapping apply to --motion, expected a --motion too")
         if spec is not None and spec.lower().endswith((".vrm", ".glb", ".gltf")):
             import dataclasses
 

@@ -3,6 +3,9 @@
 Prints the format and version, humanoid bones mapped / interpolated / missing, meshes (vertices,
 triangles, morph targets), expressions, spring chains and the VRM licence meta. A malformed file
 ends as one ``error: ...`` line and exit code 2.
+
+``kyara inspect motion.bvh`` prints what kyara reads in a motion file (units, up axis, rest pose,
+joint mapping); ``--mapping-template`` prints a mapping YAML to start from instead.
 """
 
 from __future__ import annotations
@@ -51,11 +54,24 @@ def inspect_lines(character) -> list[str]:
 def register(app: typer.Typer) -> None:
     @app.command("inspect")
     def inspect_cmd(
-        path: str = typer.Argument(..., help="avatar file: .vrm (1.0 or 0.x), .glb or .gltf"),
+        path: str = typer.Argument(..., help="avatar file: .vrm (1.0 or 0.x), .glb or .gltf; or a motion .bvh"),
         mapping: Optional[str] = typer.Option(None, "--mapping",
-                                              help="YAML {node name: vrmBone} for plain glTF rigs"),
+                                              help="YAML {node name: vrmBone} for plain glTF rigs and BVH motions"),
+        mapping_template: bool = typer.Option(False, "--mapping-template",
+                                              help="bvh: print a mapping YAML of the file's joints to start from"),
+        up: str = typer.Option("auto", "--up", help="bvh: the file's up axis (auto, y, z, ...)"),
     ) -> None:
         """Print what an avatar file holds: format, bones, meshes, morphs, expressions, springs, licence."""
+        if path.lower().endswith(".bvh"):
+            from kyara.motion.inspect import bvh_report, mapping_template_for
+
+            if mapping_template:
+                typer.echo(mapping_template_for(path, mapping), nl=False)
+            else:
+                typer.echo("\n".join(bvh_report(path, mapping, up)))
+            return
+        if mapping_template or up != "auto":
+            raise ValueError("--mapping-template and --up apply to .bvh motion files, expected a .bvh")
         from kyara.avatar import AVATAR_SUFFIXES, is_avatar_path
         from kyara.avatar.convert import ImportConfig, import_avatar
 

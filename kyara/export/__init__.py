@@ -41,8 +41,10 @@ class ExportOptions:
     version: str = "1.0"  # VRM meta version of the avatar
     license: VrmLicense = field(default_factory=VrmLicense)  # VRM licence fields (safe defaults)
     pose: object | None = None  # stl/obj/ply: a pose name (kyara.pose.presets) or a Pose
-    motion: object | None = None  # glb (animation), vrma: a Motion or a motion name/file (kyara.motion)
+    motion: object | None = None  # glb (animation), vrma: a Motion, a motion name/file, or a loaded (skeleton, mocap)
     fps: float | None = None  # resample a named motion to this rate (default: its own)
+    motion_up: str | None = None  # the BVH file's up axis ("y", "z", ...; None: detected)
+    motion_mapping: object | None = None  # YAML path or dict {source joint: vrmBone} for the motion's rig
     print: PrintOptions = field(default_factory=PrintOptions)  # stl: height, base, minimum wall
 
 
@@ -64,17 +66,18 @@ def check_format(fmt: str) -> str:
     return f
 
 
-def resolve_motion(motion, character, fps: float | None = None):
-    """A :class:`~kyara.pose.pose.Motion` as is, or a motion name / .bvh / .npz retargeted onto the
-    character's body."""
+def resolve_motion(motion, character, fps: float | None = None, up: str | None = None, mapping=None):
+    """A :class:`~kyara.pose.pose.Motion` as is, or a motion name / .bvh / .npz (or an already
+    loaded ``(skeleton, mocap)`` pair) retargeted onto the character's body; ``up`` and
+    ``mapping`` as in :func:`kyara.motion.load_motion`."""
     from kyara.pose.pose import Motion
 
     if motion is None or isinstance(motion, Motion):
         return motion
     from kyara.motion import load_motion, retarget
 
-    skeleton, mocap = load_motion(str(motion))
-    return retarget(mocap, skeleton, character.body.params, fps=fps)
+    skeleton, mocap = motion if isinstance(motion, tuple) else load_motion(str(motion), up=up, mapping=mapping)
+    return retarget(mocap, skeleton, character.body.params, mapping=mapping, fps=fps)
 
 
 def resolve_pose(pose, character):
@@ -118,7 +121,7 @@ def export_character(character, format: str, path: str | os.PathLike, options: E
     if fmt == "glb":
         from kyara.export.gltf import character_glb
 
-        data = character_glb(character, resolve_motion(opt.motion, character, opt.fps))
+        data = character_glb(character, resolve_motion(opt.motion, character, opt.fps, opt.motion_up, opt.motion_mapping))
     elif fmt == "vrm":
         from kyara.export.vrm import vrm_bytes
 
@@ -130,7 +133,7 @@ def export_character(character, format: str, path: str | os.PathLike, options: E
     elif fmt == "vrma":
         from kyara.export.vrm import vrma_bytes
 
-        motion = resolve_motion(opt.motion, character, opt.fps)
+        motion = resolve_motion(opt.motion, character, opt.fps, opt.motion_up, opt.motion_mapping)
         data = vrma_bytes(motion, character.body.rest_joints)
         stats = {"frames": motion.num_frames, "fps": motion.fps}
     elif fmt == "stl":
