@@ -73,7 +73,7 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     from kyara.character.build import build_character
     from kyara.character.model import character_udp
     from kyara.fileio import write_text_atomic
-    from kyara.pose.keypoints import body_keypoints, keypoint_tolerances, project_keypoints
+    from kyara.pose.keypoints import body_keypoints, project_keypoints, visible_keypoints
     from kyara.pose.openpose import write_openpose_json
     from kyara.pose.presets import get_pose
     from kyara.pose.views import pose_camera
@@ -81,7 +81,6 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     from kyara.render.openpose_draw import draw_openpose
     from kyara.render.previews import save_udp
     from kyara.render.toon import MapStyle, ToonStyle
-    from kyara.render.visibility import keypoint_visibility
 
     out = prepare_out_dir(out_dir)
     name = pose_name or spec.pose_hint or "stand"
@@ -120,15 +119,10 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     for i, v in enumerate(VIEWS):
         res.files.append(_png(out / f"{v}.png", maps["toon"][i]))
     kp = body_keypoints(character.body, pose.rotations, pose.translation)
-    # keypoints are hidden only by the body itself (as DreamWaltz-G tests them against SMPL): a knee
-    # under a long skirt still guides ControlNet, a hand behind the torso does not
+    # keypoints are hidden only by another part of the body itself (as DreamWaltz-G tests them
+    # against SMPL): a knee under a long skirt still guides ControlNet, a hand behind the torso does not
     body_verts, _ = character.body.pose(pose)
-    rb = MeshRenderer(character.body.faces, len(body_verts), w, h)
-    try:
-        body_depth = rb.render(body_verts, cams, ("metric_depth",))["metric_depth"]
-    finally:
-        rb.release()
-    visible = keypoint_visibility(kp.all(), cams, body_depth, keypoint_tolerances(character.body))
+    visible = visible_keypoints(character.body, kp, cams, body_verts)
     cond = out / "conditions"
     for i, v in enumerate(VIEWS):
         k2 = project_keypoints(kp, cams[i], visible[i])

@@ -4,7 +4,8 @@
 (Canny edges of the depth and normal maps) of a posed mesh: a bare body (``body=`` preset) or a
 dressed character (``character=`` a :class:`kyara.character.model.Character`), whose depth and
 outline then follow the clothes and hair instead of fighting the prompt. OpenPose keypoints
-always come from the skeleton, with occlusion tested against the rendered (dressed) mesh.
+always come from the skeleton; a keypoint is dropped only when another body part hides it
+(:func:`kyara.pose.keypoints.visible_keypoints`: hair and clothes never do).
 
 :func:`file_condition` reads an OpenPose JSON or a ready condition image. Every image is
 ``[H, W, 3] uint8`` RGB at the generation size.
@@ -54,19 +55,17 @@ def condition_images(kinds: Sequence[str], *, body=None, pose: str = "stand", vi
     or azimuth degrees; ``size``: (width, height) pixels.
     """
     from kyara.body.model import build_body
-    from kyara.pose.keypoints import body_keypoints, keypoint_tolerances, project_keypoints
+    from kyara.pose.keypoints import body_keypoints, project_keypoints, visible_keypoints
     from kyara.pose.presets import get_pose
     from kyara.pose.views import pose_camera
     from kyara.render.maps import render_maps
     from kyara.render.openpose_draw import draw_openpose
-    from kyara.render.visibility import keypoint_visibility
 
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in MESH_KINDS]
     if bad:
         raise ValueError(f"condition kind '{bad[0]}' is unknown, expected one of {', '.join(MESH_KINDS)}")
     w, h = int(size[0]), int(size[1])
-    tolerances = None
     if character is not None:
         # one adapter for generated and imported characters: the dressed mesh, the skeleton's keypoints
         from kyara.avatar import avatar_pose, character_body
@@ -75,7 +74,6 @@ def condition_images(kinds: Sequence[str], *, body=None, pose: str = "stand", vi
         the_pose = avatar_pose(pose, skel)
         verts, _ = skel.pose(the_pose)
         faces = skel.faces
-        tolerances = skel.keypoint_tolerances()
     else:
         skel = build_body(body if body is not None else "teen-girl")
         from kyara.body.params import get_preset
@@ -86,20 +84,19 @@ def condition_images(kinds: Sequence[str], *, body=None, pose: str = "stand", vi
         faces = skel.faces
     verts = np.asarray(verts, dtype=np.float32)  # [V, 3] metres
     cam = pose_camera(verts, view, (w, h))
-    gl_maps = ["metric_depth"]
+    gl_maps = []
     if "depth" in kinds or "canny" in kinds:
         gl_maps.append("depth")
     if "normal" in kinds or "canny" in kinds:
         gl_maps.append("normal")
     if "lineart" in kinds:
         gl_maps.append("lineart")
-    maps = render_maps(verts, faces, [cam], maps=tuple(gl_maps))
+    maps = render_maps(verts, faces, [cam], maps=tuple(gl_maps)) if gl_maps else {}
     out: dict[str, np.ndarray] = {}
     for kind in kinds:
         if kind == "openpose":
             kp = body_keypoints(skel, the_pose.rotations, the_pose.translation)
-            tol = tolerances if tolerances is not None else keypoint_tolerances(skel)
-            visible = keypoint_visibility(kp.all()[None], [cam], maps["metric_depth"][:1], tol)[0]
+            visible = visible_keypoints(skel, kp, [cam], verts)[0]
             people = [project_keypoints(kp, cam, visible)]
             out[kind] = draw_openpose(people, w, h, thick=(openpose_style == "xinsir"))
         elif kind == "depth":

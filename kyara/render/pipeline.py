@@ -277,9 +277,8 @@ def render_views(body, pose, views: Sequence[View], config: RenderConfig | None 
     keypoints. Raises ``ValueError`` for bad views or (unless ``check_cameras`` is False, for
     callers that checked already) a camera inside the body.
     """
-    from kyara.pose.keypoints import body_keypoints, keypoint_tolerances, project_keypoints
+    from kyara.pose.keypoints import body_keypoints, project_keypoints, visible_keypoints
     from kyara.render.openpose_draw import draw_openpose
-    from kyara.render.visibility import keypoint_visibility
 
     cfg = config or RenderConfig()
     views = list(views)
@@ -297,19 +296,18 @@ def render_views(body, pose, views: Sequence[View], config: RenderConfig | None 
         check_cameras_outside(views, verts, body.faces)
 
     want_pose = "openpose" in cfg.maps
-    gl_maps = tuple(m for m in cfg.maps if m != "openpose") + (("metric_depth",) if want_pose else ())
+    gl_maps = tuple(m for m in cfg.maps if m != "openpose")
     own = renderer is None
     r = make_renderer(body, (w, h)) if own else renderer
     try:
-        out = r.render(verts, cams, gl_maps, style=cfg.style)
+        out = r.render(verts, cams, gl_maps, style=cfg.style) if gl_maps else {}
     finally:
         if own:
             r.release()
     keypoints = []
     if want_pose:
         kp = body_keypoints(body, pose.rotations, pose.translation)
-        tol = body.keypoint_tolerances() if hasattr(body, "keypoint_tolerances") else keypoint_tolerances(body)
-        visible = keypoint_visibility(kp.all(), cams, out.pop("metric_depth"), tol)
+        visible = visible_keypoints(body, kp, cams, verts)  # hidden only by another body part
         keypoints = [project_keypoints(kp, c, visible[i]) for i, c in enumerate(cams)]
         thick = cfg.openpose_style == "xinsir"
         images = np.empty((len(cams), h, w, 3), dtype=np.uint8)
