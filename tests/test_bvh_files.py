@@ -740,3 +740,38 @@ def test_hostile_bvh_is_one_error_line(tmp_path, capsys, name, make, needle):
     assert _files(tmp_path) == before  # no video, no temporary file
     noisy = [w for w in caught if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
     assert not noisy, [str(w.message) for w in noisy]  # NumPy's overflow / empty-input warnings included
+
+
+HOSTILE_BY_NAME = {n: (make, needle) for n, make, needle in HOSTILE_BVH}
+
+
+@pytest.mark.parametrize("name", ["frames_999999999", "huge_value", "nan_value", "deep_nesting", "zero_length_legs"])
+def test_hostile_bvh_through_export_and_inspect(tmp_path, capsys, name):
+    make, needle = HOSTILE_BY_NAME[name]
+    path = tmp_path / f"{name}.bvh"
+    path.write_bytes(make())
+    avatar = str(Path(__file__).parent / "data" / "avatar_corpus" / "minimal.vrm")
+    commands = [["export", avatar, "--i-own-this-avatar", "--format", "vrma", "--motion", str(path),
+                 "-o", str(tmp_path / "a.vrma")]]
+    if name != "zero_length_legs":  # inspect reads the file; it does not retarget
+        commands.append(["inspect", str(path)])
+    before = _files(tmp_path)
+    for argv in commands:
+        assert run(argv) == 2
+        lines = _err_lines(capsys)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], (argv[0], lines)
+    assert _files(tmp_path) == before
+
+
+def test_hostile_bvh_on_the_real_console(tmp_path):
+    """Outside pytest's warning capture: the process prints one line, no NumPy warnings."""
+    import subprocess
+    import sys
+
+    for name in ("huge_value", "frames_999999999"):
+        path = tmp_path / f"{name}.bvh"
+        path.write_bytes(HOSTILE_BY_NAME[name][0]())
+        proc = subprocess.run([sys.executable, "-m", "kyara.cli.main", "animate", "--motion", str(path),
+                               "-o", str(tmp_path / "a.mp4")], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames_999999999.bvh", "huge_value.bvh"]

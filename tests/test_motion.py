@@ -370,3 +370,94 @@ def test_quaternion_transfer_matches_matrix_reference():
 
     world = transfer_rotations(m.rotations, skel.parents, C, index)[0]
     np.testing.assert_allclose(_lowest_from_world(world, out.translation, layout), lowest_foot_height(rot, pos, layout), atol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# other tools' files: axes, rest orientation, templates, sizes (generated BVH files: test_bvh_files.py)
+
+
+def test_declared_frames_never_size_an_allocation():
+    lines = ["0 0 0", "1 1 1", "2 2 2"]
+    with pytest.raises(ValueError, match="truncated file, 3 of 1000000000000 frame lines"):
+        parse_motion_block_reference(lines, 10, 10**12, 3, "x.bvh")  # a preallocation would be 24 TB
+    with pytest.raises(ValueError, match="truncated file, 3 of 1000000000000"):
+        _parse_motion_block("\n".join(lines), 10, 10**12, 3, "x.bvh")
+
+
+def test_deep_hierarchy_is_read_and_written_without_recursion(tmp_path):
+    from kyara.motion.bvh import MocapSkeleton
+
+    J = 1500  # deeper than Python's recursion limit
+    skel = MocapSkeleton(tuple(f"j{k}" for k in range(J)), np.arange(J) - 1, np.tile([0.0, 0.01, 0.0], (J, 1)),
+                         (("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation"),)
+                         + (("Zrotation", "Xrotation", "Yrotation"),) * (J - 1))
+    motion = MocapMotion(axis_angle_to_quat(np.full((2, J, 3), 0.001)), np.zeros((2, 3)), 30.0)
+    skel2, motion2 = read_bvh(write_bvh(tmp_path / "deep.bvh", skel, motion), motion_scale=1.0, up="+y")
+    assert skel2.num_joints == J and list(skel2.parents) == list(skel.parents)
+    np.testing.assert_allclose(mocap_fk(skel2, motion2)[1], mocap_fk(skel, motion)[1], atol=1e-3)  # 6-digit angles
+
+
+def test_world_turn_rotates_positions_and_conjugates_rotations():
+    from kyara.motion.axes import parse_up, rotate_mocap, up_rotation
+
+    skel, motion = builtin("dance")
+    m = motion.slice(0, 20)
+    for up in ("+z", "-z", "+x", "-x", "-y"):
+        R = up_rotation(up)
+        assert np.allclose(R @ R.T, np.eye(3)) and np.isclose(np.linalg.det(R), 1.0)
+        assert np.allclose(R @ np.eye(3)["xyz".index(up[1])] * (1 if up[0] == "+" else -1), [0, 1, 0])
+        s2, m2 = rotate_mocap(skel, m, R)
+        g1, p1 = mocap_fk(skel, m)
+        g2, p2 = mocap_fk(s2, m2)
+        np.testing.assert_allclose(p2, p1 @ R.T, atol=1e-9)
+        np.testing.assert_allclose(g2, R @ g1 @ R.T, atol=1e-9)
+    assert parse_up("auto") is None and parse_up("Z") == "+z" and parse_up("-x") == "-x"
+    with pytest.raises(ValueError, match="--up 'sideways'"):
+        parse_up("sideways")
+
+
+def test_animation_rest_ignores_joint_orients():
+    """Re-base every joint of a clip by a random constant rotation (offsets and rotations changed,
+    FK unchanged): the zero pose no longer stands, and reading the rest from the animation gives
+    the same retargeted animation as for the original rig."""
+    from kyara.motion.alignment import zero_pose_is_upright
+    from kyara.motion.bvh import MocapSkeleton
+
+    skel, motion = builtin("jump")
+    m = motion.slice(0, 240)
+    rng = np.random.default_rng(4)
+    B = quat_to_matrix(axis_angle_to_quat(rng.normal(0, 1.5, (skel.num_joints, 3))))
+    par = skel.parents
+    offs = np.array([skel.offsets[j] if p < 0 else B[p].T @ skel.offsets[j] for j, p in enumerate(par)])
+    ends = {j: B[j].T @ e for j, e in skel.end_sites.items()}
+    L = quat_to_matrix(m.rotations)
+    L2 = np.stack([L[:, j] @ B[j] if p < 0 else B[p].T @ L[:, j] @ B[j] for j, p in enumerate(par)], axis=1)
+    from kyara.pose.rotations import matrix_to_quat
+
+    skel2 = MocapSkeleton(skel.names, par, offs, skel.channels, ends, skel.scale)
+    m2 = MocapMotion(matrix_to_quat(L2), m.root_translation, m.fps)
+    np.testing.assert_allclose(mocap_fk(skel2, m2)[1], mocap_fk(skel, m)[1], atol=1e-9)
+    index = mapping_indices(skel.names, resolve_mapping(skel.names))
+    assert zero_pose_is_upright(skel.rest_joints, index) and not zero_pose_is_upright(skel2.rest_joints, index)
+    cfg = RetargetConfig(rest="animation")
+    a = retarget(m, skel, "chibi", config=cfg)
+    b = retarget(m2, skel2, "chibi")  # auto: the zero pose does not stand
+    assert np.abs(np.sum(a.rotations * b.rotations, axis=-1)).min() > 1 - 1e-9
+    np.testing.assert_allclose(a.translation, b.translation, atol=1e-9)
+    with pytest.raises(ValueError, match="rest mode 'tpose'"):
+        retarget(m, skel, "chibi", config=RetargetConfig(rest="tpose"))
+
+
+def test_mapping_template_reads_back(tmp_path):
+    from kyara.motion.mapping import load_mapping_yaml, mapping_template
+
+    names = ["Root", "null", "1", "a b:c", "Pelvis", "L_Thigh", "L_Shin", "L_Ankle", "R_Thigh", "R_Shin", "R_Ankle"]
+    parents = [-1, 0, 0, 0, 0, 4, 5, 6, 4, 8, 9]
+    text = mapping_template(names, parents)
+    (tmp_path / "m.yaml").write_text(text)
+    back = load_mapping_yaml(tmp_path / "m.yaml")
+    assert list(back) == names  # every joint, odd names quoted
+    assert back["Pelvis"] == "hips" and back["L_Shin"] == "leftLowerLeg" and back["R_Ankle"] == "rightFoot"
+    assert back["null"] is None and back["Root"] is None
+    m = resolve_mapping(names, tmp_path / "m.yaml", required=("hips", "leftFoot"))
+    assert m["L_Thigh"] == "leftUpperLeg"

@@ -545,23 +545,27 @@ def format_bvh(skeleton: MocapSkeleton, motion: MocapMotion) -> str:
     def vec(v: np.ndarray) -> str:
         return " ".join(f"{x / s:.6f}" for x in v)
 
-    def emit(j: int, depth: int) -> None:
+    # depth first with an explicit stack (a hierarchy may be deeper than Python's recursion limit)
+    stack: list[tuple[int, int, bool]] = [(0, 0, False)]  # (joint, depth, closing)
+    while stack:
+        j, depth, closing = stack.pop()
         tab = "\t" * depth
+        if closing:
+            if j in skeleton.end_sites:
+                out.append(f"{tab}\tEnd Site")
+                out.append(f"{tab}\t{{")
+                out.append(f"{tab}\t\tOFFSET {vec(skeleton.end_sites[j])}")
+                out.append(f"{tab}\t}}")
+            out.append(f"{tab}}}")
+            continue
         out.append(f"{tab}{'ROOT' if depth == 0 else 'JOINT'} {skeleton.names[j]}")
         out.append(f"{tab}{{")
         out.append(f"{tab}\tOFFSET {vec(skeleton.offsets[j])}")
         chans = skeleton.channels[j]
         out.append(f"{tab}\tCHANNELS {len(chans)}" + "".join(f" {c}" for c in chans))
-        for k in kids[j]:
-            emit(k, depth + 1)
-        if j in skeleton.end_sites:
-            out.append(f"{tab}\tEnd Site")
-            out.append(f"{tab}\t{{")
-            out.append(f"{tab}\t\tOFFSET {vec(skeleton.end_sites[j])}")
-            out.append(f"{tab}\t}}")
-        out.append(f"{tab}}}")
+        stack.append((j, depth, True))
+        stack.extend((k, depth + 1, False) for k in reversed(kids[j]))
 
-    emit(0, 0)
     values = motion_to_channels(skeleton, motion)
     out += ["MOTION", f"Frames: {motion.num_frames}", f"Frame Time: {1.0 / motion.fps:.8f}"]
     buf = io.StringIO()

@@ -59,7 +59,7 @@ def bvh_report(path: str | os.PathLike, mapping=None, up: str | None = None) -> 
         f"file: {Path(path).name}",
         f"joints: {skel.num_joints} ({len(skel.end_sites)} end sites), {C} channels per frame",
         f"frames: {motion.num_frames} at {motion.fps:g} fps ({(motion.num_frames - 1) / motion.fps:.2f} s)",
-        f"units: {unit_name(skel.scale)} ({skel.scale:g} m per unit, detected from the leg length)",
+        f"units: {unit_name(skel.scale)} ({skel.scale:g} m per unit, detected)",
         f"up axis: {axis} ({how})",
         "zero pose: " + ("stands (the rest orientation comes from it)" if zero_pose_is_upright(skel.rest_joints, index)
                          else "does not stand (the rest orientation is read from the animation)"),
