@@ -282,3 +282,24 @@ def test_reimported_avatar_keeps_its_eyes(uniform):
         got = eye_pixels(again, again.pose(avatar_pose("stand", again))[0])
         de = deltaE_ciede2000(rgb2lab(want.mean(0)[None, None]), rgb2lab(got.mean(0)[None, None]))[0, 0]
         assert de < 2.0 and blue(got) >= 0.9 * blue(want)
+
+
+def test_animation_conditions_of_the_rig_keep_every_body_point(tmp_path):
+    """`kyara animate --conditions` uses the same rule: the OpenPose-shaped rig walking, seen from
+    the front, keeps its 18 body points in every frame (the depth-buffer test kept 5)."""
+    import json
+
+    from kyara.cli.main import run
+
+    if not RIG.is_file():
+        pytest.skip(f"{RIG} is not there")
+    cond = tmp_path / "cond"
+    assert run(["animate", "--character", str(RIG), "--motion", "jog", "--fps", "6", "--size", "96",
+                "-o", str(tmp_path / "jog.gif"), "--conditions", str(cond)]) == 0
+    frames = sorted(cond.glob("*.json"))
+    assert len(frames) >= 4
+    counts = []
+    for f in frames:
+        body = json.loads(f.read_text())["people"][0]["pose_keypoints_2d"]
+        counts.append(sum(1 for c in body[2::3] if c > 0))
+    assert min(counts) == 18, counts

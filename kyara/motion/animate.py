@@ -203,14 +203,15 @@ class AnimationChunk:
 
     start: int
     cameras: list[Camera]
-    maps: dict[str, np.ndarray]  # "toon" [n, H, W, 4] uint8, plus "depth"/"metric_depth" with conditions
+    maps: dict[str, np.ndarray]  # "toon" [n, H, W, 4] uint8, plus "depth" with conditions
+    vertices: np.ndarray | None = None  # [n, V, 3] posed mesh, metres (with conditions)
 
 
 def render_animation(body, motion: Motion, size=(512, 512), view: str | float = "front",
                      config: AnimateConfig | None = None, conditions: bool = False,
                      cameras: Sequence[Camera] | None = None) -> Iterator[AnimationChunk]:
     """Yield the animation chunk by chunk (see :class:`AnimationChunk`); ``conditions`` adds the
-    ``depth`` and ``metric_depth`` maps. One renderer is used for the whole clip and freed at the end."""
+    ``depth`` map and the posed vertices. One renderer is used for the whole clip and freed at the end."""
     from kyara.render.maps import MeshRenderer, VertexAttrs
 
     cfg = config or AnimateConfig()
@@ -222,7 +223,7 @@ def render_animation(body, motion: Motion, size=(512, 512), view: str | float = 
     cams = list(cameras) if cameras is not None else animation_cameras(posed.lo, posed.hi, n, (w, h), view, cfg)
     if len(cams) != n:
         raise ValueError(f"got {len(cams)} cameras for {n} frames, expected one per frame")
-    maps = ("toon", "depth", "metric_depth") if conditions else ("toon",)
+    maps = ("toon", "depth") if conditions else ("toon",)
     style = MapStyle(toon=cfg.toon)
     chunk = min(cfg.chunk, n)
     attrs = VertexAttrs(parts=b.parts, base_color=getattr(b, "base_color", None),
@@ -234,10 +235,10 @@ def render_animation(body, motion: Motion, size=(512, 512), view: str | float = 
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
             if buffers is None or e - s != len(buffers["toon"]):
-                buffers = {m: np.empty((e - s, h, w, 4 if m == "toon" else 1),
-                                       np.float32 if m == "metric_depth" else np.uint8) for m in maps}
-            out = renderer.render(posed.get(s, e), cams[s:e], maps, style=style, out=buffers)
-            yield AnimationChunk(s, cams[s:e], out)
+                buffers = {m: np.empty((e - s, h, w, 4 if m == "toon" else 1), np.uint8) for m in maps}
+            verts = posed.get(s, e)
+            out = renderer.render(verts, cams[s:e], maps, style=style, out=buffers)
+            yield AnimationChunk(s, cams[s:e], out, verts if conditions else None)
     finally:
         renderer.release()
 
@@ -265,25 +266,21 @@ class _ConditionWriter:
                  max_pending: int = 32) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        from kyara.pose.keypoints import keypoint_tolerances
-
         self.body, self.motion, self.folder = body, motion, folder
         self.thick = style == "xinsir"
-        self.tolerance = body.keypoint_tolerances() if hasattr(body, "keypoint_tolerances") \
-            else keypoint_tolerances(body)  # [130] metres
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kyara-conditions")
         self.pending: list = []
         self.max_pending = max_pending
         self.written: list[Path] = []
 
     def write(self, chunk: AnimationChunk) -> None:
-        from kyara.pose.keypoints import Keypoints3D, body_keypoints, project_keypoints
-        from kyara.render.visibility import keypoint_visibility
+        from kyara.pose.keypoints import Keypoints3D, body_keypoints, project_keypoints, visible_keypoints
 
         s, cams = chunk.start, chunk.cameras
         e = s + len(cams)
         kp = body_keypoints(self.body, self.motion.rotations[s:e], self.motion.translation[s:e])  # [n, ...]
-        visible = keypoint_visibility(kp.all(), cams, chunk.maps["metric_depth"], self.tolerance)  # [n, 130]
+        # a keypoint is dropped only where a different body part covers it
+        visible = visible_keypoints(self.body, kp, cams, chunk.vertices)  # [n, 130]
         for i, cam in enumerate(cams):
             one = Keypoints3D(kp.body[i], kp.hand_left[i], kp.hand_right[i], kp.face[i])
             k2d = project_keypoints(one, cam, visible[i])
