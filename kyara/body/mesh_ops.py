@@ -1,5 +1,5 @@
 """Mesh operations on plain arrays: decimation that keeps the surface a closed 2-manifold,
-smooth vertex normals, and the topology checks the body promises."""
+smooth vertex normals, welding, connected shells, and the topology checks the body promises."""
 
 from __future__ import annotations
 
@@ -35,6 +35,44 @@ def is_closed_manifold_reference(faces: np.ndarray) -> bool:
         return False
     directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     return len(np.unique(directed, axis=0)) == len(directed)
+
+
+def connected_shells(faces: np.ndarray, num_vertices: int) -> list[np.ndarray]:
+    """Face ids of each connected component (vertex-connected), largest first."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    f = np.asarray(faces, dtype=np.int64)
+    if len(f) == 0:
+        return []
+    rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
+    cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, num_vertices))
+    _, label = connected_components(graph, directed=False)
+    face_label = label[f[:, 0]]
+    order = np.argsort(face_label, kind="stable")
+    cuts = np.flatnonzero(np.diff(face_label[order])) + 1
+    groups = np.split(order, cuts)
+    return sorted(groups, key=len, reverse=True)
+
+
+def weld(vertices: np.ndarray, faces: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge vertices that fall in the same cell of a grid of size ``tol`` (the copies a glTF
+    exporter makes along UV and normal seams share a position exactly), then drop faces that
+    collapsed and repeated faces (the same three vertices in either winding: double-sided
+    sheets become one sheet). Returns (vertices [V', 3] of the first copy, faces [F', 3] int64,
+    the input face each comes from [F'])."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    if len(v) == 0:
+        return v.reshape(0, 3), f.reshape(0, 3), np.zeros(0, np.int64)
+    q = np.floor(v / tol + 0.5).astype(np.int64)
+    _, first, inv = np.unique(q, axis=0, return_index=True, return_inverse=True)
+    f2 = inv.reshape(-1)[f]
+    ok = np.flatnonzero((f2[:, 0] != f2[:, 1]) & (f2[:, 1] != f2[:, 2]) & (f2[:, 2] != f2[:, 0]))
+    _, keep = np.unique(np.sort(f2[ok], axis=1), axis=0, return_index=True)
+    src = ok[np.sort(keep)]
+    return v[first], f2[src], src
 
 
 def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:

@@ -23,8 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kyara.body.mesh_ops import connected_shells  # noqa: F401  (re-exported: shells of a part)
+
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # (x, y, z) -> (x, -z, y)
 MAX_HEIGHT_MM = 2000.0
+MIN_SHEET_WALL_MM = 0.8  # open sheets get at least this wall even with --min-wall-mm 0
 
 
 @dataclass(frozen=True)
@@ -59,25 +62,15 @@ class PrintResult:
     components: int = 1  # separate solids left in the result (1 = one printable piece)
     slivers: int = 0  # zero-volume pieces dropped from the union
     face_shell: np.ndarray | None = None  # [M] index into shells of each result triangle's source (-1: base, strut)
-    face_source: np.ndarray | None = None  # [M] triangle of that shell it lies on
+    face_source: np.ndarray | None = None  # [M] triangle of that shell it lies on (-2 in face_shell: the sheet slabs)
     warnings: list[str] = field(default_factory=list)
-
-
-def connected_shells(faces: np.ndarray, num_vertices: int) -> list[np.ndarray]:
-    """Face ids of each connected component (vertex-connected), largest first."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    f = np.asarray(faces, dtype=np.int64)
-    if len(f) == 0:
-        return []
-    rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
-    cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
-    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(num_vertices, num_vertices))
-    _, label = connected_components(graph, directed=False)
-    face_label = label[f[:, 0]]
-    groups = [np.flatnonzero(face_label == k) for k in np.unique(face_label)]
-    return sorted(groups, key=len, reverse=True)
+    welded: int = 0  # closed shells found only after welding seam copies (glTF avatars)
+    sheet_id: int = -1  # Manifold run id of the sheet slabs (-1: none)
+    sheet_originals: tuple[np.ndarray, np.ndarray] | None = None  # the open sheets (mm) grown into slabs
+    sheet_wall_mm: float = 0.0  # slab thickness guaranteed around the sheets
+    sheet_offset_mm: float = 0.0  # no slab point is further than this from its sheet
+    dropped: list[tuple[np.ndarray, np.ndarray, float]] = field(default_factory=list)  # (box lo, box hi, volume) mm
+    deviation_mm: tuple[float, float] | None = None  # (solid -> character, character -> solid), sampled
 
 
 def _compact(v: np.ndarray, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,6 +124,80 @@ def _to_manifold(v: np.ndarray, f: np.ndarray):
     return m if m.status() == manifold3d.Error.NoError and not m.is_empty() else None
 
 
+def _add_shell(v: np.ndarray, f: np.ndarray, name: str, opt: PrintOptions, res: PrintResult, solids: list,
+               shell_ids: list) -> bool:
+    """Add one closed shell (thickened where its walls are thin) to ``solids``; False (nothing
+    added) when it is not a closed, consistently wound 2-manifold Manifold accepts."""
+    from kyara.body.mesh_ops import is_closed_manifold, signed_volume
+
+    if not is_closed_manifold(f):
+        return False
+    vol = signed_volume(v, f)
+    if abs(vol) <= 1e-9 * max(float(np.ptp(v, axis=0).max()), 1e-9) ** 3:
+        return False  # flat (a double-sided sheet): a sheet, not a solid
+    if vol < 0:
+        f = f[:, ::-1]  # inside-out shells are turned the right way
+    original = v
+    push = np.zeros(len(v))
+    if opt.min_wall_mm > 0:
+        v2, push = thicken_shell(v, f, opt.min_wall_mm)
+        if push.max(initial=0) > 0:
+            if opt.thicken:
+                res.thickened[name] = float(push.max())
+                v = v2
+            else:
+                res.warnings.append(f"{name} has walls thinner than {opt.min_wall_mm} mm")
+                push = np.zeros(len(v))
+    m = _to_manifold(v, f)
+    if m is None:
+        return False
+    shell_ids.append(int(np.asarray(m.to_mesh().run_original_id)[0]))  # Manifold run id of this shell
+    res.originals.append((original, f))
+    res.shells.append((v, f))
+    res.pushes.append(push)
+    solids.append(m)
+    return True
+
+
+def _add_sheets(v: np.ndarray, f: np.ndarray, part_of_face: np.ndarray, character, opt: PrintOptions,
+                res: PrintResult, solids: list, shell_ids: list) -> None:
+    """Faces that are no closed shell: welded (seam copies merged), closed shells found again,
+    and the rest grown into slabs of the minimum wall (:func:`kyara.export.solidify.solidify_sheets`)."""
+    from kyara.body.mesh_ops import weld
+    from kyara.export.solidify import SheetOptions, solidify_sheets
+
+    names = [p.name for p in character.parts]
+    size = float(np.ptp(v, axis=0).max())  # mm
+    wv, wf, src = weld(v, f, 1e-6 * max(size, 1.0))
+    wpart = part_of_face[src]
+    sheet_faces, sheet_parts = [], set()
+    for k, fids in enumerate(connected_shells(wf, len(wv))):
+        cv, cf = _compact(wv, wf[fids])
+        part = names[int(np.bincount(wpart[fids]).argmax())]
+        if _add_shell(cv, cf, f"{part}#welded{k}", opt, res, solids, shell_ids):
+            res.welded += 1
+            continue
+        sheet_faces.append(fids)
+        sheet_parts.add(part)
+    if not sheet_faces:
+        return
+    sv, sf = _compact(wv, wf[np.concatenate(sheet_faces)])
+    wall = max(opt.min_wall_mm, MIN_SHEET_WALL_MM)
+    sheet = solidify_sheets(sv, sf, SheetOptions(wall=wall, max_faces=int(np.clip(4 * len(sf), 20_000, 300_000))))
+    res.warnings.extend(sheet.notes)
+    m = _to_manifold(sheet.vertices, sheet.faces) if len(sheet.faces) else None
+    if m is None:
+        res.warnings.append(f"{len(sf)} open sheet triangles could not be made solid and were left out")
+        return
+    res.sheet_id = int(np.asarray(m.to_mesh().run_original_id)[0])
+    res.sheet_originals = (sv, sf)
+    res.sheet_wall_mm = sheet.wall
+    res.sheet_offset_mm = sheet.max_offset
+    solids.append(m)
+    res.warnings.append(f"{len(sheet_faces)} open sheets ({', '.join(sorted(sheet_parts))}) given a "
+                        f"{sheet.wall:.2g} mm wall")
+
+
 def printable_solid(character, pose=None, options: PrintOptions | None = None) -> PrintResult:
     """The posed character as one watertight solid in millimetres (see the module doc)."""
     import manifold3d
@@ -152,34 +219,23 @@ def printable_solid(character, pose=None, options: PrintOptions | None = None) -
     scale = (opt.height_mm - z0) / height
     mm = (zup - np.array([0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1]), lo[2]])) * scale + np.array([0.0, 0.0, z0])
     res = PrintResult(np.zeros((0, 3)), np.zeros((0, 3), np.int64), 0.0, scale)
-    # 2. shells, thickened where thin
+    # 2. closed shells, thickened where thin; the rest are loose sheets
     solids, shell_ids = [], []
+    loose_v, loose_f, loose_part = [], [], []
     for i, part in enumerate(character.parts):
         sel = np.flatnonzero(mesh["part_id"] == i)
         pv, pf = mm[sel], part.faces.astype(np.int64)
         for k, fids in enumerate(connected_shells(pf, len(pv))):
             v, f = _compact(pv, pf[fids])
-            push = np.zeros(len(v))
-            if opt.min_wall_mm > 0:
-                v2, push = thicken_shell(v, f, opt.min_wall_mm)
-                if push.max(initial=0) > 0:
-                    if opt.thicken:
-                        res.thickened[f"{part.name}#{k}"] = float(push.max())
-                        v = v2
-                    else:
-                        res.warnings.append(f"{part.name}#{k} has walls thinner than {opt.min_wall_mm} mm")
-                        push = np.zeros(len(v))
-            m = _to_manifold(v, f)
-            if m is None:
-                res.warnings.append(f"{part.name}#{k} is not a closed 2-manifold and was left out")
-                continue
-            shell_ids.append(int(np.asarray(m.to_mesh().run_original_id)[0]))  # Manifold run id of this shell
-            res.originals.append(_compact(pv, pf[fids]))
-            res.shells.append((v, f))
-            res.pushes.append(push)
-            solids.append(m)
+            if not _add_shell(v, f, f"{part.name}#{k}", opt, res, solids, shell_ids):
+                loose_v.append(v)
+                loose_f.append(f + sum(len(x) for x in loose_v[:-1]))
+                loose_part.append(np.full(len(f), i))
+    if loose_f:
+        _add_sheets(np.concatenate(loose_v), np.concatenate(loose_f), np.concatenate(loose_part), character, opt, res,
+                    solids, shell_ids)
     if not solids:
-        raise ValueError("character has no closed shell to print")
+        raise ValueError("character has no surface to print")
     # 3. base disc under the feet, then one union
     if opt.base:
         feet = mm[mm[:, 2] < z0 + 0.08 * (opt.height_mm - z0)]
@@ -200,6 +256,11 @@ def printable_solid(character, pose=None, options: PrintOptions | None = None) -
         res.originals = [(fit(v), f) for v, f in res.originals]
         res.pushes = [p * k for p in res.pushes]
         res.struts = [(fit(a), fit(b), r * k) for a, b, r in res.struts]
+        res.dropped = [(fit(a), fit(b), vol * k ** 3) for a, b, vol in res.dropped]
+        if res.sheet_originals is not None:
+            res.sheet_originals = (fit(res.sheet_originals[0]), res.sheet_originals[1])
+            res.sheet_wall_mm *= k
+            res.sheet_offset_mm *= k
         res.base_top_mm = (res.base_top_mm - lo_z) * k if opt.base else 0.0
         res.scale *= k
     out = solid.to_mesh()
@@ -208,12 +269,58 @@ def printable_solid(character, pose=None, options: PrintOptions | None = None) -
     runs = np.diff(np.asarray(out.run_index, np.int64)) // 3
     tri_oid = np.repeat(np.asarray(out.run_original_id, np.int64), runs)
     lookup = {int(o): k for k, o in enumerate(shell_ids)}
+    if res.sheet_id >= 0:
+        lookup[res.sheet_id] = -2
     res.face_shell = np.array([lookup.get(int(o), -1) for o in tri_oid], np.int64) if len(tri_oid) == len(res.faces) \
         else np.full(len(res.faces), -1)
     res.face_source = np.asarray(out.face_id, np.int64)
     res.vertices = separate_coincident_vertices(np.asarray(out.vert_properties[:, :3], dtype=np.float64), res.faces)
     res.volume_mm3 = float(solid.volume())
+    if res.sheet_originals is not None or res.welded:  # an imported avatar: say how close the print stays
+        a, b = shape_deviation(res)
+        res.deviation_mm = (a, b)
+        allowed = res.sheet_wall_mm if res.sheet_originals is not None else opt.min_wall_mm
+        allowed += 0.01 * opt.height_mm
+        res.warnings.append(f"shape kept: the print's surface is within {a:.2f} mm of the avatar's and the avatar's "
+                            f"within {b:.2f} mm of the print (sampled Hausdorff distance; wall + 1% of the height "
+                            f"is {allowed:.2f} mm)")
     return res
+
+
+def _originals(result: PrintResult) -> tuple[np.ndarray, np.ndarray]:
+    """Every input surface of the solid (closed shells before thickening, open sheets), mm."""
+    from kyara.character.meshing import combine
+
+    parts = list(result.originals) + ([result.sheet_originals] if result.sheet_originals is not None else [])
+    return combine(parts)
+
+
+def shape_deviation(result: PrintResult, samples: int = 4000, seed: int = 0) -> tuple[float, float]:
+    """Sampled two-sided distance (mm) between the solid and the character's surfaces:
+
+    * solid -> character: points on the solid's surface, the base and struts left out, to the
+      nearest input surface (closed shells and open sheets alike), exact for each point
+      (:func:`kyara.export.solidify.surface_distance`);
+    * character -> solid: points on the input surfaces, pieces that were dropped left out, to the
+      solid: 0 inside it, else the distance to its surface
+      (:func:`kyara.export.solidify.outside_distance_max`).
+    """
+    import trimesh
+
+    from kyara.export.solidify import outside_distance_max, surface_distance
+
+    ov, of = _originals(result)
+    spacing = max(result.sheet_wall_mm, 1.0)  # lattice for the distance bounds: about the wall
+    keep = result.face_shell != -1 if result.face_shell is not None else np.ones(len(result.faces), bool)
+    a = 0.0
+    if np.any(keep):
+        solid_part = trimesh.Trimesh(result.vertices, result.faces[keep], process=False)
+        pts, _ = trimesh.sample.sample_surface(solid_part, samples, seed=seed)
+        a = float(surface_distance(pts, ov, of, spacing, max_only=True))
+    q, _ = trimesh.sample.sample_surface(trimesh.Trimesh(ov, of, process=False), samples, seed=seed + 1)
+    for lo, hi, _ in result.dropped:
+        q = q[~np.all((q >= lo - 1e-6) & (q <= hi + 1e-6), axis=1)]
+    return a, outside_distance_max(q, result.vertices, result.faces, spacing)
 
 
 def separate_coincident_vertices(vertices: np.ndarray, faces: np.ndarray, eps: float = 2e-3) -> np.ndarray:
@@ -259,19 +366,35 @@ def _strut(p: np.ndarray, q: np.ndarray, radius: float):
     return manifold3d.Manifold.cylinder(length + 2 * radius, radius, radius, 12).transform(m.tolist())
 
 
+def _drop(pieces: list, why: str, res: PrintResult) -> None:
+    for m in pieces:
+        box = np.asarray(m.bounding_box(), np.float64)
+        res.dropped.append((box[:3], box[3:], float(m.volume())))
+    if pieces:
+        vol = sum(float(m.volume()) for m in pieces)
+        res.warnings.append(f"dropped {len(pieces)} piece{'s' if len(pieces) > 1 else ''} {why} "
+                            f"({vol:.3g} mm3 in all)")
+
+
 def attach_floating(solid, opt: PrintOptions, res: PrintResult):
-    """Join pieces that float free of the largest one (a strand tip, glasses) with struts of
-    ``max(min_wall, 0.8)`` mm diameter (a ball where pieces merely touch): greedily, the piece nearest to the growing main piece is
-    joined next while its gap is under 6 % of the figure height; pieces left apart are reported."""
+    """Make the figure one piece. Pieces that float free of the largest one (a strand tip,
+    glasses, a prop) are joined with struts of ``max(min_wall, 0.8)`` mm diameter (a ball where
+    pieces merely touch): greedily, the piece nearest to the growing main piece is joined next
+    when its gap is under 6 % of the figure height or it holds at least 1 % of the volume. Small
+    pieces further away, and specks smaller than half a cube of the strut's diameter, are dropped
+    with a note (:attr:`PrintResult.dropped`)."""
     import manifold3d
     from scipy.spatial import cKDTree
 
     parts = sorted(solid.decompose(), key=lambda m: -m.volume())
     keep = [m for m in parts if m.volume() > 1e-3]  # drop zero-volume slivers left by coplanar faces
     res.slivers = len(parts) - len(keep)
-    if res.slivers:
-        solid = manifold3d.Manifold.compose(keep)
-        parts = keep
+    radius = 0.5 * max(opt.min_wall_mm, 0.8)
+    specks = [m for m in keep[1:] if m.volume() < 0.5 * (2 * radius) ** 3]
+    _drop(specks, f"smaller than {0.5 * (2 * radius) ** 3:.2g} mm3 each", res)
+    parts = [keep[0]] + [m for m in keep[1:] if m.volume() >= 0.5 * (2 * radius) ** 3] if keep else []
+    if res.slivers or specks:
+        solid = manifold3d.Manifold.compose(parts)
     res.components = len(parts)
     if len(parts) <= 1:
         return solid
@@ -279,22 +402,22 @@ def attach_floating(solid, opt: PrintOptions, res: PrintResult):
     v = np.concatenate(meshes)
     offs = np.cumsum([0] + [len(m) for m in meshes])
     pieces = [np.arange(offs[i], offs[i + 1]) for i in range(len(meshes))]  # vertex ids, largest first
-    radius = 0.5 * max(opt.min_wall_mm, 0.8)
     max_gap = 0.06 * opt.height_mm
     main = [0]
     rest = list(range(1, len(pieces)))
     struts = []
+    big = 0.01 * sum(float(m.volume()) for m in parts)
     while rest:
         tree = cKDTree(v[np.concatenate([pieces[m] for m in main])])
         best = None
         for i in rest:
             d, idx = tree.query(v[pieces[i]])
             k = int(np.argmin(d))
-            if best is None or d[k] < best[0]:
+            if (d[k] <= max_gap or parts[i].volume() >= big) and (best is None or d[k] < best[0]):
                 best = (float(d[k]), i, v[pieces[i][k]], tree.data[idx[k]])
-        gap, i, a, b = best
-        if gap > max_gap:
+        if best is None:
             break
+        gap, i, a, b = best
         b = np.asarray(b, np.float64)
         if gap < radius:  # touching (or nearly): a ball over the contact point joins both
             struts.append(manifold3d.Manifold.sphere(radius, 16).translate((0.5 * (a + b)).tolist()))
@@ -303,19 +426,15 @@ def attach_floating(solid, opt: PrintOptions, res: PrintResult):
         res.struts.append((a, b, radius))
         main.append(i)
         rest.remove(i)
-    res.components = 1 + len(rest)
-    if rest:
-        res.warnings.append(f"the figure has {res.components} separate pieces; "
-                            f"{len(rest)} float more than {max_gap:.1f} mm from the rest")
-    if not struts:
-        return solid
-    out = manifold3d.Manifold.batch_boolean([solid] + struts, manifold3d.OpType.Add)
-    pieces = out.decompose()
+    _drop([parts[i] for i in rest], f"floating more than {max_gap:.1f} mm from the figure, each under 1% of its volume",
+          res)
+    out = manifold3d.Manifold.batch_boolean([parts[i] for i in main] + struts, manifold3d.OpType.Add)
+    pieces = sorted(out.decompose(), key=lambda m: -m.volume())
     keep = [m for m in pieces if m.volume() > 1e-3]
-    if len(keep) < len(pieces):
-        res.slivers += len(pieces) - len(keep)
-        out = manifold3d.Manifold.compose(keep)
-    return out
+    res.slivers += len(pieces) - len(keep)
+    _drop(keep[1:], "a strut failed to join", res)
+    res.components = 1
+    return manifold3d.Manifold.compose(keep[:1]) if len(keep) != len(pieces) or len(keep) > 1 else out
 
 
 def stl_bytes(vertices: np.ndarray, faces: np.ndarray, header: str = "kyara printable figure, mm, Z up") -> bytes:
