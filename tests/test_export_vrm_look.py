@@ -153,6 +153,21 @@ def viewer_colours(data: bytes, at_centroids: bool = False) -> list[dict]:
     return out
 
 
+def varying_parts(character) -> set[str]:
+    """Names of the parts whose colour varies across at least one face (8 bits)."""
+    out = set()
+    for p in character.parts:
+        if p.colors is not None:
+            q = np.round(np.asarray(p.colors, np.float64) * 255)[p.faces]  # [F, 3, 3]
+            if np.any(q != q[:, :1]):
+                out.add(p.name)
+    return out
+
+
+def iris_part(character):
+    return next(p for p in character.parts if p.name in ("irises", "eyes"))
+
+
 def is_closed(faces: np.ndarray) -> bool:
     """Every undirected edge is shared by exactly two faces."""
     f = np.asarray(faces, np.int64)
@@ -194,21 +209,50 @@ def test_viewer_colour_at_every_vertex_is_the_preview_colour(face_character, fmt
         assert "COLOR_0" not in m["attributes"], part.name  # MToon viewers ignore vertex colours
         used = np.unique(part.faces)
         assert not np.isnan(m["base"][used]).any()
-        np.testing.assert_allclose(m["base"][used], want_b[used], atol=0.6 / 255, err_msg=part.name)
+        np.testing.assert_allclose(m["base"][used], want_b[used], atol=1.0 / 255, err_msg=part.name)
         if fmt != "glb":
-            np.testing.assert_allclose(m["shade"][used], want_s[used], atol=0.6 / 255, err_msg=part.name)
+            np.testing.assert_allclose(m["shade"][used], want_s[used], atol=1.0 / 255, err_msg=part.name)
         # inside every face the colour a viewer interpolates is the preview's (linear between the vertices)
         f = m["faces"]
         np.testing.assert_allclose(mc["base"], want_b[f].mean(axis=1), atol=3.0 / 255, err_msg=part.name)
         if "TEXCOORD_0" in m["attributes"]:
             textured.add(part.name)
         assert is_closed(f) == is_closed(part.faces), part.name  # closed parts stay closed
-    assert {"eyes", "hair_cap", "eyelids"} <= textured  # iris gradient, hair shine, lash line
-    assert "body" not in textured and "brows" not in textured  # one colour: a plain material
+    varying = varying_parts(c)
+    assert iris_part(c).name in varying  # the iris gradient
+    assert textured == varying  # exactly the parts whose colour varies across a face use the atlas
     gltf, _ = read_glb(data)
     assert len(gltf["textures"]) == 2 and len(gltf["images"]) == 2  # one colour atlas + its shade
-    iris = meshes[[p.name for p in c.parts].index("eyes")]["base"]
-    assert srgb_to_lab(iris).std(axis=0).max() > 10  # the eyes are not one flat colour
+    iris = meshes[[p.name for p in c.parts].index(iris_part(c).name)]["base"]
+    used = np.unique(iris_part(c).faces)
+    assert srgb_to_lab(iris[used]).std(axis=0).max() > 5  # the iris is not one flat colour
+
+
+def test_noisy_vertex_colours_still_export_through_the_atlas():
+    """A texture sampled per vertex (an imported avatar) has more distinct colours than one strip of
+    the atlas holds: the colours are kept at fewer levels, with a warning, never in COLOR_0."""
+    import trimesh
+
+    from kyara.body.skeleton import BONE_INDEX
+    from kyara.character.model import Material, Part
+
+    c = synthetic_character()
+    m = trimesh.creation.icosphere(subdivisions=5, radius=0.03)
+    n = len(m.vertices)
+    ji = np.zeros((n, 4), np.int64)
+    ji[:, 0] = BONE_INDEX["upperChest"]
+    jw = np.zeros((n, 4), np.float32)
+    jw[:, 0] = 1.0
+    colours = np.random.default_rng(0).random((n, 3))
+    ball = Part("ball", "accessory", m.vertices + c.rest_joints[BONE_INDEX["upperChest"]] + [0.0, 0.0, 0.2], m.faces,
+                ji, jw, Material("ball", (1.0, 1.0, 1.0)), colors=colours)
+    noisy = replace(c, parts=[c.part("body"), ball])
+    data, warnings = vrm_bytes(noisy)
+    assert any("'ball'" in w and "levels per channel" in w for w in warnings), warnings
+    got = viewer_colours(data)[1]
+    assert "COLOR_0" not in got["attributes"] and "TEXCOORD_0" in got["attributes"]
+    levels = int(next(w for w in warnings if "'ball'" in w).split("kept ")[1].split(" ")[0])
+    assert np.abs(got["base"] - colours).max() <= 0.5 / (levels - 1) + 1.0 / 255
 
 
 # -- three-vrm against the preview ---------------------------------------------------------------
@@ -277,12 +321,12 @@ def _erode(mask: np.ndarray, r: int = 1) -> np.ndarray:
 
 
 def compare_look(preview: dict, toon_style, shot: dict, parts: list[str]) -> dict:
-    """Silhouette IoU (inked preview) and, per part, CIEDE2000 of the median lit colours and the median
-    pixel-wise CIEDE2000 of a three-vrm screenshot against the preview's surface colours (no ink lines)
-    in the same view. Part regions are where both renders show that part, one pixel in from its edges."""
-    theirs = _png(shot["color"])
-    sil_a, sil_b = preview["toon"][..., 3] > 127, theirs[..., 3] > 127
-    mine = preview["surface"]
+    """Silhouette IoU of a three-vrm screenshot against the preview of the same view (both inked) and,
+    per part, CIEDE2000 of the median lit colours and the median pixel-wise CIEDE2000 of their surface
+    colours (both drawn again without ink: the preview's lines, MToon's outlines). Part regions are
+    where both renders show that part, one pixel in from its edges."""
+    sil_a, sil_b = preview["toon"][..., 3] > 127, _png(shot["color"])[..., 3] > 127
+    mine, theirs = preview["surface"], _png(shot["surface"])
     ids_rgba = _png(shot["ids"])
     mesh_id = np.rint(ids_rgba[..., 0] / 4.0) + 64 * np.rint(ids_rgba[..., 1] / 4.0) - 1  # see render_vrm.mjs
     ids = np.where(ids_rgba[..., 3] > 127, mesh_id, -1)
@@ -331,11 +375,12 @@ def test_three_vrm_shows_what_the_preview_shows(tmp_path):
         j["vrm"] = str(copy)
     shots = render_three_vrm(jobs)
     names = [p.name for p in c.parts]
-    eyes = c.part("eyes")
-    sclera = srgb_to_lab(np.asarray(eyes.material.base_color))
+    eyes = iris_part(c)
     iris_colours = np.unique(np.round(eyes.colors * 255), axis=0) / 255.0
-    iris_colours = iris_colours[delta_e2000(srgb_to_lab(iris_colours), sclera) > 25]  # iris + pupil, not white
+    white = srgb_to_lab(np.array([0.98, 0.98, 1.0]))
+    iris_colours = iris_colours[delta_e2000(srgb_to_lab(iris_colours), white) > 25]  # not the eye white
     assert len(iris_colours) > 5
+    varying = varying_parts(c)
     summary = {}
     for job in jobs:
         preview, toon_style, _ = views[job["view_name"]]
@@ -345,20 +390,23 @@ def test_three_vrm_shows_what_the_preview_shows(tmp_path):
         res = compare_look(preview, toon_style, shot, names)
         summary[job["vrm"].rsplit("/", 1)[1]] = {"iou": round(res["iou"], 4),
                                                  **{k: round(v["median_de"], 2) for k, v in res["parts"].items()}}
-        assert res["iou"] >= 0.95, res["iou"]
-        must = ("body", "eyes", "hair_cap", "hair_strands", "kimono") if job["view_name"] == "full" else \
-            ("body", "eyes", "eyelids", "brows", "hair_cap")
+        face = job["view_name"] == "face"
+        # the preview's ink is 2 px at any distance, MToon's outline is world-sized (1 px outside the
+        # silhouette in the full-body view): in the close-up it is ~3 px, so the silhouettes differ more
+        assert res["iou"] >= (0.93 if face else 0.95), res["iou"]
+        must = ("body", eyes.name, "brows", "hair_cap") if face else ("body", "hair_cap", "hair_strands", "kimono")
         for name in must:
             assert name in res["parts"], (name, sorted(res["parts"]))  # large enough to compare
         for name, r in res["parts"].items():
             assert r["median_de"] < 10, (name, r)
-        for name in ("eyes", "hair_cap"):  # colour varies across these: compare pixel by pixel too
+        for name in varying & set(res["parts"]):  # colour varies across these: compare pixel by pixel too
             assert res["parts"][name]["pixel_de"] < 10, (name, res["parts"][name])
         # the irises show: the eye region holds iris colours in the viewer as in the preview
-        k = names.index("eyes")
+        k = names.index(eyes.name)
         region = _erode((preview["parts"][..., 0] == k) & (res["ids"] == k))
         mine = iris_fraction(res["lab_preview"], region, iris_colours)
         theirs = iris_fraction(res["lab_viewer"], region, iris_colours)
-        assert mine > 0.3 and theirs > 0.8 * mine, (mine, theirs)
+        if face or region.sum() >= 20:  # the irises are a few pixels wide in the full-body view
+            assert mine > 0.5 and theirs > 0.8 * mine, (mine, theirs)
         summary[job["vrm"].rsplit("/", 1)[1]]["iris_fraction"] = [round(mine, 3), round(theirs, 3)]
     print(json.dumps(summary, indent=1))

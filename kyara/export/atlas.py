@@ -9,12 +9,17 @@ skins and vertex counts are untouched:
 
 * the part's faces fall into connected components; a component of one colour maps every vertex
   to the middle of a 2x2 block of that colour (any bilinear sample there is exact);
-* a component whose colours vary becomes a *strip*: its distinct ``(base, shade)`` values are
+* a component whose colours lie on a plane (a 2-D gradient such as the iris: dark top, light
+  crescent, darker rim) gets a rectangle whose texels hold that affine function: any bilinear
+  sample equals the linear interpolation of the vertex colours, so every face is exact inside;
+* other components whose colours vary become a *strip*: their distinct ``(base, shade)`` values are
   ordered along their principal axis and laid along a row of texels at distances proportional
   to the path length between them, with linear ramps in between. Each value sits on a texel
   centre, so a bilinear sample at a vertex returns its colour exactly (up to 8 bits), and a face
   whose colours lie along the path (a gradient, the usual case) is interpolated exactly inside.
-  :func:`strip_error` measures what is left (a face whose three colours do not lie on the path).
+  :func:`atlas_error` measures what is left (a face whose three colours do not lie on the path).
+  A component with more distinct colours than a strip holds (a texture sampled per vertex) is
+  reduced to fewer levels per channel first (:attr:`ColourAtlas.levels`).
 
 The sampler is ``LINEAR`` without mipmaps and ``CLAMP_TO_EDGE``: samples never reach a
 neighbouring chart. Textures are written as PNG by :func:`png_bytes` (zlib, no imaging library).
@@ -29,9 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ATLAS_WIDTH = 256  # texels (wider, a power of two, when a strip needs it)
-MAX_STRIP = 4094  # texel positions in one strip (plus a 1-texel margin on both ends)
+MAX_STRIP = 2046  # texel positions in one strip (plus a 1-texel margin on both ends): atlas <= 2048 wide
 STRIP_ROWS = 3  # the value row plus one copy above and below
 LEVELS_PER_UNIT = 255.0  # strip resolution: about one texel per 8-bit step of path length
+PLANE_STEP = 4.0  # plane charts: about one texel per 4 8-bit steps (exact anyway: the texels are affine)
+MAX_PLANE = 254  # texels along one side of a plane chart
+ON_SURFACE = 1.0 / 255.0  # largest offset of a value from a line / plane that still counts as on it
 
 
 @dataclass
@@ -46,11 +54,13 @@ class Chart:
 
 @dataclass
 class ColourAtlas:
-    """The avatar's colour textures and, per part, its UVs (``None``: untextured part)."""
+    """The avatar's colour textures and, per part, its UVs (``None``: untextured part) and the
+    coarser colour levels a part had to be reduced to (255 = none: every colour kept to 8 bits)."""
 
     base: np.ndarray  # [H, W, 3] uint8 sRGB (baseColorTexture / _MainTex)
     shade: np.ndarray  # [H, W, 3] uint8 sRGB (MToon shadeMultiplyTexture / _ShadeTexture)
     uvs: list[np.ndarray | None] = field(default_factory=list)  # per part [V, 2] float32, glTF UVs
+    levels: list[int] = field(default_factory=list)  # per part, levels per channel kept (255 = all)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -85,11 +95,13 @@ def strip_chart(values: np.ndarray) -> Chart:
     path = np.concatenate([[0.0], np.cumsum(steps)])
     k = len(xs)
     n = int(np.clip(np.ceil(path[-1] * LEVELS_PER_UNIT), k, MAX_STRIP))
-    pos = np.round(path / max(path[-1], 1e-12) * (n - 1)).astype(np.int64)
-    for i in range(1, k):  # every value on a texel of its own, in order
-        pos[i] = max(pos[i], pos[i - 1] + 1)
-    if pos[-1] >= MAX_STRIP:
+    if k > MAX_STRIP:
         raise ValueError(f"a colour ramp has {k} distinct colours, more than the {MAX_STRIP} a strip holds")
+    pos = np.round(path / max(path[-1], 1e-12) * (n - 1)).astype(np.int64)
+    ranks = np.arange(k)
+    pos = np.maximum.accumulate(pos - ranks) + ranks  # every value on a texel of its own, in order
+    if pos[-1] >= MAX_STRIP:  # crowded: one texel per value
+        pos = ranks
     n = int(pos[-1]) + 1
     row = np.stack([np.interp(np.arange(n), pos, xs[:, c]) for c in range(6)], axis=1)  # [n, 6]
     row = np.concatenate([row[:1], row, row[-1:]])  # clamp margin on both ends
@@ -97,6 +109,40 @@ def strip_chart(values: np.ndarray) -> Chart:
     coords[order, 0] = pos + 1.5
     coords[:, 1] = STRIP_ROWS / 2.0
     return Chart(np.broadcast_to(row, (STRIP_ROWS, n + 2, 6)).copy(), coords)
+
+
+def plane_chart(values: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> Chart:
+    """A rectangle over the distinct ``values [K, 6]`` that lie on the plane ``mean + a axes[0] +
+    b axes[1]``: every texel holds that affine function of its ``(a, b)``, so a bilinear sample
+    anywhere inside equals the linear interpolation of the vertex values (exact inside every face)."""
+    ab = (np.asarray(values, np.float64) - mean) @ axes.T  # [K, 2]
+    lo, hi = ab.min(axis=0), ab.max(axis=0)
+    n = np.clip(np.ceil((hi - lo) * LEVELS_PER_UNIT / PLANE_STEP).astype(np.int64) + 1, 2, MAX_PLANE)  # texels
+    step = (hi - lo) / (n - 1)
+    grid = [lo[i] + (np.arange(n[i] + 2) - 1) * step[i] for i in range(2)]  # texel centres, 1-texel margin
+    a, b = np.meshgrid(grid[0], grid[1], indexing="xy")  # [h, w]
+    texels = mean + a[..., None] * axes[0] + b[..., None] * axes[1]
+    coords = 1.5 + (ab - lo) / step  # texel coordinates of each value
+    return Chart(texels, coords)
+
+
+def chart_for(values: np.ndarray) -> Chart:
+    """The chart of a component's distinct ``values [K, 6]``: a 2x2 block for one value, a strip
+    when they lie on a line (or a path, module docstring), a plane chart when they lie on a plane
+    (a 2-D gradient); a strip again otherwise (exact at the vertices only)."""
+    x = np.asarray(values, np.float64)
+    if len(x) == 1:
+        return flat_chart(x[0])
+    mean = x.mean(axis=0)
+    c = x - mean
+    axes = np.linalg.svd(c, full_matrices=False)[2]
+    off_line = np.abs(c - np.outer(c @ axes[0], axes[0])).max()
+    if off_line <= ON_SURFACE or len(x) < 3:
+        return strip_chart(x)
+    off_plane = np.abs(c - (c @ axes[:2].T) @ axes[:2]).max()
+    if off_plane <= ON_SURFACE:
+        return plane_chart(x, mean, axes[:2])
+    return strip_chart(x)
 
 
 def pack(charts: list[Chart], width: int = ATLAS_WIDTH) -> tuple[int, int]:
@@ -129,8 +175,10 @@ def build_atlas(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]) -
     for a part that needs no texture. Returns the atlas (``None`` if no part needs one)."""
     charts: list[Chart] = []
     by_key: dict[bytes, int] = {}
+    levels: list[int] = []
     placed: list[tuple[int, np.ndarray, np.ndarray, np.ndarray] | None] = []  # (part, vertices, chart ids, value ids)
     for p, item in enumerate(parts):
+        levels.append(255)
         if item is None:
             placed.append(None)
             continue
@@ -143,10 +191,15 @@ def build_atlas(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]) -
         for c in np.unique(comp):
             idx = np.flatnonzero(comp == c)
             uniq, inv = np.unique(vals[idx], axis=0, return_inverse=True)
+            level = 255
+            while len(uniq) > MAX_STRIP:  # noisy colours (a texture sampled per vertex): fewer levels
+                level //= 2
+                levels[-1] = min(levels[-1], level)
+                uniq, inv = np.unique(np.round(vals[idx] * level) / level, axis=0, return_inverse=True)
             key = uniq.tobytes()
             if key not in by_key:
                 by_key[key] = len(charts)
-                charts.append(flat_chart(uniq[0]) if len(uniq) == 1 else strip_chart(uniq))
+                charts.append(chart_for(uniq))
             chart_of[idx] = by_key[key]
             value_of[idx] = inv.reshape(-1)
         placed.append((p, np.arange(len(vals)), chart_of, value_of))
@@ -171,7 +224,7 @@ def build_atlas(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None]) -
             sel = chart_of == ci
             texel[sel] = charts[ci].coords[value_of[sel]] + np.asarray(charts[ci].origin, np.float64)
         uvs.append((texel / np.array([w, h], np.float64)).astype(np.float32))
-    return ColourAtlas(base_img, shade_img, uvs)
+    return ColourAtlas(base_img, shade_img, uvs, levels)
 
 
 def sample_bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
@@ -193,7 +246,7 @@ def sample_bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return top * (1 - fy) + bottom * fy
 
 
-def strip_error(atlas: ColourAtlas, part: int, base: np.ndarray, faces: np.ndarray) -> tuple[float, float]:
+def atlas_error(atlas: ColourAtlas, part: int, base: np.ndarray, faces: np.ndarray) -> tuple[float, float]:
     """(largest error at a vertex, largest error at a face centroid) of part ``part``'s base colour
     as the atlas gives it, against the vertex colours and their linear interpolation (sRGB units)."""
     uv = atlas.uvs[part]

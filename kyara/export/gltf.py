@@ -346,6 +346,7 @@ class SceneLayout:
     skin: int = -1
     materials: list[MaterialSlot] = field(default_factory=list)  # one per glTF material, same order
     textures: tuple[int, int] | None = None  # (base, shade) texture indices of the colour atlas
+    warnings: list[str] = field(default_factory=list)
 
 
 def material_json(name: str, slot: MaterialSlot, base_texture: int | None = None) -> dict:
@@ -450,6 +451,9 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
                  "NORMAL": builder.add_accessor(vertex_normals(v, f), "VEC3", FLOAT, ARRAY_BUFFER)}
         if atlas is not None and atlas.uvs[k] is not None:
             attrs["TEXCOORD_0"] = builder.add_accessor(atlas.uvs[k], "VEC2", FLOAT, ARRAY_BUFFER)
+            if atlas.levels[k] < 255:
+                layout.warnings.append(f"part '{part.name}' has too many distinct colours for the colour atlas; "
+                                       f"kept {atlas.levels[k] + 1} levels per channel")
         j4, w4 = gltf_skin_weights(part.joint_indices, part.joint_weights)
         if j4.max(initial=0) >= J:
             raise ValueError(f"part '{part.name}' uses joint {int(j4.max())}, the skeleton has {J} bones")

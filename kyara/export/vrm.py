@@ -282,6 +282,7 @@ def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = 
     character, warnings = with_spring_chain(character)
     b = GlbBuilder("kyara VRM 1.0 exporter")
     layout = add_skinned_character(b, character)
+    warnings += layout.warnings
     style, ink = preview_style(), outline_width_m(character, preview_style())
     for m, slot in zip(b.gltf["materials"], layout.materials):  # MToon replaces the unlit fallback
         m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures)}

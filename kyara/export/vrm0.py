@@ -104,6 +104,7 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
     b = GlbBuilder("kyara VRM 0.x exporter")
     b.use("KHR_materials_unlit")
     layout = add_skinned_character(b, character, transform=TURN_Y)
+    warnings += layout.warnings
     style, ink = preview_style(), outline_width_m(character, preview_style())
     nodes = layout.bone_nodes
     rest = np.asarray(character.rest_joints) @ TURN_Y.T

@@ -6,6 +6,7 @@
 //   light: world-space direction towards a white directional light of intensity PI (irradiance 1, as
 //   three-vrm's examples light their models); no ambient light.
 // stdout: JSON {"<vrm path>": {"color": PNG base64 (RGBA, transparent background),
+//                              "surface": the same without MToon outlines (surface colours),
 //                              "ids": PNG base64, flat, no outline: glTF mesh index + 1 = R / 4 + 64 (G / 4),
 //                              "console": [...]}}
 // The avatar stays in its rest pose: no vrm.update(), so spring bones and expressions do not move.
@@ -59,6 +60,13 @@ window.renderVrm = async (url, job) => {
   vrm.scene.updateMatrixWorld(true);
   renderer.render(scene, camera);
   const color = canvas.toDataURL("image/png");
+  // the same view without MToon's outlines: the surface colours
+  vrm.scene.traverse((o) => {
+    if (!o.isMesh) return;
+    for (const m of (Array.isArray(o.material) ? o.material : [o.material])) if (m.isOutline) m.visible = false;
+  });
+  renderer.render(scene, camera);
+  const surface = canvas.toDataURL("image/png");
   // the same view with every primitive drawn flat in its mesh's id colour (no light, no outline)
   vrm.scene.traverse((o) => {
     if (!o.isMesh) return;
@@ -73,7 +81,7 @@ window.renderVrm = async (url, job) => {
   const ids = canvas.toDataURL("image/png");
   renderer.dispose();
   canvas.remove();
-  return { color: color.split(",")[1], ids: ids.split(",")[1] };
+  return { color: color.split(",")[1], surface: surface.split(",")[1], ids: ids.split(",")[1] };
 };
 window.ready = true;
 `;
