@@ -396,3 +396,22 @@ def test_100k_triangle_sheet_avatar_time(tmp_path):
     print(f"\n{n} triangles of sheets -> one solid of {len(m.faces)} in {seconds:.1f} s "
           f"({[w for w in res.warnings if 'shape kept' in w][0]})")
     assert seconds < 120  # the issue's target is 30 s on 2 free cores; this guards against blow-ups
+
+
+def test_sheets_keep_a_wall_even_with_min_wall_zero(tmp_path):
+    """--min-wall-mm 0 leaves closed shells as they are, but an open sheet still needs a wall."""
+    from kyara.character.model import Character
+    from kyara.export.stl import MIN_SHEET_WALL_MM
+
+    full = sheet_avatar(cards=2)
+    c = Character(spec=None, body=None, parts=[full.part("body"), full.part("hair")])
+    res = export_character(c, "stl", tmp_path / "w0.stl", ExportOptions(print=PrintOptions(min_wall_mm=0.0)))
+    _check_stl_file(res.path, res.stats["triangles"])
+    assert any(f"given a {MIN_SHEET_WALL_MM:g} mm wall" in w for w in res.warnings), res.warnings
+    assert not res.stats["thickened"]
+
+
+def test_stl_writer_refuses_non_finite_coordinates():
+    v = np.array([[0.0, 0, 0], [1, 0, 0], [0, np.nan, 0]])
+    with pytest.raises(ValueError, match="not finite"):
+        stl_bytes(v, np.array([[0, 1, 2]]))

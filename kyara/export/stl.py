@@ -442,6 +442,8 @@ def stl_bytes(vertices: np.ndarray, faces: np.ndarray, header: str = "kyara prin
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     tri = v[f]  # [M, 3, 3]
+    if not np.all(np.isfinite(tri)) or np.abs(tri).max(initial=0.0) > np.finfo(np.float32).max:
+        raise ValueError("the solid has coordinates that are not finite, refusing to write an invalid STL")
     n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-30)
     rec = np.zeros(len(f), dtype=np.dtype([("n", "<f4", 3), ("v", "<f4", (3, 3)), ("attr", "<u2")]))
