@@ -16,6 +16,12 @@ narrow-band distance field (millimetres throughout):
 4. marching cubes with a closed border (:func:`kyara.character.meshing.mesh_grid`) gives closed,
    consistently wound shells; quadric decimation keeps them closed.
 
+Why a field and not offsets: offsetting each sheet by half the wall along its vertex normals
+(the rim stitched) and a manifold3d union took 73 s for 98k triangles of overlapping hair cards
+(2 busy cores), left 13 separate pieces and rims through the sheets' own edges (0 mm of wall
+there); the field took 6 s and kept at least 0.84 mm on each side of every sheet. It also takes
+what offsets cannot: non-manifold edges, double-sided and self-intersecting sheets.
+
 :func:`sheet_field_reference` is the slow exact version of step 2 (point-to-triangle distances,
 every node against every triangle) the tests compare with; :func:`surface_distance` measures how
 far points lie from a triangle mesh (the Hausdorff figure of the STL note).

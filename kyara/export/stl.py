@@ -1,4 +1,5 @@
-"""A printable figure: every part posed, thin shells thickened, all boolean-unioned into one solid.
+"""A printable figure: every part posed, thin shells thickened, open sheets given a wall, all
+boolean-unioned into one solid.
 
 Frame of the result: millimetres, Z up, the figure stands on ``z = 0`` (on its round base when
 there is one) and faces -Y (the character's +Z turns into -Y, a slicer's front). The figure's
@@ -11,10 +12,18 @@ Pipeline (:func:`printable_solid`):
    (ray along the inward normal to the opposite wall) and push vertices whose wall is thinner than
    ``min_wall_mm`` outward by half the missing thickness (smoothed over the shell), so both walls
    move apart; these shells are reported in :attr:`PrintResult.thickened`;
-3. union all shells and the optional base disc with manifold3d (exact booleans on manifold input).
+3. what is not a closed shell (an imported avatar's open sheets: hair cards, skirts, eyes, and
+   closed surfaces cut open along UV seams) is welded; shells that close are treated as in 2, the
+   rest are grown into slabs at least the minimum wall thick (at least
+   :data:`MIN_SHEET_WALL_MM`) by :func:`kyara.export.solidify.solidify_sheets`;
+4. union all shells, the slabs and the optional base disc with manifold3d (exact booleans on
+   manifold input), then make it one piece (:func:`attach_floating`: struts, or far specks dropped
+   with a note) and refit it onto ``[0, height_mm]``;
+5. for an imported avatar, :func:`shape_deviation` measures the sampled two-sided distance
+   between the print and the avatar's surfaces and says it in a note.
 
 :func:`surface_deviation` measures the two-sided distance between the result and the posed
-character (the Hausdorff check of the tests and benchmark).
+character outside thickened regions (the Hausdorff check of the tests and benchmark).
 """
 
 from __future__ import annotations
