@@ -22,13 +22,17 @@ UNWRITABLE = {
     "render": (["render", "-o", "/proc/kyara_x"], "/proc/kyara_x"),
     "export": (["export", "--prompt", "a girl", "--format", "stl", "-o", "/proc/kyara_x.stl"], "/proc/kyara_x.stl"),
     "export-glb": (["export", "--prompt", "a girl", "--format", "glb", "-o", "/proc/kyara_x.glb"], "/proc/kyara_x.glb"),
+    "create": (["create", "a girl", "-o", "/proc/kyara_x"], "/proc/kyara_x"),
+    "animate-conditions": (["animate", "--motion", "walk", "-o", "{tmp}/a.gif", "--conditions", "/proc/kyara_c"],
+                           "/proc/kyara_c"),
 }
 
 
 @needs_proc
 @pytest.mark.parametrize("name", sorted(UNWRITABLE))
-def test_unwritable_output_fails_fast_with_one_line_naming_the_path(name, capsys):
+def test_unwritable_output_fails_fast_with_one_line_naming_the_path(name, capsys, tmp_path):
     argv, user_path = UNWRITABLE[name]
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     t0 = time.perf_counter()
     code = run(argv)
     elapsed = time.perf_counter() - t0
@@ -38,6 +42,7 @@ def test_unwritable_output_fails_fast_with_one_line_naming_the_path(name, capsys
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert f"'{user_path}'" in lines[0] and ".tmp" not in lines[0], lines[0]
     assert elapsed < 1.0, f"{name} took {elapsed:.2f} s to refuse an unwritable output"
+    assert list(tmp_path.iterdir()) == []  # nothing written elsewhere either (the video of animate)
 
 
 @needs_proc

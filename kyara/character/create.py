@@ -36,16 +36,11 @@ class CreateResult:
 
 
 def prepare_out_dir(path: str | os.PathLike) -> Path:
-    """The output folder: existing and writable, or creatable (its parent exists)."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ValueError(f"output '{p}' exists and is not a folder")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not p.exists() and not parent.is_dir():
-        raise ValueError(f"output folder's parent '{parent}' does not exist")
-    if not os.access(p if p.exists() else parent, os.W_OK):
-        raise ValueError(f"output folder '{p}' is not writable")
-    return p
+    """The output folder: existing and writable, or creatable (its parent exists); checked by
+    creating a file there (:func:`kyara.fileio.check_output_dir`)."""
+    from kyara.fileio import check_output_dir
+
+    return check_output_dir(path)
 
 
 def _png(path: Path, img: np.ndarray) -> Path:

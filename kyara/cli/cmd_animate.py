@@ -73,11 +73,12 @@ def register(app: typer.Typer) -> None:
             if not src.is_file():
                 raise ValueError(f"--motion file '{motion}' does not exist")
         if conditions is not None:
-            cdir = Path(conditions)
-            if cdir.exists() and not cdir.is_dir():
-                raise ValueError(f"--conditions '{cdir}' is a file, expected a folder")
-            if not cdir.exists() and not (cdir.parent if str(cdir.parent) else Path(".")).is_dir():
-                raise ValueError(f"--conditions '{cdir}' cannot be created: '{cdir.parent}' does not exist")
+            from kyara.fileio import check_output_dir
+
+            try:  # a folder files can be created in (checked by creating one), or its parent is
+                check_output_dir(conditions)
+            except ValueError as exc:
+                raise ValueError(f"--conditions: {exc}") from None
 
         # 2. the motion (malformed files raise one-line ValueErrors), then retargeting
         from kyara.motion import load_motion, retarget
