@@ -215,4 +215,5 @@ def test_face_features_carry_no_toon_outline(characters):
         flags = mesh["outline"][mesh["part_id"] == i]
         assert flags.dtype == np.bool_ and np.all(flags == (p.material.outline_width > 0)), p.name
     names = {p.name: p.material.outline_width for p in c.parts}
-    assert names["eyes"] == 0 and names["brows"] == 0 and names["body"] > 0 and names["kimono"] > 0
+    assert all(names[n] == 0 for n in ("eye_whites", "irises", "lashes", "brows", "mouth"))
+    assert names["body"] > 0 and names["kimono"] > 0

@@ -195,24 +195,26 @@ def test_face_has_every_morph_and_they_move(face_parts):
 
 
 def test_blink_covers_the_iris(face_parts, body):
-    ex, ey, rx, ry, _ = face._eye_geometry(body)
-    lids = next(p for p in face_parts if p.name == "eyelids")
-    eyes = next(p for p in face_parts if p.name == "eyes")
+    """With each blink morph every point of the iris of a closing eye lies under the eyelid or the
+    lash line (in front of it), and the other eye does not move."""
+    ex = face._eye_geometry(body)[0]
+    parts = {p.name: p for p in face_parts}
+    iris = parts["irises"]
+    iris_tri = iris.vertices[iris.faces]
     for morph, sides in (("blink", (1, -1)), ("blinkLeft", (1,)), ("blinkRight", (-1,))):
-        v = lids.vertices + lids.morphs[morph]
-        tri = v[lids.faces]
+        covers = [(parts[n].vertices + parts[n].morphs[morph])[parts[n].faces] for n in ("eyelids", "lashes")]
         for sx in sides:
-            g = np.stack(np.meshgrid(np.linspace(-0.6, 0.6, 9) * rx, np.linspace(-0.8, 0.8, 9) * ry), -1).reshape(-1, 2)
-            g = g[(g[:, 0] / (0.62 * rx)) ** 2 + (g[:, 1] / (0.8 * ry)) ** 2 <= 1.0]  # inside the iris
-            pts = g + [sx * ex, ey + 0.06 * ry]
-            eye_tri = eyes.vertices[eyes.faces]
-            for q in pts:
-                hit, under = _hit_z(tri, q), _hit_z(eye_tri, q)
-                assert hit is not None and under is not None and hit > under + 1e-4, (morph, sx, q)
-        other = -1 if morph == "blinkLeft" else 1
+            pts = iris.vertices[np.sign(iris.vertices[:, 0]) == sx, :2].astype(np.float64)
+            centre = pts.mean(0)
+            for q in centre + 0.97 * (pts[::3] - centre):  # every third iris vertex, just inside the rim
+                under = _hit_z(iris_tri, q)
+                over = max((z for z in (_hit_z(t, q) for t in covers) if z is not None), default=None)
+                assert under is not None and over is not None and over > under + 1e-4, (morph, sx, q)
         if morph != "blink":  # the other eye stays open
-            moved = np.abs(lids.morphs[morph][np.sign(lids.vertices[:, 0]) == other]).max()
-            assert moved == 0.0
+            other = -1 if morph == "blinkLeft" else 1
+            for n in ("eyelids", "lashes"):
+                moved = np.abs(parts[n].morphs[morph][np.sign(parts[n].vertices[:, 0]) == other]).max()
+                assert moved == 0.0, (morph, n)
 
 
 def _hit_z(tri, q):
@@ -239,12 +241,18 @@ def test_vowels_open_the_mouth(face_parts, body):
 
 
 def test_eye_colours(face_parts):
-    eyes = next(p for p in face_parts if p.name == "eyes")
+    parts = {p.name: p for p in face_parts}
     spec = _spec()
     iris = np.array(Colour("x", spec.eye_colour.hex).rgb)
-    cols = eyes.colors
-    assert (np.abs(cols - 0.98).max(1) < 0.03).sum() > 100  # sclera and highlights
-    assert np.linalg.norm(cols - iris * 0.22, axis=1).min() < 1e-3  # pupil
+    # the iris gradient passes through the spec's eye colour itself (its middle band)
+    assert np.linalg.norm(parts["irises"].colors - iris, axis=1).min() < 2e-3
+    assert np.ptp(parts["irises"].colors, axis=0).max() > 0.2  # and is a gradient, not one colour
+    assert max(parts["pupils"].material.base_color) < 0.2  # dark pupils
+    assert min(parts["eye_highlights"].material.base_color) > 0.95  # white highlights
+    assert min(parts["eye_whites"].material.base_color) > 0.9
+    assert max(parts["lashes"].material.base_color) < 0.2
+    # one colour each (a plain material): everything but the irises and the mouth
+    assert {n for n, p in parts.items() if p.colors is not None} == {"irises", "mouth"}
     assert face.expression_weights("happy") == {"happy": 1.0}
     with pytest.raises(ValueError, match="expression"):
         face.expression_weights("grumpy")
@@ -296,7 +304,7 @@ def test_glasses_in_front_of_the_eyes(acc_parts, face_parts, body):
     ex, ey, rx, ry, _ = face._eye_geometry(body)
     lenses = next(p for p in acc_parts["glasses"] if p.name == "glasses_lenses")
     frames = next(p for p in acc_parts["glasses"] if p.name == "glasses")
-    face_z = max(p.vertices[:, 2].max() for p in face_parts if p.name in ("eyes", "eyelids"))
+    face_z = max(p.vertices[:, 2].max() for p in face_parts if p.name in face.FEATURE_PARTS[:6])  # eye parts
     assert lenses.vertices[:, 2].min() > face_z
     assert lenses.vertices[:, 0].max() > ex + rx and lenses.vertices[:, 0].min() < -ex - rx
     assert frames.vertices[:, 2].min() < 0.0  # temples reach back to the ears

@@ -46,15 +46,20 @@ def face_template(layout: Layout) -> np.ndarray:
         pts.append((0.0, ey + (nose_y - ey) * i / 3.0))
     for i in range(5):
         pts.append(((i - 2) * 0.03 * W, nose_y - 0.03 * h + 0.01 * h * (1 - abs(i - 2) / 2)))
-    # 36-41 right eye, 42-47 left eye (ellipse around the socket centre)
-    def eye(cx: float, order: list[float]) -> None:
-        for a in order:
-            pts.append((cx + 0.4 * es * np.cos(a), ey + 0.35 * es * np.sin(a)))
+    # 36-41 right eye, 42-47 left eye: the outline of the drawn anime eye (kyara.character.face_eyes,
+    # units of the socket height es from the socket centre): corners at 0.5 es to either side
+    # (outer 0.14 es, inner 0.11 es above the centre), the upper lash line at 1/6 of the way in from
+    # the corners, the white's lower edge below them. Screen order: left corner, over the top,
+    # right corner, back along the bottom. (x offset in es towards the outer corner, y in es.)
+    outer, upper_out, upper_in, inner, lower_in, lower_out = (
+        (0.5, 0.14), (1 / 6, 0.4378), (-1 / 6, 0.4178), (-0.5, 0.11), (-1 / 6, -0.7820), (1 / 6, -0.7820))
 
-    right_angles = [np.pi, 2 * np.pi / 3, np.pi / 3, 0.0, -np.pi / 3, -2 * np.pi / 3]
-    left_angles = [np.pi, np.pi / 3 * 2, np.pi / 3, 0.0, -np.pi / 3, -2 * np.pi / 3]
-    eye(-ex, right_angles)
-    eye(ex, left_angles)
+    def eye(sx: float, order) -> None:
+        for dx, v in order:
+            pts.append((sx * ex + sx * dx * es, ey + v * es))
+
+    eye(-1.0, [outer, upper_out, upper_in, inner, lower_in, lower_out])  # right eye, outer corner first
+    eye(1.0, [inner, upper_in, upper_out, outer, lower_out, lower_in])  # left eye, inner corner first
     # 48-59 outer lips, 60-67 inner lips (right corner first, upper lip then lower)
     my = crown - 0.86 * h
     mw, mh = 0.1 * W, 0.025 * h
@@ -64,9 +69,9 @@ def face_template(layout: Layout) -> np.ndarray:
     for i in range(8):
         a = np.pi - 2 * np.pi * i / 8.0
         pts.append((0.7 * mw * np.cos(a), my + 0.5 * mh * np.sin(a)))
-    # 68 right pupil, 69 left pupil
-    pts.append((-ex, ey))
-    pts.append((ex, ey))
+    # 68 right pupil, 69 left pupil (the drawn pupil's centre, 0.12 es below the socket centre)
+    pts.append((-ex, ey - 0.12 * es))
+    pts.append((ex, ey - 0.12 * es))
     return np.asarray(pts)
 
 

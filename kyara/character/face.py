@@ -1,12 +1,16 @@
-"""The anime face: eyes in the body's eye sockets, eyelids with a lash line, brows, nose hint and
-mouth, all rigid on ``head``, with morph targets for blinking, vowels and emotions.
+"""The anime face: large eyes, eyelids with a lash line, brows, nose hint and mouth, all rigid on
+``head``, with morph targets for blinking, vowels and emotions.
 
 :func:`build_face` is the entry point. Every feature is a thin closed slab laid on the face: a
 grid of points in the face plane (x, y) whose depth comes from a ray cast onto the body mesh
 (:class:`FaceSurface`), with a back sheet a fraction of a millimetre and a front sheet up to
-1.5 mm in front of the skin, joined by walls (:func:`grid_slab`). Colours are per vertex (sclera,
-iris with a darker top, pupil, highlights). Morph targets move the same grid to a new 2D shape and
-re-project it, so a morphed slab is still a closed slab on the skin.
+1.6 mm in front of the skin, joined by walls (:func:`grid_slab`). Morph targets move the same grid
+to a new 2D shape and re-project it, so a morphed slab is still a closed slab on the skin.
+
+Each facial feature is its own part with its own material (the VRM exporter writes one material
+per part): ``eye_whites``, ``irises`` (per-vertex gradient), ``pupils``, ``eye_highlights``,
+``lashes``, ``eyelids`` (skin; hidden behind the lashes until a blink), ``brows``, ``nose`` and
+``mouth`` (per-vertex: inside and tongue). The eye itself is drawn in :mod:`kyara.character.face_eyes`.
 
 The rest face is neutral; ``spec.expression`` is kept on the spec and :func:`expression_weights`
 says which morphs express it (the exporter maps it to VRM expressions).
@@ -29,12 +33,12 @@ EXPRESSION_MORPHS: dict[str, dict[str, float]] = {
     "sad": {"sad": 1.0},
     "surprised": {"surprised": 1.0},
 }
-LASH = (0.13, 0.08, 0.1)
 INNER_MOUTH = (0.36, 0.1, 0.13)
 TONGUE = (0.85, 0.42, 0.45)
-# slab depths in front of the skin along +z, metres: (back, front)
-DEPTH = {"sclera": (1e-4, 3.5e-4), "iris": (2.5e-4, 5.5e-4), "pupil": (4.5e-4, 7.5e-4),
-         "shine": (6.5e-4, 9.5e-4), "lid": (1.0e-3, 1.5e-3), "brow": (3e-4, 1.2e-3), "mouth": (2e-4, 6e-4)}
+# slab depths in front of the skin along +z, metres: (back, front); the eye's are in face_eyes.DEPTH
+DEPTH = {"brow": (3e-4, 1.2e-3), "mouth": (2e-4, 6e-4), "nose": (2e-4, 9e-4)}
+# the part name of each facial feature (one material each)
+FEATURE_PARTS = ("eye_whites", "irises", "pupils", "eye_highlights", "lashes", "eyelids", "brows", "nose", "mouth")
 
 
 def expression_weights(expression: str) -> dict[str, float]:
@@ -45,10 +49,14 @@ def expression_weights(expression: str) -> dict[str, float]:
 
 
 class FaceSurface:
-    """Depth of the body's front surface (the mesh, not the implicit) under face-plane points."""
+    """Depth of the face under face-plane points: the body mesh's frontmost skin, or the body's
+    implicit surface without its carved eye sockets where that lies in front (over the socket
+    pits), so features laid on it cover the sockets instead of following their steep walls."""
 
     def __init__(self, body) -> None:
         from scipy.spatial import cKDTree
+
+        from kyara.body.surface import body_primitives
 
         d = body.layout.dims
         v = body.vertices.astype(np.float64)
@@ -59,9 +67,11 @@ class FaceSurface:
         keep = (c[:, 1] > d["chin"] - 0.15 * d["h"]) & (c[:, 2] > d["head_z"] - 0.1 * d["D"]) & (n[:, 2] > 0)
         self.tri = tri[keep]
         self.tree = cKDTree(self.tri.mean(1)[:, :2])
+        self.prims = [q for q in body_primitives(body.layout) if q.bone in ("head", "neck") and not q.carve]
+        self.z_range = (d["head_z"], d["head_z"] + 0.8 * d["D"])
 
-    def z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """``[N]`` z of the frontmost skin point at each ``(x, y)`` (metres)."""
+    def mesh_z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``[N]`` z of the frontmost body mesh point at each ``(x, y)`` (metres)."""
         q = np.stack([np.ravel(x), np.ravel(y)], 1)
         _, idx = self.tree.query(q, k=min(24, len(self.tri)))
         t = self.tri[idx]  # [N, k, 3, 3]
@@ -77,6 +87,30 @@ class FaceSurface:
         best = zz.max(1)
         near = t[:, 0].mean(1)[:, 2]  # fallback: the nearest triangle's centre depth
         return np.where(np.isfinite(best), best, near).reshape(np.shape(x))
+
+    def implicit_z(self, x: np.ndarray, y: np.ndarray, steps: int = 26) -> np.ndarray:
+        """``[N]`` z where a ray along -z first meets the uncarved implicit head surface (bisection
+        between the head centre's depth, inside, and well in front of the face)."""
+        from kyara.body.sdf import smin
+
+        def field(p):
+            out = np.full(len(p), 1e3)
+            for q in self.prims:
+                out = smin(out, q.fn(p), q.k)
+            return out
+
+        xs, ys = np.ravel(x).astype(np.float64), np.ravel(y).astype(np.float64)
+        lo = np.full(len(xs), self.z_range[0])
+        hi = np.full(len(xs), self.z_range[1])
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            inside = field(np.stack([xs, ys, mid], 1)) < 0
+            lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+        return (0.5 * (lo + hi)).reshape(np.shape(x))
+
+    def z(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``[N]`` z of the face at each ``(x, y)`` (metres): the frontmost of mesh and implicit."""
+        return np.maximum(self.mesh_z(x, y), self.implicit_z(x, y))
 
 
 def grid_slab(front: np.ndarray, back: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,10 +151,12 @@ def _lay(surf: FaceSurface, x: np.ndarray, y: np.ndarray, depth: tuple[float, fl
 
 
 class _Builder:
-    """Collects slabs (with per-vertex colours and morph shapes) into one part."""
+    """Collects slabs (with morph shapes) into one part. ``colour``: the part's one colour, or None
+    when every slab brings its own per-vertex colours."""
 
-    def __init__(self, surf: FaceSurface) -> None:
+    def __init__(self, surf: FaceSurface, colour=None) -> None:
         self.surf = surf
+        self.colour = None if colour is None else np.asarray(colour, np.float32)
         self.v: list[np.ndarray] = []
         self.f: list[np.ndarray] = []
         self.col: list[np.ndarray] = []
@@ -130,22 +166,25 @@ class _Builder:
     def slab(self, x, y, depth, colour, shapes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Add a slab over the grid ``x, y [R, C]``; ``colour`` [3] or [R, C, 3]; ``shapes``: morph
         name -> the grid's (x, y) in that shape."""
+        x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
         front, back = _lay(self.surf, x, y, depth)
         v, f = grid_slab(front, back)
         col = np.broadcast_to(np.asarray(colour, np.float32), x.shape + (3,)).reshape(-1, 3)
         for name in MORPHS:
             if shapes and name in shapes:
-                fm, bm = _lay(self.surf, *shapes[name], depth)
+                fm, bm = _lay(self.surf, *np.broadcast_arrays(*shapes[name]), depth)
                 off = grid_slab(fm, bm)[0] - v
             else:
                 off = np.zeros_like(v)
-            self.morph.setdefault(name, [np.zeros((0, 3))] * 0).append(off)
+            self.morph.setdefault(name, []).append(off)
         self.v.append(v)
         self.f.append(f + self.n)
         self.col.append(np.concatenate([col, col]))
         self.n += len(v)
 
     def part(self, name: str, material: Material) -> Part:
+        """The collected slabs as one rigid ``head`` part; per-vertex colours only when the builder
+        has no single colour."""
         from kyara.character.meshing import check_closed
 
         v = np.concatenate(self.v)
@@ -157,100 +196,89 @@ class _Builder:
         w[:, 0] = 1.0
         morphs = {k: np.concatenate(m).astype(np.float32) for k, m in self.morph.items()}
         morphs = {k: m for k, m in morphs.items() if np.abs(m).max() > 1e-7}
-        return Part(name, "face", v, f, idx, w, material, colors=np.concatenate(self.col), morphs=morphs)
+        colors = np.concatenate(self.col) if self.colour is None else None
+        return Part(name, "face", v, f, idx, w, material, colors=colors, morphs=morphs)
 
 
-def _eye_geometry(body):
+def _eye_geometry(body) -> tuple[float, float, float, float, float]:
+    """``(ex, cy, rx, ry, es)`` metres: |x| of the eye centres, the centre y and half extents of the
+    box round each open eye's opening (the white under the lash line), and the eye socket height."""
+    from kyara.character.face_eyes import eye_box
+
     d = body.layout.dims
     es = body.layout.params.eye_size * d["h"]
-    return 0.21 * d["W"], d["eye_y"], 0.38 * es, 0.6 * es, es
+    vc, hw, hh = eye_box()
+    return 0.21 * d["W"], d["eye_y"] + vc * es, hw * es, hh * es, es
+
+
+def feature_colours(spec) -> dict[str, tuple[float, float, float]]:
+    """sRGB colour of each single-colour facial feature for ``spec`` (irises and mouth vary per vertex)."""
+    from kyara.character import face_eyes
+
+    skin = hex_to_rgb(spec.skin_tone.hex)
+    iris = np.array(hex_to_rgb(spec.eye_colour.hex))
+    hair = hex_to_rgb(spec.hair.colour.hex)
+    return {"eye_whites": face_eyes.WHITE, "pupils": tuple(float(c) for c in iris * 0.12 + 0.02),
+            "eye_highlights": (1.0, 1.0, 1.0), "lashes": face_eyes.LASH_COLOUR, "eyelids": skin,
+            "brows": shade_of(hair, 0.7), "nose": shade_of(skin, 0.7)}
 
 
 def build_face(spec, body) -> tuple[list[Part], list]:
-    """Eyes, eyelids, brows, nose and mouth for ``spec`` on ``body``: ``(parts, [])``.
+    """Eyes, eyelids, lashes, brows, nose and mouth for ``spec`` on ``body``: ``(parts, [])``.
 
-    Morph targets (metres, ``Part.morphs``): see ``MORPHS``. The rest face is neutral.
+    Parts are named by :data:`FEATURE_PARTS`. Morph targets (metres, ``Part.morphs``): see
+    ``MORPHS``. The rest face is neutral.
     """
+    from kyara.character import face_eyes
+
     surf = FaceSurface(body)
     d = body.layout.dims
     h, W = d["h"], d["W"]
-    ex, ey, rx, ry, es = _eye_geometry(body)
-    skin = np.array(hex_to_rgb(spec.skin_tone.hex), np.float32)
+    es = body.layout.params.eye_size * h
+    ex, ey = 0.21 * W, d["eye_y"]
+    col = feature_colours(spec)
     iris = np.array(hex_to_rgb(spec.eye_colour.hex), np.float32)
-    hair = np.array(hex_to_rgb(spec.hair.colour.hex), np.float32)
-
-    eyes = _Builder(surf)
-    lids = _Builder(surf)
-    brows = _Builder(surf)
+    b = {"white": _Builder(surf, col["eye_whites"]), "iris": _Builder(surf), "pupil": _Builder(surf, col["pupils"]),
+         "shine": _Builder(surf, col["eye_highlights"]), "lid": _Builder(surf, col["eyelids"]),
+         "lash": _Builder(surf, col["lashes"])}
+    brows = _Builder(surf, col["brows"])
     for sx in (1.0, -1.0):
-        cx = sx * ex
-        X, Y = disc_grid(13)
-        eyes.slab(cx + rx * X, ey + ry * Y * (1 - 0.08 * Y), DEPTH["sclera"], (0.98, 0.98, 1.0))
-        X, Y = disc_grid(11)
-        icy = ey + 0.06 * ry
-        grad = np.clip((Y[..., None] + 1) / 2, 0, 1)  # 0 bottom .. 1 top
-        icol = (iris * (1 - grad) * 1.1 + np.asarray(shade_of(tuple(iris), 0.45)) * grad).clip(0, 1)
-        eyes.slab(cx + 0.62 * rx * X, icy + 0.8 * ry * Y, DEPTH["iris"], icol)
-        X, Y = disc_grid(7)
-        eyes.slab(cx + 0.27 * rx * X, icy + 0.42 * ry * Y, DEPTH["pupil"], iris * 0.22)
-        eyes.slab(cx - 0.25 * rx + 0.17 * rx * X, icy + 0.35 * ry + 0.17 * rx * Y, DEPTH["shine"], (1.0, 1.0, 1.0))
-        eyes.slab(cx + 0.22 * rx + 0.08 * rx * X, icy - 0.38 * ry + 0.08 * rx * Y, DEPTH["shine"], (1.0, 1.0, 1.0))
-        _lid(lids, sx, cx, ey, rx, ry, skin)
-        _brow(brows, sx, cx, ey + 0.75 * es, es, hair)
-    parts = [eyes.part("eyes", Material("eyes", (0.98, 0.98, 1.0), shade_color=(0.85, 0.86, 0.92), outline_width=0.0)),
-             lids.part("eyelids", Material("eyelids", tuple(skin), outline_width=0.0)),
-             brows.part("brows", Material("brows", tuple(hair), outline_width=0.0))]
+        face_eyes.add_eye(b, sx, sx * ex, ey, es, iris, disc_grid)
+        _brow(brows, sx, sx * ex, ey + 0.75 * es, es)
+    # eye features are not shaded like skin: their shade colours stay close to the base (anime eyes
+    # keep their colours in shadow); the lid is skin and shades like it
+    flat = lambda name, shade=0.92: Material(name, col[name], shade_color=_dim(col[name], shade),  # noqa: E731
+                                             outline_width=0.0)
+    parts = [b["white"].part("eye_whites", flat("eye_whites", 0.9)),
+             b["iris"].part("irises", Material("irises", tuple(float(c) for c in iris), outline_width=0.0)),
+             b["pupil"].part("pupils", flat("pupils")),
+             b["shine"].part("eye_highlights", flat("eye_highlights", 1.0)),
+             b["lash"].part("lashes", flat("lashes")),
+             b["lid"].part("eyelids", Material("eyelids", col["eyelids"], outline_width=0.0)),
+             brows.part("brows", flat("brows", 0.85))]
+    nose = _Builder(surf, col["nose"])
+    ny = d["crown"] - 0.74 * h - 0.035 * h
+    X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 3))
+    nose.slab(0.012 * h * X, ny + 0.004 * h * Y - 0.006 * h * (1 - X ** 2), DEPTH["nose"], col["nose"])
+    parts.append(nose.part("nose", flat("nose", 0.85)))
     mouth = _Builder(surf)
     _mouth(mouth, d["crown"] - 0.86 * h, 0.1 * W, h)
     parts.append(mouth.part("mouth", Material("mouth", INNER_MOUTH, outline_width=0.0)))
-    nose = _Builder(surf)
-    ny = d["crown"] - 0.74 * h - 0.035 * h
-    X, Y = np.meshgrid(np.linspace(-1, 1, 5), np.linspace(-1, 1, 3))
-    nose.slab(0.012 * h * X, ny + 0.004 * h * Y - 0.006 * h * (1 - X ** 2), (2e-4, 9e-4), np.asarray(shade_of(tuple(skin), 0.7)))
-    parts.append(nose.part("nose", Material("nose", shade_of(tuple(skin), 0.7), outline_width=0.0)))
     return parts, []
 
 
-def _lid(b: _Builder, sx: float, cx: float, ey: float, rx: float, ry: float, skin: np.ndarray) -> None:
-    """Upper eyelid: a skin band whose lower rows are the lash line; ``blink`` pulls the lower edge
-    below the eye, so the lid covers it fully."""
-    C = 17
-    u = np.linspace(-1, 1, C)
-    # row positions (0 = upper edge, 1 = lash edge) at rest and closed: the lash rows (last two)
-    # are a thick line at rest and a thin line across the closed lid
-    g_rest = np.array([0.0, 0.15, 0.3, 0.4, 0.45, 0.5, 1.0])[:, None]
-    g_shut = np.array([0.0, 0.25, 0.5, 0.75, 0.88, 0.9, 1.0])[:, None]
-    R = len(g_rest)
-    v = g_rest
-    x = np.broadcast_to(cx + 1.12 * rx * u, (R, C))
-    top_eye = np.sqrt(np.clip(1 - (1.12 * u) ** 2, 0, 1))
-    y_up = ey + ry * (0.25 + 0.85 * np.sqrt(1 - u ** 2))
-    lo_rest = ey + ry * (top_eye - 0.2)
-    lo_blink = ey - ry * (1.1 * np.sqrt(1 - 0.97 * u ** 2) + 0.05)
-    inner = np.clip(-sx * u, 0, 1)  # 1 at the inner (nose side) corner
-    outer = np.clip(sx * u, 0, 1)
-
-    def at(lo, up=y_up, k=0.0):
-        return x, up + (g_rest + k * (g_shut - g_rest)) * (lo - up)
-
-    def close(k):
-        return lo_rest + k * (lo_blink - lo_rest), y_up, k
-
-    col = np.where(np.arange(R)[:, None, None] >= R - 2, np.asarray(LASH, np.float32), skin)
-    col = np.broadcast_to(col, (R, C, 3))
-    shapes = {"blink": at(lo_blink, y_up, 1.0), "happy": at(*close(0.6)), "angry": at(*close(0.2 + 0.25 * inner)),
-              "sad": at(*close(0.2 + 0.25 * outer)), "surprised": at(lo_rest + 0.08 * ry, y_up + 0.08 * ry)}
-    shapes["blinkLeft" if sx > 0 else "blinkRight"] = shapes["blink"]
-    b.slab(*at(lo_rest), DEPTH["lid"], col, shapes)
+def _dim(rgb, k: float) -> tuple[float, float, float]:
+    return tuple(float(c) * k for c in rgb)  # type: ignore[return-value]
 
 
-def _brow(b: _Builder, sx: float, cx: float, by: float, es: float, hair: np.ndarray) -> None:
-    """A tapered brow arc; emotions move its inner/outer ends."""
+def _brow(b: _Builder, sx: float, cx: float, by: float, es: float) -> None:
+    """A tapered brow arc over the eye (inner end 0.3 es, outer end 0.55 es from the eye centre, as
+    the face landmarks have it); emotions move its inner/outer ends."""
     C, R = 11, 3
     t = np.linspace(0, 1, C)  # inner -> outer
     v = np.linspace(-1, 1, R)[:, None]
-    x = cx + sx * (-0.45 + 1.0 * t) * 0.62 * es
-    half = 0.055 * es * (1 - 0.55 * t)
+    x = cx + sx * (-0.3 + 0.85 * t) * es
+    half = 0.07 * es * (1 - 0.5 * t)
 
     def shape(lift_in=0.0, lift_out=0.0, arch=0.0):
         y = by + 0.06 * es * np.sin(np.pi * t) * (1 + arch) - 0.04 * es * t + (lift_in * (1 - t) + lift_out * t) * es
@@ -258,7 +286,7 @@ def _brow(b: _Builder, sx: float, cx: float, by: float, es: float, hair: np.ndar
 
     shapes = {"angry": shape(-0.14, 0.05), "sad": shape(0.13, -0.05), "surprised": shape(0.16, 0.12, 0.8),
               "happy": shape(0.06, 0.04, 0.3)}
-    b.slab(*shape(), DEPTH["brow"], shade_of(tuple(hair), 0.75), shapes)
+    b.slab(*shape(), DEPTH["brow"], b.colour, shapes)
 
 
 def _mouth(b: _Builder, my: float, mw: float, h: float) -> None:
@@ -268,7 +296,7 @@ def _mouth(b: _Builder, my: float, mw: float, h: float) -> None:
     v = np.linspace(-1, 1, R)[:, None]
     pinch = np.sqrt(1 - 0.88 * u ** 2)
 
-    def shape(width=1.0, height=0.006, curve=0.0, flat_top=0.0):
+    def shape(width=1.0, height=0.008, curve=0.0, flat_top=0.0):
         x = np.broadcast_to(u * mw * width, (R, C))
         hh = height * h * pinch
         top = np.where(v > 0, v * hh * (1 - flat_top), v * hh)
