@@ -256,9 +256,11 @@ def test_sheet_avatar_keeps_its_shape_within_the_wall(sheets):
         t = np.clip((pts - a) @ ab / max(ab @ ab, 1e-12), 0, 1)
         pts = pts[np.linalg.norm(pts - (a + t[:, None] * ab), axis=1) > 2.5 * r]
     _, d, _ = trimesh.proximity.closest_point(original, pts)
-    wall = 1.2
-    assert d.max() <= wall, d.max()  # the issue allows wall + 1% of the height (2.7 mm)
-    assert res.deviation_mm is not None and res.deviation_mm[0] <= wall and res.deviation_mm[1] <= 0.1
+    allowed = 1.2 + 0.01 * 150.0  # the issue: the wall plus 1% of the height
+    bound = res.sheet_offset_mm  # what solidify promises: half the wall + sample cover + a voxel
+    assert bound < allowed and d.max() <= bound, (d.max(), bound)
+    assert res.deviation_mm is not None and res.deviation_mm[0] <= bound and res.deviation_mm[1] <= 0.1
+    assert abs(res.deviation_mm[0] - d.max()) < 0.3  # the note's sampled figure agrees with this one
     assert any(w.startswith("shape kept") for w in res.warnings)
     q, _ = trimesh.sample.sample_surface(original, 3000, seed=4)
     inside = solid.contains(q)
@@ -288,7 +290,7 @@ def test_floating_parts_get_a_strut_or_are_dropped_with_a_note(sheets):
     assert any(min(np.linalg.norm(a - earring), np.linalg.norm(b - earring)) < 6.0 for a, b, _ in res.struts)
     assert len(res.dropped) == 1
     lo, hi, vol = res.dropped[0]
-    assert np.all(lo <= speck + 1.0) and np.all(speck - 1.0 <= hi) and vol < 5.0
+    assert np.all(lo <= speck + 1.0) and np.all(speck - 1.0 <= hi) and vol < 10.0
     assert any(w.startswith("dropped 1 piece") for w in res.warnings)
     solid = trimesh.Trimesh(res.vertices, res.faces, process=False)
     assert np.linalg.norm(solid.vertices - speck, axis=1).min() > 10.0  # nothing printed there
@@ -415,3 +417,17 @@ def test_stl_writer_refuses_non_finite_coordinates():
     v = np.array([[0.0, 0, 0], [1, 0, 0], [0, np.nan, 0]])
     with pytest.raises(ValueError, match="not finite"):
         stl_bytes(v, np.array([[0, 1, 2]]))
+
+
+def test_grid_budget_coarsens_the_voxels_and_says_so():
+    from kyara.export.solidify import SheetOptions, solidify_sheets
+
+    v, f = _grid_sheet([0, 0, 0], np.array([40.0, 0, 0]), np.array([0, 40.0, 0]), 4, 4)
+    fine = solidify_sheets(v, f, SheetOptions(wall=1.2))
+    assert fine.notes == [] and fine.wall == 1.2 and fine.voxel == pytest.approx(0.6)
+    coarse = solidify_sheets(v, f, SheetOptions(wall=1.2, max_voxels=20_000))
+    assert coarse.voxel > 0.6 and coarse.wall == pytest.approx(2 * coarse.voxel)
+    assert coarse.notes and coarse.notes[0].startswith("sheets thickened to")
+    for s in (fine, coarse):  # a slab at least the wall thick around the plate
+        m = trimesh.Trimesh(s.vertices, s.faces, process=False)
+        assert m.is_watertight and np.ptp(m.vertices[:, 2]) >= s.wall - 1e-6
