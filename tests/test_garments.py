@@ -265,7 +265,7 @@ def test_every_kind_builds_closed_outside_the_body(kinds):
     if "sailor-uniform" in kinds:
         assert {"sailor-uniform-collar", "sailor-uniform-neckerchief", "sailor-uniform-skirt"} <= names
     if "long-coat" in kinds:  # eight chains of four joints round the skirt
-        from kyara.character.garment_kinds import COAT_CHAIN_ANGLES
+        from kyara.character.garment_coats import COAT_CHAIN_ANGLES
 
         assert len(bones) == (len(COAT_CHAIN_ANGLES) + 2) * 4
 
