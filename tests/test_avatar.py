@@ -189,6 +189,46 @@ def test_licence_gate():
     check_conversion_allowed(load_character(SHARED[0]).spec.meta, False)  # everyone / redistribution allowed
 
 
+HUB = ("https://hub.vroid.com/license?allowed_to_use_user=everyone&characterization_allowed_user=everyone"
+       "&corporate_commercial_use={corp}&credit=unnecessary&modification={mod}&personal_commercial_use=profit"
+       "&redistribution={red}&sexual_expression=allow&version=1&violent_expression=allow")
+
+
+@pytest.mark.parametrize("url,red,mod,converts", [
+    (HUB.format(corp="allow", mod="allow", red="allow"), True, "allowModificationRedistribution", True),
+    (HUB.format(corp="allow", mod="allow", red="disallow"), False, "allowModification", False),
+    (HUB.format(corp="allow", mod="disallow", red="allow"), True, "prohibited", False),
+    # a look-alike host or path is not VRoid Hub's licence: nothing granted
+    (HUB.format(corp="allow", mod="allow", red="allow").replace("hub.vroid.com", "hub.vroid.com.example.org"),
+     False, "prohibited", False),
+    ("https://example.org/license?modification=allow&redistribution=allow", False, "prohibited", False),
+    ("", False, "prohibited", False),
+])
+def test_vrm0_other_licence_with_vroid_hub_terms(url, red, mod, converts):
+    """VRoid Studio writes 0.x licences as licenseName 'Other' plus a VRoid Hub URL whose query holds
+    the terms; they are read from the URL (by hand here: redistribution/modification allow|disallow)."""
+    from kyara.avatar.licence import meta_from_vrm0
+
+    meta = meta_from_vrm0({"title": "x", "author": "a", "licenseName": "Other", "otherLicenseUrl": url,
+                           "allowedUserName": "Everyone", "commercialUssageName": "Disallow"})
+    assert meta.fields["allowRedistribution"] is red and meta.fields["modification"] == mod
+    assert meta.allows_conversion is converts
+    if converts:
+        assert meta.fields["commercialUsage"] == "corporation" and meta.fields["creditNotation"] == "unnecessary"
+
+
+def test_shared_vroid_avatar_may_be_converted():
+    """openpose_rig_avatar.vrm: 'Other' + VRoid Hub terms redistribution=allow, modification=allow."""
+    from kyara.avatar.licence import check_conversion_allowed
+
+    rig = Path(__file__).resolve().parents[2] / "shared" / "vrm" / "openpose_rig_avatar.vrm"
+    if not rig.is_file():
+        pytest.skip(f"{rig} is not there")
+    meta = load_character(rig).spec.meta
+    assert meta.fields["modification"] == "allowModificationRedistribution"
+    check_conversion_allowed(meta, False, "export to STL")
+
+
 def test_load_character_json(tmp_path):
     with pytest.raises(ValueError, match="not a .vrm, .glb, .gltf or character .json"):
         load_character(tmp_path / "x.obj")

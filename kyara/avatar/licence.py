@@ -73,8 +73,39 @@ def meta_from_vrm1(meta: object) -> AvatarMeta:
                       fields, dict(m), "vrm1")
 
 
+VROID_HUB_LICENSE = ("hub.vroid.com", "/license")
+
+
+def vroid_hub_terms(url: str) -> dict:
+    """VRM 1.0 licence fields from a VRoid Hub licence URL (``https://hub.vroid.com/license?...``),
+    the terms VRoid Studio writes into VRM 0.x files as an ``Other`` licence; ``{}`` for any other URL.
+    Only the query's explicit ``allow`` values grant anything."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return {}
+    if parts.scheme not in ("http", "https") or (parts.hostname, parts.path.rstrip("/")) != VROID_HUB_LICENSE:
+        return {}
+    q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    redistribution = q.get("redistribution") == "allow"
+    modification = q.get("modification") == "allow"
+    fields: dict = {"allowRedistribution": redistribution,
+                    "modification": ("allowModificationRedistribution" if modification and redistribution
+                                     else "allowModification" if modification else "prohibited")}
+    if q.get("corporate_commercial_use") == "allow":
+        fields["commercialUsage"] = "corporation"
+    elif q.get("personal_commercial_use") in ("profit", "nonprofit"):
+        fields["commercialUsage"] = "personalProfit" if q["personal_commercial_use"] == "profit" else "personalNonProfit"
+    if q.get("credit") in ("necessary", "unnecessary"):
+        fields["creditNotation"] = "required" if q["credit"] == "necessary" else "unnecessary"
+    return fields
+
+
 def meta_from_vrm0(meta: object) -> AvatarMeta:
-    """VRM 0.x meta -> 1.0 names. ``Other`` licences and missing fields grant nothing."""
+    """VRM 0.x meta -> 1.0 names. Missing fields and ``Other`` licences grant nothing, except an
+    ``Other`` licence whose URL is VRoid Hub's (:func:`vroid_hub_terms`), which grants what it says."""
     m = meta if isinstance(meta, dict) else {}
     allow = {"Allow": True, "Disallow": False}
     fields: dict = {}
@@ -91,6 +122,8 @@ def meta_from_vrm0(meta: object) -> AvatarMeta:
     redistribution, modification = _LICENSE_0X.get(m.get("licenseName"), (False, "prohibited"))
     fields["allowRedistribution"] = redistribution
     fields["modification"] = modification
+    if m.get("licenseName") == "Other":  # VRoid Studio writes its VRoid Hub terms as a licence URL
+        fields.update(vroid_hub_terms(_text(m.get("otherLicenseUrl"))) or vroid_hub_terms(_text(m.get("otherPermissionUrl"))))
     if _text(m.get("otherLicenseUrl")):
         fields["otherLicenseUrl"] = _text(m.get("otherLicenseUrl"))
     authors = tuple(a.strip() for a in _text(m.get("author")).split(",") if a.strip())
