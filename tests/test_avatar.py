@@ -234,3 +234,22 @@ def test_load_character_json(tmp_path):
         load_character(tmp_path / "x.obj")
     with pytest.raises(FileNotFoundError):
         load_character(tmp_path / "missing.json")
+
+
+def test_tpose_of_a_rig_with_coinciding_joints_warns_nothing():
+    """A hand placed on its elbow (zero-length forearm) and a bent arm: the T-pose fit leaves the
+    zero-length bone alone instead of dividing by zero (numpy warnings are errors here)."""
+    import warnings
+
+    from kyara.avatar.convert import tpose_rotations
+    from kyara.body.layout import body_layout
+    from kyara.body.params import get_preset
+    from kyara.body.skeleton import PARENTS
+
+    rest = np.array(body_layout(get_preset("teen-girl")).joints, dtype=np.float64)
+    rest[BONE_INDEX["leftHand"]] = rest[BONE_INDEX["leftLowerArm"]]
+    rest[BONE_INDEX["rightLowerArm"]] += np.array([0.0, -0.15, 0.0])  # so a fit is needed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rot = tpose_rotations(rest, np.asarray(PARENTS), 5.0)
+    assert rot is not None and np.isfinite(rot).all()

@@ -225,7 +225,9 @@ def tpose_rotations(rest: np.ndarray, parents: np.ndarray, tolerance_deg: float)
     for a, b, t in targets:  # parents first within each limb
         g_rot, g_pos = forward_kinematics(rot, np.zeros(3), rest, parents)
         d = g_pos[BONE_INDEX[b]] - g_pos[BONE_INDEX[a]]
-        Q = quat_to_matrix(rotation_between(d / max(np.linalg.norm(d), 1e-12), t))
+        if np.linalg.norm(d) < 1e-9:  # coinciding joints (a hand placed at its elbow): no direction to align
+            continue
+        Q = quat_to_matrix(rotation_between(d / np.linalg.norm(d), t))
         j = BONE_INDEX[a]
         Gp = g_rot[parents[j]] if parents[j] >= 0 else np.eye(3)
         rot[j] = Gp.T @ Q @ Gp @ rot[j]
