@@ -220,7 +220,13 @@ def feature_colours(spec) -> dict[str, tuple[float, float, float]]:
     hair = hex_to_rgb(spec.hair.colour.hex)
     return {"eye_whites": face_eyes.WHITE, "pupils": tuple(float(c) for c in iris * 0.12 + 0.02),
             "eye_highlights": (1.0, 1.0, 1.0), "lashes": face_eyes.LASH_COLOUR, "eyelids": skin,
-            "brows": shade_of(hair, 0.7), "nose": shade_of(skin, 0.7)}
+            "brows": shade_of(hair, 0.7), "nose": _skin_shade(skin)}
+
+
+def _skin_shade(skin: tuple[float, float, float]) -> tuple[float, float, float]:
+    """The shade colour of the body's skin material (``kyara.character.build.body_part`` names it
+    "skin"): the eyelid shades like the skin round it; the nose is a small mark in that colour."""
+    return tuple(float(c) for c in Material("skin", skin).shade)  # type: ignore[return-value]
 
 
 def build_face(spec, body) -> tuple[list[Part], list]:
@@ -254,7 +260,8 @@ def build_face(spec, body) -> tuple[list[Part], list]:
              b["pupil"].part("pupils", flat("pupils")),
              b["shine"].part("eye_highlights", flat("eye_highlights", 1.0)),
              b["lash"].part("lashes", flat("lashes")),
-             b["lid"].part("eyelids", Material("eyelids", col["eyelids"], outline_width=0.0)),
+             b["lid"].part("eyelids", Material("eyelids", col["eyelids"], shade_color=_skin_shade(col["eyelids"]),
+                                               outline_width=0.0)),
              brows.part("brows", flat("brows", 0.85))]
     nose = _Builder(surf, col["nose"])
     ny = d["crown"] - 0.74 * h - 0.035 * h
