@@ -1,12 +1,16 @@
 """Small I/O helpers: output paths checked before any work (by creating a file there) and atomic
 writes, so a failed job never leaves a half-written file and fails on the user's path, not a
-temporary name."""
+temporary name; and the one reader of user images (:func:`load_image`), which refuses
+decompression bombs, corrupt files and unexpected formats with one line."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -102,3 +106,78 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+# -- images read from the user: decompression bombs and corrupt files refused before any work ----
+MAX_IMAGE_PIXELS = 64_000_000  # the largest image kyara decodes (width x height), for CLI and studio alike
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")  # PIL formats read; never EPS/PDF (Ghostscript)
+_PIL_LOCK = threading.Lock()  # PIL's limit is a module global: set it, and the warning filter, one caller at a time
+
+
+def load_image(path: str | os.PathLike, what: str = "image", max_pixels: int = MAX_IMAGE_PIXELS,
+               label: str | None = None):
+    """Open and fully decode an image file; returns the loaded ``PIL.Image`` (file closed).
+
+    The size in the header is checked before a pixel is decoded: PIL's own check
+    (``Image.MAX_IMAGE_PIXELS``) is set to ``max_pixels`` for the call and its
+    ``DecompressionBombWarning``/``DecompressionBombError`` become ``ValueError``, so a PNG that
+    declares 100000x100000 pixels in a few KB is refused at once. Truncated or corrupt data, a
+    file that is no image, and formats outside :data:`IMAGE_FORMATS` raise ``ValueError``; a
+    missing file ``FileNotFoundError``. Messages name ``what '<label or path>'``.
+    """
+    from PIL import Image
+
+    p = Path(path)
+    shown = f"{what} '{label if label is not None else p}'"
+    if not p.is_file():
+        raise FileNotFoundError(f"{shown} does not exist, expected an image file")
+    limit = f"at most {max_pixels / 1e6:g} megapixels"
+    with _PIL_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = int(max_pixels)
+        try:
+            with open(p, "rb") as f:
+                im = Image.open(f, formats=IMAGE_FORMATS)
+                w, h = im.size
+                if w < 1 or h < 1 or w * h > max_pixels:  # also when PIL's own check is switched off
+                    raise _Refused(f"{shown} declares {w}x{h} pixels, expected {limit} (refused before decoding)")
+                im.load()  # every pixel: truncated or corrupt data raises here
+            return im
+        except _Refused as exc:
+            raise ValueError(str(exc)) from None
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            m = re.search(r"\((\d+) pixels\)", str(exc))
+            size = f"{int(m.group(1))} pixels" if m else "too many pixels"
+            raise ValueError(f"{shown} declares {size}, expected {limit} (a decompression bomb, "
+                             "refused before decoding)") from None
+        except Image.UnidentifiedImageError:
+            if _image_magic(p):  # the signature of an image, data PIL cannot read: a broken file
+                raise ValueError(f"{shown} is a corrupt image (its header cannot be read)") from None
+            raise ValueError(f"{shown} is not a {', '.join(IMAGE_FORMATS[:-1])} or {IMAGE_FORMATS[-1]} image") from None
+        except Exception as exc:  # noqa: BLE001 - PIL raises many types (OSError, SyntaxError, zlib, struct) for bad data
+            why = " ".join(str(exc).split())[:120]
+            raise ValueError(f"{shown} is a corrupt image ({type(exc).__name__}{': ' + why if why else ''})") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def _image_magic(p: Path) -> bool:
+    """Whether the file starts with the signature of one of :data:`IMAGE_FORMATS`."""
+    with open(p, "rb") as f:
+        head = f.read(12)
+    return (head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00",
+                             b"MM\x00*")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"))
+
+
+class _Refused(ValueError):
+    """A refusal raised inside :func:`load_image`'s PIL block (not one of PIL's own ValueErrors)."""
+
+
+def check_image(path: str | os.PathLike, what: str = "image", max_pixels: int = MAX_IMAGE_PIXELS,
+                label: str | None = None) -> tuple[int, int]:
+    """:func:`load_image` for its checks only; returns ``(width, height)`` in pixels."""
+    im = load_image(path, what, max_pixels, label)
+    size = im.size
+    im.close()
+    return size

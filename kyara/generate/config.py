@@ -129,6 +129,12 @@ class ImageConfig:
                         *(("--lora", lo.path) for lo in self.loras), *(("--embedding", e) for e in self.embeddings)):
             if f and not Path(f).is_file():
                 raise FileNotFoundError(f"{name} '{f}' does not exist, expected a file")
+        from kyara.fileio import check_image
+
+        for name, f in (("--pose-image", self.pose_image), ("--init-image", self.init_image),
+                        *((f"--control-image {k}", f) for k, f in self.control_images)):
+            if f:  # decoded here, before any weights load: bombs, corrupt and truncated files end now
+                check_image(f, name)
         return self
 
     # -- serialisation (PNG metadata) ----------------------------------------------------------
