@@ -14,12 +14,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 from pathlib import Path
 
-from kyara.generate.config import ImageConfig, LoraSpec
+from kyara.generate.config import ControlSpec, ImageConfig, LoraSpec
 
 JSON_KEY = "kyara"
 A1111_KEY = "parameters"
@@ -68,17 +69,18 @@ def save_png(image, path: str | os.PathLike, cfg: ImageConfig) -> Path:
 
 
 def read_png_text(path: str | os.PathLike) -> dict[str, str]:
-    from PIL import Image
+    """The text chunks of an image (every pixel decoded first: text after the image data counts).
+    Decompression bombs, corrupt and truncated files raise a one-line ``ValueError``."""
+    from kyara.fileio import load_image
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"--from '{p}' does not exist, expected a PNG written by kyara or AUTOMATIC1111")
+    im = load_image(p, "--from")
     try:
-        with Image.open(p) as im:
-            im.load()
-            return {k: v for k, v in getattr(im, "text", {}).items() if isinstance(v, str)}
-    except OSError:
-        raise ValueError(f"--from '{p}' is not a readable image, expected a PNG") from None
+        return {k: v for k, v in (getattr(im, "text", None) or {}).items() if isinstance(k, str) and isinstance(v, str)}
+    finally:
+        im.close()
 
 
 _FIELD = re.compile(r'\s*([\w \-/+]+):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
@@ -129,15 +131,123 @@ def parse_a1111(text: str) -> ImageConfig:
 
 
 def read_png_config(path: str | os.PathLike) -> ImageConfig:
-    """The config stored in a PNG: the ``kyara`` JSON chunk, else AUTOMATIC1111 ``parameters``."""
+    """The config stored in a PNG: the ``kyara`` JSON chunk, else AUTOMATIC1111 ``parameters``.
+
+    The file is not trusted: the JSON must be an object whose fields have the types of
+    :class:`ImageConfig` (checked here, one line naming the field), and ``allow_pickle`` is never
+    taken from a file: loading a pickled checkpoint needs the user's own ``--allow-pickle``.
+    """
     text = read_png_text(path)
     if JSON_KEY in text:
         try:
-            data = json.loads(text[JSON_KEY])
+            data = json.loads(text[JSON_KEY], parse_constant=_finite_only)
         except json.JSONDecodeError as e:
             raise ValueError(f"--from '{path}' has a malformed '{JSON_KEY}' chunk ({e.msg})") from None
-        return ImageConfig.from_dict(data)
+        except RecursionError:
+            raise ValueError(f"--from '{path}' has a '{JSON_KEY}' chunk nested too deeply, expected a flat JSON "
+                             "object") from None
+        except ValueError as e:  # NaN/Infinity tokens, integers of thousands of digits
+            raise ValueError(f"--from '{path}' has a malformed '{JSON_KEY}' chunk ({' '.join(str(e).split())})") from None
+        try:
+            return config_from_json(data)
+        except ValueError as e:
+            raise ValueError(f"--from '{path}': {e}") from None
     if A1111_KEY in text:
-        return parse_a1111(text[A1111_KEY])
+        try:
+            return parse_a1111(text[A1111_KEY])
+        except ValueError as e:
+            raise ValueError(f"--from '{path}': {e}") from None
     raise ValueError(f"--from '{path}' has no '{JSON_KEY}' or '{A1111_KEY}' text chunk, expected a PNG written by "
                      "kyara image or AUTOMATIC1111")
+
+
+def _finite_only(name: str):
+    raise ValueError(f"{name} is not a number, expected finite numbers")
+
+
+# annotation of an ImageConfig field -> the JSON types it takes (float fields take integers too)
+_SIMPLE_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,), "str | None": (str, type(None)), "int": (int,), "float": (int, float), "bool": (bool,),
+    "bool | None": (bool, type(None)),
+}
+_ITEM_FIELDS = {"controlnets": ControlSpec, "loras": LoraSpec}
+
+
+def _type_ok(value, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:  # true is not 1 here
+        return False
+    return isinstance(value, types)
+
+
+def _shown(value) -> str:
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expected(types: tuple[type, ...]) -> str:
+    names = {str: "text", int: "an integer", float: "a number", bool: "true or false", type(None): "null"}
+    return " or ".join(dict.fromkeys(names[t] for t in types if not (t is int and float in types)))
+
+
+def config_from_json(data) -> ImageConfig:
+    """An :class:`ImageConfig` from the ``kyara`` chunk's JSON, every field's type checked.
+
+    Raises ``ValueError`` naming the field (``controlnets[0].strength``) and what it expected;
+    ranges are checked later by :meth:`ImageConfig.check`. ``allow_pickle`` is always False.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"the '{JSON_KEY}' chunk is {_shown(data)}, expected a JSON object")
+    fields = {f.name: f for f in dataclasses.fields(ImageConfig)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)[:200]}, expected only ImageConfig fields")
+    if "prompt" not in data:
+        raise ValueError("no 'prompt' field, expected one")
+    changes: dict = {}
+    for name, value in data.items():
+        if name in _ITEM_FIELDS:
+            changes[name] = tuple(_item(_ITEM_FIELDS[name], v, f"{name}[{i}]") for i, v in enumerate(
+                _list(value, name)))
+        elif name == "embeddings":
+            changes[name] = tuple(_typed(v, (str,), f"{name}[{i}]") for i, v in enumerate(_list(value, name)))
+        elif name == "control_images":
+            pairs = []
+            for i, v in enumerate(_list(value, name)):
+                if not (isinstance(v, list) and len(v) == 2):
+                    raise ValueError(f"{name}[{i}] is {_shown(v)}, expected a pair [kind, image file]")
+                pairs.append((_typed(v[0], (str,), f"{name}[{i}][0]"), _typed(v[1], (str,), f"{name}[{i}][1]")))
+            changes[name] = tuple(pairs)
+        else:
+            types = _SIMPLE_TYPES.get(str(fields[name].type))
+            if types is None:  # a new field kind: refuse until this reader knows it
+                raise ValueError(f"field '{name}' cannot be read from a file")
+            changes[name] = _typed(value, types, name)
+    changes["allow_pickle"] = False
+    return ImageConfig(**changes)
+
+
+def _list(value, name: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"{name} is {_shown(value)}, expected a list")
+    if len(value) > 64:
+        raise ValueError(f"{name} has {len(value)} entries, expected at most 64")
+    return value
+
+
+def _typed(value, types: tuple[type, ...], name: str):
+    if not _type_ok(value, types):
+        raise ValueError(f"{name} is {_shown(value)}, expected {_expected(types)}")
+    return value
+
+
+def _item(cls, value, name: str):
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is {_shown(value)}, expected a JSON object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ValueError(f"{name} has unknown field(s) {', '.join(unknown)[:200]}, expected {', '.join(fields)}")
+    missing = [n for n, f in fields.items() if f.default is dataclasses.MISSING and n not in value]
+    if missing:
+        raise ValueError(f"{name} has no '{missing[0]}', expected one")
+    return cls(**{k: _typed(v, _SIMPLE_TYPES[str(fields[k].type)], f"{name}.{k}") for k, v in value.items()})

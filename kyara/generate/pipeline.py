@@ -331,8 +331,8 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
 
     t0 = time.perf_counter()
     cfg = config.check()
+    src, cfg_src, index, unet_cfg = base_configs(cfg)  # a refused model ends here, before diffusers is imported
     quiet_libraries()
-    src, cfg_src, index, unet_cfg = base_configs(cfg)
     if index is None and src.kind != "hub":
         raise ValueError(f"model '{cfg.model}' has no model_index.json, expected a diffusers pipeline folder")
     xl = _is_xl_index(index) if index is not None else False
