@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -137,63 +138,139 @@ _KIND_BY_WIDTH = {72: "smpl", 156: "smplh", 165: "smplx"}
 Z_UP_TO_Y_UP = np.array([-np.sqrt(0.5), 0.0, 0.0, np.sqrt(0.5)])  # -90 deg about X: (x, y, z) -> (x, z, -y)
 
 
-def _require(data, key: str, path: Path, style: str) -> np.ndarray:
-    if key not in data:
-        raise ValueError(f"motion npz '{path}' has no key '{key}' ({style}-style file; keys: {', '.join(sorted(data.keys()))})")
-    return data[key]
+MAX_FRAMES = 100_000  # kyara animate's limit too (an hour at 30 fps)
+MAX_MEMBER_BYTES = 512 * 2**20  # one array of the archive, uncompressed
+FPS_RANGE = (10.0, 1000.0)  # mocap frame rates (AMASS 60-250, AIST++ 60)
+MAX_ANGLE = 1000.0  # radians: no axis-angle component of real data comes near it
+MAX_TRANSLATION = 10_000.0  # metres
+
+
+def _bad(label: str, what: str) -> ValueError:
+    return ValueError(f"motion npz {label} {what}")
+
+
+def _check_archive(p: Path, label: str) -> None:
+    """Look at the zip directory and each array's header before anything is decompressed: a file
+    that is no zip, a member that is no ``.npy``, Python objects (pickles), declared sizes that do
+    not match the stored bytes or exceed :data:`MAX_MEMBER_BYTES` are refused with one line."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            infos = z.infolist()
+            if not infos:
+                raise _bad(label, "is an empty archive, expected SMPL arrays (poses, trans, ...)")
+            for info in infos:
+                _check_member(z, info, label)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as e:
+        raise _bad(label, f"is not a readable NumPy .npz archive ({type(e).__name__}: "
+                          f"{' '.join(str(e).split())[:100]})") from None
+
+
+def _check_member(z: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> None:
+    name = info.filename[:60]
+    if not info.filename.endswith(".npy"):
+        raise _bad(label, f"holds '{name}', expected only .npy arrays")
+    if info.flag_bits & 0x1:
+        raise _bad(label, f"array '{name}' is encrypted, expected a plain .npz archive")
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise _bad(label, f"array '{name}' is {info.file_size} bytes uncompressed, expected at most {MAX_MEMBER_BYTES}")
+    try:
+        with z.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f, max_header_size=10_000)
+            header = f.tell()
+    except NotImplementedError as e:  # a compression method zipfile does not read
+        raise _bad(label, f"array '{name}' cannot be read ({' '.join(str(e).split())[:80]})") from None
+    except (ValueError, EOFError, RuntimeError, zipfile.BadZipFile, OSError, zlib.error) as e:
+        raise _bad(label, f"array '{name}' has no valid .npy header ({' '.join(str(e).split())[:80]})") from None
+    if dtype.hasobject:
+        raise _bad(label, f"array '{name}' holds Python objects (a pickle), expected numbers")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need != info.file_size - header:
+        raise _bad(label, f"array '{name}' declares shape {tuple(shape)} of {dtype} ({need} bytes) but holds "
+                          f"{info.file_size - header} bytes")
+
+
+def _array(data, key: str, label: str, style: str, keys: set[str]) -> np.ndarray:
+    """``data[key]`` as float64, or one line naming the missing key, an unreadable array or a
+    non-numeric dtype."""
+    if key not in keys:
+        raise _bad(label, f"has no key '{key}' ({style}-style file; keys: {', '.join(sorted(keys))[:200]})")
+    try:
+        arr = data[key]
+    except (ValueError, OSError, EOFError, RuntimeError, zipfile.BadZipFile, NotImplementedError, zlib.error) as e:
+        raise _bad(label, f"key '{key}' cannot be read ({type(e).__name__}: {' '.join(str(e).split())[:100]})") from None
+    if arr.dtype.kind not in "biuf":
+        raise _bad(label, f"key '{key}' has dtype {arr.dtype}, expected numbers")
+    return arr.astype(np.float64)
 
 
 def read_smpl_npz(
     path: str | os.PathLike,
     up_axis: str = "auto",
     fps: float | None = None,
+    label: str | None = None,
 ) -> tuple[MocapSkeleton, MocapMotion]:
     """Read an AMASS- or AIST++-style SMPL motion ``.npz`` as a Y-up skeleton + motion in metres.
 
     ``up_axis``: ``"auto"`` (AMASS: z, AIST++: y), ``"y"`` or ``"z"``. ``fps`` overrides the
-    file's frame rate (AIST++ files carry none: 60). Raises ``ValueError`` naming a missing key.
+    file's frame rate (AIST++ files carry none: 60). The file is not trusted: the archive's
+    headers are checked before any array is read (no pickles, no sizes beyond the stored bytes),
+    then keys, shapes, dtypes, finite values within :data:`MAX_ANGLE` radians and
+    :data:`MAX_TRANSLATION` metres, at most :data:`MAX_FRAMES` frames and a frame rate in
+    :data:`FPS_RANGE`. Every problem raises one ``ValueError`` naming ``label`` (default: the path).
     """
     p = Path(path)
+    label = f"'{label if label is not None else p}'"
     if not p.is_file():
-        raise FileNotFoundError(f"motion file '{p}' does not exist")
+        raise FileNotFoundError(f"motion file {label} does not exist")
     if up_axis not in ("auto", "y", "z"):
         raise ValueError(f"up axis '{up_axis}' is not valid, expected auto, y or z")
+    _check_archive(p, label)
     try:
         data = np.load(p, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as e:
-        raise ValueError(f"motion npz '{p}' could not be read ({' '.join(str(e).split())})") from None
+        raise _bad(label, f"could not be read ({' '.join(str(e).split())[:100]})") from None
     with data:
         keys = set(data.keys())
         if "smpl_poses" in keys or ("poses" not in keys and "smpl_trans" in keys):
             style, auto_up = "AIST++", "y"
-            poses = np.asarray(_require(data, "smpl_poses", p, style), dtype=np.float64)
-            trans = np.asarray(_require(data, "smpl_trans", p, style), dtype=np.float64)
-            scaling = np.asarray(_require(data, "smpl_scaling", p, style), dtype=np.float64).reshape(-1)
-            if scaling.size != 1 or not (np.isfinite(scaling[0]) and scaling[0] > 0):
-                raise ValueError(f"motion npz '{p}' key 'smpl_scaling' is {scaling.tolist()}, expected one positive number")
+            poses = _array(data, "smpl_poses", label, style, keys)
+            trans = _array(data, "smpl_trans", label, style, keys)
+            scaling = _array(data, "smpl_scaling", label, style, keys).reshape(-1)
+            if scaling.size != 1 or not (np.isfinite(scaling[0]) and 1e-6 < scaling[0] < 1e6):
+                raise _bad(label, f"key 'smpl_scaling' is {scaling[:4].tolist()}, expected one positive number")
             trans = trans / scaling[0]
             rate = 60.0
         else:
             style, auto_up = "AMASS", "z"
-            poses = np.asarray(_require(data, "poses", p, style), dtype=np.float64)
-            trans = np.asarray(_require(data, "trans", p, style), dtype=np.float64)
+            poses = _array(data, "poses", label, style, keys)
+            trans = _array(data, "trans", label, style, keys)
             key = "mocap_framerate" if "mocap_framerate" in keys else "mocap_frame_rate"
-            rate = float(np.asarray(_require(data, key, p, style)).reshape(-1)[0])
+            rates = _array(data, key, label, style, keys).reshape(-1)
+            if rates.size != 1:
+                raise _bad(label, f"key '{key}' holds {rates.size} numbers, expected one frame rate")
+            rate = float(rates[0])
     up = auto_up if up_axis == "auto" else up_axis
     if poses.ndim != 2 or poses.shape[1] not in _KIND_BY_WIDTH:
-        raise ValueError(f"motion npz '{p}' poses have shape {poses.shape}, expected [F, 72 | 156 | 165] (SMPL / SMPL-H / SMPL-X)")
+        raise _bad(label, f"poses have shape {poses.shape}, expected [F, 72 | 156 | 165] (SMPL / SMPL-H / SMPL-X)")
     F = poses.shape[0]
     if F == 0:
-        raise ValueError(f"motion npz '{p}' has zero frames, expected at least one")
+        raise _bad(label, "has zero frames, expected at least one")
+    if F > MAX_FRAMES:
+        raise _bad(label, f"has {F} frames, expected at most {MAX_FRAMES}")
     if trans.shape != (F, 3):
-        raise ValueError(f"motion npz '{p}' translation has shape {trans.shape}, expected ({F}, 3) to match the poses")
-    for name, arr in (("poses", poses), ("trans", trans)):
-        if not np.all(np.isfinite(arr)):
-            frame = int(np.argwhere(~np.isfinite(arr))[0, 0])
-            raise ValueError(f"motion npz '{p}' key '{name}' has a non-finite value at frame {frame}, expected finite numbers")
+        raise _bad(label, f"translation has shape {trans.shape}, expected ({F}, 3) to match the poses")
+    for name, arr, limit, unit in (("poses", poses, MAX_ANGLE, "radians"), ("trans", trans, MAX_TRANSLATION, "metres")):
+        bad = ~np.isfinite(arr) | (np.abs(np.nan_to_num(arr)) > limit)
+        if bad.any():
+            frame, col = (int(v) for v in np.argwhere(bad)[0])
+            raise _bad(label, f"key '{name}' is {arr[frame, col]:g} at frame {frame}, expected finite numbers "
+                              f"within +-{limit:g} {unit}")
     rate = float(fps) if fps is not None else rate
-    if not (np.isfinite(rate) and rate > 0):
-        raise ValueError(f"motion npz '{p}' frame rate {rate} is not valid, expected frames per second > 0")
+    if not (np.isfinite(rate) and FPS_RANGE[0] <= rate <= FPS_RANGE[1]):
+        raise _bad(label, f"frame rate {rate:g} is not valid, expected {FPS_RANGE[0]:g}..{FPS_RANGE[1]:g} "
+                          "frames per second")
     skeleton = smpl_skeleton(_KIND_BY_WIDTH[poses.shape[1]])
     rot = axis_angle_to_quat(poses.reshape(F, -1, 3))  # [F, J, 4]
     j0 = skeleton.offsets[0]
