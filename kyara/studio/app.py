@@ -20,7 +20,7 @@ import gradio as gr
 
 from kyara.studio import handlers as H
 from kyara.studio.config import StudioConfig
-from kyara.studio.session import UPLOAD_KINDS, Workspace, check_upload
+from kyara.studio.session import UPLOAD_KINDS, Workspace
 
 CSS = """
 .kyara-progress {position: relative; height: 26px; border-radius: 6px; background: #e5e7eb; overflow: hidden;}
@@ -36,8 +36,13 @@ def _new_state() -> dict:
     return {"character": None, "pose": None, "pose_files": {}}
 
 
-def _safe(fn):
-    """Run a handler; any exception becomes a one-line ``gr.Error`` shown in the page."""
+def _safe(fn, outputs: list | None = None, status=None):
+    """Run a handler; any exception becomes one line ``error: ...`` in the page.
+
+    With ``outputs`` (the event's output widgets) and ``status`` (the tab's status line among
+    them) the line stays in the status line, every other output is left as it was, and a toast
+    that stays until closed shows it too; without them it is an error toast that stays open."""
+    at = outputs.index(status) if outputs is not None and status is not None else None
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -46,8 +51,13 @@ def _safe(fn):
         except gr.Error:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad request must not reach the server loop
-            _log.info("%s: %s", fn.__name__, H.one_line(exc), exc_info=not isinstance(exc, (ValueError, OSError)))
-            raise gr.Error(H.escape_html(H.one_line(exc)), print_exception=False) from None
+            line = H.one_line(exc)
+            _log.info("%s: %s", fn.__name__, line, exc_info=not isinstance(exc, (ValueError, OSError)))
+            if at is None:
+                raise gr.Error(H.escape_html(line), duration=None, print_exception=False) from None
+            gr.Warning(H.escape_html(line), duration=None, title="Error")
+            shown = "".join("\\" + c if c in "\\`*_[]<>#|" else c for c in line)  # literal text in Markdown
+            return tuple(shown if i == at else gr.update() for i in range(len(outputs)))
 
     return wrapper
 
@@ -114,13 +124,14 @@ def _create_tab(state, ws_of, max_mb):
     def imported(path, st, request: gr.Request):
         if path is None:
             return (gr.update(),) * 4 + (st, "")
-        p = check_upload(path, "avatar", max_mb)
-        dst, views = H.avatar_previews(ws_of(request), p)
+        dst, views = H.avatar_previews(ws_of(request), path, max_mb)
         st = dict(st, character=str(dst), pose=None, pose_files={})
-        return (*[str(v) for v in views], [str(dst)], st, f"imported `{p.name}`: it is now the session's character")
+        return (*[str(v) for v in views], [str(dst)], st,
+                f"imported `{Path(path).name}`: it is now the session's character")
 
-    upload.upload(_safe(imported), [upload, state], [front, side, back, files, state, status],
-                  concurrency_id="create", api_name=False)
+    import_outs = [front, side, back, files, state, status]
+    upload.upload(_safe(imported, import_outs, status), [upload, state], import_outs, concurrency_id="create",
+                  api_name=False)
 
     def run(prompt_text, seed_value, spec_text, st, request, from_spec: bool):
         out = H.create(ws_of(request), prompt_text, seed_value, spec_text if from_spec else None)
@@ -136,8 +147,10 @@ def _create_tab(state, ws_of, max_mb):
     def from_spec(prompt_text, seed_value, spec_text, st, request: gr.Request):
         return run(prompt_text, seed_value, spec_text, st, request, True)
 
-    go.click(_safe(from_prompt), [prompt, seed, spec, state], outs, concurrency_id="create", api_name="create")
-    apply.click(_safe(from_spec), [prompt, seed, spec, state], outs, concurrency_id="create", api_name="apply_spec")
+    go.click(_safe(from_prompt, outs, status), [prompt, seed, spec, state], outs, concurrency_id="create",
+             api_name="create")
+    apply.click(_safe(from_spec, outs, status), [prompt, seed, spec, state], outs, concurrency_id="create",
+                api_name="apply_spec")
 
 
 # -- Pose ----------------------------------------------------------------------------------------
@@ -189,31 +202,36 @@ def _pose_tab(state, ws_of, max_mb, tab):
         return ("stand", *pick("stand", az, el, st, request))
 
     preview_outs = [op_img, depth_img, toon_img, down_json, state, status]
-    tab.select(_safe(first), [azimuth, elevation, state], [preset, *sliders, *preview_outs], concurrency_id="pose",
+    first_outs = [preset, *sliders, *preview_outs]
+    tab.select(_safe(first, first_outs, status), [azimuth, elevation, state], first_outs, concurrency_id="pose",
                api_name=False)
-    preset.input(_safe(pick), [preset, azimuth, elevation, state], [*sliders, *preview_outs],
+    pick_outs = [*sliders, *preview_outs]
+    preset.input(_safe(pick, pick_outs, status), [preset, azimuth, elevation, state], pick_outs,
                  concurrency_id="pose", api_name="pose_preset")
     for s in [*sliders, azimuth, elevation]:
-        s.input(_safe(moved), {*sliders, azimuth, elevation, state}, preview_outs,
+        s.input(_safe(moved, preview_outs, status), {*sliders, azimuth, elevation, state}, preview_outs,
                 concurrency_id="pose", trigger_mode="always_last", show_progress="minimal", api_name=False)
 
     def upload_json(path, st, request: gr.Request):
         if path is None:
             return gr.update(), gr.update(), gr.update(), gr.update(), st, ""
-        p = check_upload(path, "openpose", max_mb)
-        prev = H.openpose_upload(ws_of(request), p)
+        prev = H.pose_json_upload(ws_of(request), path, max_mb)
         st = dict(st, pose_files={k: str(v) for k, v in prev.files.items()})
-        return prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st, f"OpenPose JSON `{p.name}` loaded"
+        notes = "".join(f"; {n}" for n in prev.notes)  # frame used, BODY_25 mapped, no canvas size...
+        return (prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st,
+                f"OpenPose JSON `{Path(path).name}` loaded{notes}")
 
     def upload_png(path, st, request: gr.Request):
         if path is None:
             return gr.update(), st, ""
-        p = check_upload(path, "image", max_mb)
+        p = H.pose_image_upload(path, max_mb)
         files = dict(st.get("pose_files") or {}, openpose=str(p))
         return str(p), dict(st, pose_files=files), f"OpenPose image `{p.name}` loaded"
 
-    up_json.upload(_safe(upload_json), [up_json, state], preview_outs, concurrency_id="pose", api_name=False)
-    up_png.upload(_safe(upload_png), [up_png, state], [op_img, state, status], concurrency_id="pose",
+    up_json.upload(_safe(upload_json, preview_outs, status), [up_json, state], preview_outs, concurrency_id="pose",
+                   api_name=False)
+    png_outs = [op_img, state, status]
+    up_png.upload(_safe(upload_png, png_outs, status), [up_png, state], png_outs, concurrency_id="pose",
                   api_name=False)
     return {"sliders": sliders}
 
@@ -334,13 +352,13 @@ def _animate_tab(state, ws_of, max_mb):
         files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_id="animate-files")
 
     def run(m, up, v, f, s, c, st, request: gr.Request):
-        up_path = str(check_upload(up, "motion", max_mb)) if up else None
-        out = H.animate_clip(ws_of(request), m, st.get("character"), v, f, s, c, up_path)
+        out = H.animate_clip(ws_of(request), m, st.get("character"), v, f, s, c, up or None, max_mb)
         paths = [str(out.video)] + ([str(out.conditions)] if out.conditions else [])
-        src = Path(up_path).name if up_path else m
+        src = Path(up).name if up else m
         return str(out.video), paths, f"`{src}`: {out.frames} frames"
 
-    go.click(_safe(run), [motion, upload, view, fps, size, conditions, state], [video, files, status],
+    outs = [video, files, status]
+    go.click(_safe(run, outs, status), [motion, upload, view, fps, size, conditions, state], outs,
              concurrency_id="animate", api_name="animate")
 
 
@@ -367,15 +385,17 @@ def _export_tab(state, ws_of, max_mb, pose_widgets):
         shown = str(path) if fmt == "glb" else gr.update()
         return str(path), shown, f"wrote `{path.name}` ({path.stat().st_size / 1024:.0f} KiB)"
 
+    export_outs = [files, view3d, status]
     for fmt, b in (("vrm", vrm_b), ("glb", glb_b), ("stl", stl_b)):
-        b.click(_safe(_bind(run, fmt)), {state, *sliders}, [files, view3d, status],
+        b.click(_safe(_bind(run, fmt), export_outs, status), {state, *sliders}, export_outs,
                 concurrency_id="export", api_name=f"export_{fmt}")
 
     def imported(path, st, request: gr.Request):
         if path is None:
             return st, ""
-        p = check_upload(path, "avatar", max_mb)
-        dst = H.import_avatar(ws_of(request), p)
-        return dict(st, character=str(dst), pose=None, pose_files={}), f"imported `{p.name}`"
+        dst = H.avatar_upload(ws_of(request), path, max_mb)
+        return dict(st, character=str(dst), pose=None, pose_files={}), f"imported `{Path(path).name}`"
 
-    avatar.upload(_safe(imported), [avatar, state], [state, status], concurrency_id="export", api_name=False)
+    import_outs = [state, status]
+    avatar.upload(_safe(imported, import_outs, status), [avatar, state], import_outs, concurrency_id="export",
+                  api_name=False)

@@ -14,9 +14,12 @@ the sliders of :data:`SLIDERS` override their own angle on top of it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import queue
+import re
+import shutil
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -25,7 +28,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from kyara.studio.session import Workspace
+from kyara.studio.session import DEFAULT_MAX_UPLOAD_MB, Workspace, check_upload
 
 DEFAULT_BODY = "teen-girl"
 PREVIEW_SIZE = (384, 384)  # pose previews, pixels
@@ -81,6 +84,35 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, RenderBackendError):
         return f"error: {text}"
     return f"error: internal error ({type(exc).__name__}): {text}"
+
+
+@contextlib.contextmanager
+def as_upload(name: str, *paths: str | os.PathLike, cleanup: Path | None = None) -> Iterator[None]:
+    """Errors raised inside name the user's file ``name``, never the internal ``paths`` it was
+    stored at (gradio's temporary folder, the session folder): each path, and its folder, is cut
+    from the message. ``cleanup`` (the job folder) is removed when the block fails, so a refused
+    upload leaves nothing in the session folder."""
+    try:
+        yield
+    except (ValueError, OSError) as exc:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        text = " ".join(str(exc).split())
+        files = {str(x) for p in paths for x in (Path(p), Path(p).resolve())}
+        folders = {str(Path(f).parent) + os.sep for f in files}
+        for s in sorted(files, key=len, reverse=True):
+            text = text.replace(s, name)
+        for s in sorted(folders, key=len, reverse=True):
+            text = text.replace(s, "")
+        for base in {Path(p).name for p in paths} - {name}:  # a copy's own name ("avatar.vrm")
+            text = re.sub(rf"(?<![\w.-]){re.escape(base)}(?![\w.-])", lambda _: name, text)
+        if paths and name not in text:  # the reader named its file some other way (or not at all)
+            text = f"upload '{name}': {text}"
+        raise ValueError(text or type(exc).__name__) from None
+    except BaseException:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        raise
 
 
 def slider_range(bone: str, angle: str) -> tuple[float, float]:
@@ -315,6 +347,21 @@ def openpose_upload(ws: Workspace, path: str | os.PathLike, name: str | None = N
                        notes=pose.notes)
 
 
+def pose_json_upload(ws: Workspace, path: str | os.PathLike | None,
+                     max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> PosePreview:
+    """The Pose tab's JSON upload: :func:`~kyara.studio.session.check_upload` (a UTF-8/UTF-16 byte
+    order mark is fine), then :func:`openpose_upload`; errors name the user's file."""
+    p = check_upload(path, "openpose", max_mb)
+    with as_upload(p.name, p):
+        return openpose_upload(ws, p)
+
+
+def pose_image_upload(path: str | os.PathLike | None, max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> Path:
+    """The Pose tab's image upload (an OpenPose skeleton used as is): every pixel decoded now,
+    decompression bombs and corrupt files refused (:func:`~kyara.studio.session.check_upload`)."""
+    return check_upload(path, "image", max_mb)
+
+
 def _openpose_json_of(files: dict) -> str | None:
     """The uploaded OpenPose JSON the current openpose image was drawn from, if it still is."""
     js, img = files.get("openpose_json"), files.get("openpose")
@@ -441,25 +488,33 @@ class AnimateOutput:
 
 
 def animate_clip(ws: Workspace, motion: str, character: str | None, view: str = "front", fps: float = 15.0,
-                 size: int = 256, conditions: bool = True, upload: str | None = None) -> AnimateOutput:
-    """A built-in motion (or an uploaded ``.bvh``/``.npz``) played by the session's character
-    (or the bare body) -> MP4, plus a zip of per-frame conditions."""
+                 size: int = 256, conditions: bool = True, upload: str | None = None,
+                 max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> AnimateOutput:
+    """A built-in motion (or an uploaded ``.bvh``/``.npz``, checked by
+    :func:`~kyara.studio.session.check_upload`; errors name the user's file) played by the
+    session's character (or the bare body) -> MP4, plus a zip of per-frame conditions."""
     from kyara.motion import load_motion, retarget
     from kyara.motion.animate import AnimateConfig, animate, parse_animation_view
     from kyara.motion.builtin import BUILTIN_MOTIONS
 
-    source = upload if upload else motion
-    if not upload and motion not in BUILTIN_MOTIONS:
+    up = check_upload(upload, "motion", max_mb) if upload else None
+    if up is None and motion not in BUILTIN_MOTIONS:
         raise ValueError(f"unknown motion '{motion}', expected one of {', '.join(BUILTIN_MOTIONS)} or an upload")
     if not (fps is not None and np.isfinite(float(fps)) and 1.0 <= float(fps) <= 60.0):
         raise ValueError(f"fps {fps!r} is out of range, expected 1..60")
     if not (size is not None and float(size).is_integer() and 64 <= int(size) <= 1024):
         raise ValueError(f"size {size!r} is out of range, expected 64..1024 pixels")
     v = parse_animation_view(view)
-    skeleton, mocap = load_motion(str(source))
+    name, paths = (up.name, [up]) if up else (motion, [])
+    with as_upload(name, *paths):  # the file is read, and its joints named, before the body is built
+        skeleton, mocap = load_motion(str(up) if up else motion)
+        from kyara.motion.mapping import REQUIRED_BONES, resolve_mapping
+
+        resolve_mapping(skeleton.names, None, required=REQUIRED_BONES)
     body = load_body(character)
     target = body.layout if character is not None else body.params
-    clip = retarget(mocap, skeleton, target, fps=float(fps))
+    with as_upload(name, *paths):
+        clip = retarget(mocap, skeleton, target, fps=float(fps))
     d = ws.job_dir("animate")
     cond_dir = d / "conditions" if conditions else None
     res = on_gl_thread(animate, body, clip, d / "animation.mp4", (int(size), int(size)), v, None, cond_dir,
@@ -494,11 +549,15 @@ def export(ws: Workspace, character: str | None, fmt: str, pose_state_: dict | N
     return export_character(ch, fmt, d / name, ExportOptions(name=title, pose=pose)).path
 
 
-def avatar_previews(ws: Workspace, path: str | os.PathLike) -> tuple[Path, list[Path]]:
-    """Create tab: import an uploaded avatar (``.vrm``/``.glb``/``character.json``) and render
-    front/side/back cel-shaded previews of it in its rest pose. Returns (imported file, PNGs)."""
-    dst = import_avatar(ws, path)
-    return dst, on_gl_thread(_avatar_views, dst)
+def avatar_previews(ws: Workspace, path: str | os.PathLike | None,
+                    max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> tuple[Path, list[Path]]:
+    """Create tab: import an uploaded avatar (``.vrm``/``.glb``/``character.json``, checked by
+    :func:`~kyara.studio.session.check_upload`) and render front/side/back cel-shaded previews of
+    it in its rest pose. Returns (imported file, PNGs)."""
+    src = check_upload(path, "avatar", max_mb)
+    dst = import_avatar(ws, src)
+    with as_upload(src.name, dst):
+        return dst, on_gl_thread(_avatar_views, dst)
 
 
 def _avatar_views(dst: Path) -> list[Path]:
@@ -522,12 +581,20 @@ def _avatar_views(dst: Path) -> list[Path]:
 
 def import_avatar(ws: Workspace, path: str | os.PathLike) -> Path:
     """Copy an uploaded ``.vrm``/``.glb``/``character.json`` into the session and load it once
-    (a malformed file raises here, not later)."""
-    import shutil
-
+    (a malformed file raises here, not later, naming the user's file; its copy is removed)."""
     src = Path(path)
     d = ws.job_dir("avatar")
-    dst = d / ("character.json" if src.suffix.lower() == ".json" else f"avatar{src.suffix.lower()}")
-    shutil.copyfile(src, dst)
-    load_character(dst)
+    # the copy keeps the user's name when it is a plain one (it shows in downloads and messages)
+    plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,100}", src.stem) is not None
+    dst = d / ((src.stem if plain else "character" if src.suffix.lower() == ".json" else "avatar")
+               + src.suffix.lower())
+    with as_upload(src.name, src, dst, cleanup=d):
+        shutil.copyfile(src, dst)
+        load_character(dst)
     return dst
+
+
+def avatar_upload(ws: Workspace, path: str | os.PathLike | None, max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> Path:
+    """The Export tab's avatar import: :func:`~kyara.studio.session.check_upload`, then
+    :func:`import_avatar`. Returns the session's copy."""
+    return import_avatar(ws, check_upload(path, "avatar", max_mb))
