@@ -411,6 +411,9 @@ def _check_inputs(prompt: object, seed: object) -> None:
         raise ValueError("prompt is empty, expected a description such as 'an anime girl in a kimono'")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise ValueError(f"prompt has {len(prompt)} characters, expected at most {MAX_PROMPT_CHARS}")
+    bad = next((i for i, c in enumerate(prompt) if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"prompt holds the control character U+{ord(prompt[bad]):04X} at position {bad}, expected text")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1:
         raise ValueError(f"seed {seed!r} is not valid, expected an integer 0..{2**63 - 1}")
 
@@ -599,7 +602,8 @@ def parse_prompt(prompt: str, seed: int = 0) -> CharacterSpec:
     """Read a character description into a ``CharacterSpec``; deterministic in (prompt, seed).
 
     Raises ``ValueError`` (one line) for an empty or whitespace prompt, a prompt over 2000
-    characters, or a seed that is not an integer 0..2**63-1.
+    characters or holding control characters (other than tab and newline), or a seed that is
+    not an integer 0..2**63-1.
     """
     _check_inputs(prompt, seed)
     st = _State()

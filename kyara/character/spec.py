@@ -25,6 +25,7 @@ from kyara.body.params import PRESET_NAMES, BodyParams, get_preset
 from kyara.character.colors import colour_hex, hex_to_rgb, is_hex
 
 SPEC_VERSION = 1
+MAX_SPEC_CHARS = 1_000_000  # a character.json is about 2 KB; a larger file is refused before parsing
 
 HAIR_LENGTHS = ("short", "medium", "long")
 HAIR_STYLES = ("short", "bob", "long", "ponytail", "twin-tails", "spiky", "braided")
@@ -448,10 +449,21 @@ class CharacterSpec:
     @classmethod
     def from_json(cls, text: str) -> "CharacterSpec":
         """Parse and validate ``character.json`` text. ``ValueError`` (one line) on any problem."""
+        if not isinstance(text, str):
+            raise _fail("character spec", "JSON text", text)
+        if len(text) > MAX_SPEC_CHARS:
+            raise ValueError(f"character spec has {len(text)} characters, expected at most {MAX_SPEC_CHARS}")
         try:
-            data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+            data = json.loads(text.removeprefix("\ufeff"), object_pairs_hook=_no_duplicates,
+                              parse_constant=_no_constants)
         except json.JSONDecodeError as exc:
             raise ValueError(f"character spec is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except _SpecJSONError as exc:
+            raise ValueError(str(exc)) from None
+        except RecursionError:
+            raise ValueError("character spec is nested too deeply, expected the flat layout of character.json") from None
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            raise ValueError(f"character spec is not valid JSON: {' '.join(str(exc).split())[:160]}") from None
         return cls.from_dict(data)
 
 
@@ -463,17 +475,21 @@ def _lists(value: Any) -> Any:
     return value
 
 
+class _SpecJSONError(ValueError):
+    """Raised by the JSON hooks below (their message is already the one line to show)."""
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     out: dict = {}
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"character spec has the field '{k}' twice, expected each field once")
+            raise _SpecJSONError(f"character spec has the field '{k[:60]}' twice, expected each field once")
         out[k] = v
     return out
 
 
 def _no_constants(name: str) -> Any:
-    raise ValueError(f"character spec contains {name}, expected finite numbers")
+    raise _SpecJSONError(f"character spec contains {name}, expected finite numbers")
 
 
 def from_json(text: str) -> CharacterSpec:
@@ -488,8 +504,12 @@ def load_spec(path: str | os.PathLike) -> CharacterSpec:
         raise FileNotFoundError(f"character spec '{p}' does not exist")
     if p.is_dir():
         raise ValueError(f"character spec '{p}' is a folder, expected a .json file")
+    size = p.stat().st_size
+    if size > MAX_SPEC_CHARS * 4:  # before reading: UTF-8 takes at most 4 bytes a character
+        raise ValueError(f"character spec '{p}' is {size} bytes, expected a character.json of at most "
+                         f"{MAX_SPEC_CHARS} characters")
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError(f"character spec '{p}' is not UTF-8 text") from None
     try:
