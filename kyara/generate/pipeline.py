@@ -326,12 +326,13 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
     ``FileNotFoundError`` with one line for every bad input, before any weight is loaded.
     """
     require_diffusion()
-    import torch
     from PIL import Image
 
     t0 = time.perf_counter()
     cfg = config.check()
-    src, cfg_src, index, unet_cfg = base_configs(cfg)  # a refused model ends here, before diffusers is imported
+    src, cfg_src, index, unet_cfg = base_configs(cfg)  # a refused model ends here, before torch is imported
+    import torch
+
     quiet_libraries()
     if index is None and src.kind != "hub":
         raise ValueError(f"model '{cfg.model}' has no model_index.json, expected a diffusers pipeline folder")
