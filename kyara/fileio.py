@@ -181,3 +181,53 @@ def check_image(path: str | os.PathLike, what: str = "image", max_pixels: int = 
     size = im.size
     im.close()
     return size
+
+
+YAML_MAX_BYTES = 1 << 20  # mapping and job files are a few KB
+YAML_MAX_DEPTH = 32
+
+
+def load_yaml(path: str | os.PathLike, what: str = "YAML file", max_bytes: int = YAML_MAX_BYTES,
+              max_depth: int = YAML_MAX_DEPTH) -> object:
+    """``yaml.safe_load`` of a user's file, with limits: size, nesting depth (checked on the event
+    stream, which needs no recursion, before anything is built) and UTF-8 (a byte order mark is fine).
+    No tags that construct Python objects (safe loader). Aliases are kept as shared references, so
+    an alias bomb costs no memory; print its values with :func:`brief`."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} '{p}' does not exist")
+    if p.stat().st_size > max_bytes:
+        raise ValueError(f"{what} '{p}' is {p.stat().st_size} bytes, expected at most {max_bytes}")
+    try:
+        text = p.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{what} '{p}' is not UTF-8 text (byte {e.start})") from None
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > max_depth:
+                    raise ValueError(f"{what} '{p}' is nested more than {max_depth} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())[:120]
+        raise ValueError(f"{what} '{p}'{line}: not valid YAML ({problem})") from None
+    except RecursionError:
+        raise ValueError(f"{what} '{p}' is nested too deep") from None
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """A short repr of a user's value for an error line: bounded work and length, whatever its size."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple, r.maxstring, r.maxother = 2, 4, 4, 4, limit, limit
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -246,7 +246,7 @@ YAML = [
     ("bone_is_date", "map.yaml", lambda: b"Hips: 2001-12-14\n", "not a vrm bone name"),
     ("unhashable_key", "map.yaml", lambda: b"? [a, b]\n: hips\n", NOT_YAML),
     ("unknown_joint", "map.yaml", lambda: b"NoSuchJoint: hips\n", "nosuchjoint"),
-    ("null_key", "map.yaml", lambda: b"~: hips\n", "joint 'none'"),
+    ("null_key", "map.yaml", lambda: b"~: hips\n", "joint 'none'|key None is not a joint"),
     ("not_utf8", "map.yaml", lambda: b"Hips: \xff\xfe hips\n", "utf-8"),
     ("laughs_small", "map.yaml", lambda: _laughs(9, False), "not a vrm bone name"),
     ("laughs_first_key", "map.yaml", lambda: _laughs(6, True), "not a vrm bone name"),

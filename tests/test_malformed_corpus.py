@@ -231,11 +231,6 @@ add("yaml", {
     "inspect-bvh": {"syntax_error", "python_object_apply", "unknown_bone", "null_key", "deep_nesting"},
     "animate": {"syntax_error", "python_object_new", "top_level_list", "unknown_joint", "laughs_first_key"},
     "export": {"tab_indent", "python_name", "bone_is_number", "unknown_joint", "empty"},
-}, xfails={
-    **{(c, "laughs_first_key"): _MAPPING_BUG + "the error line repeats the whole aliased value (megabytes at 6 "
-                                               "levels; 9 levels never end)" for c in ("inspect", "animate")},
-    ("inspect-bvh", "deep_nesting"): _MAPPING_BUG + "yaml.safe_load recursion on deep nesting ends as internal "
-                                                    "error RecursionError, exit 1",
 })
 
 

@@ -26,6 +26,7 @@ import re
 from pathlib import Path
 
 from kyara.body.skeleton import BONE_INDEX, BONES
+from kyara.fileio import brief
 from kyara.motion.name_tables import (  # noqa: F401 (the tables are part of this module's API)
     ANIMATED_DRAWINGS, CMU, CMU_VARIANT, COLLAR, COMMON, DAZ, MIXAMO, RIGIFY, SMPL_TO_VRM, TABLES, VRM,
 )
@@ -90,29 +91,28 @@ def _vrm_bone(value: object, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{where}: value {value!r} is not a VRM bone name, expected e.g. 'leftUpperLeg' or null")
+        raise ValueError(f"{where}: value {brief(value)} is not a VRM bone name, expected e.g. 'leftUpperLeg' or null")
     for b in BONES:
         if b.lower() == value.strip().lower():
             return b
-    raise ValueError(f"{where}: '{value}' is not a VRM humanoid bone, expected one of hips, spine, leftUpperLeg, ... (55 names)")
+    raise ValueError(f"{where}: {brief(value)} is not a VRM humanoid bone, expected one of hips, spine, leftUpperLeg, "
+                     "... (55 names)")
 
 
 def load_mapping_yaml(path: str | os.PathLike) -> dict[str, str | None]:
     """Read a user mapping ``{source_joint: vrmBone or null}`` from YAML (null = no humanoid bone)."""
-    import yaml
+    from kyara.fileio import load_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"mapping file '{p}' does not exist")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"mapping '{p}'{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    data = load_yaml(p, "mapping")
     if not isinstance(data, dict):
         raise ValueError(f"mapping '{p}' is a {type(data).__name__}, expected a YAML mapping source_joint: vrmBone")
-    return {str(k): _vrm_bone(v, f"mapping '{p}' key '{k}'") for k, v in data.items()}
+    out = {}
+    for k, v in data.items():
+        if not isinstance(k, (str, int, float)):
+            raise ValueError(f"mapping '{p}' key {brief(k)} is not a joint name")
+        out[str(k)] = _vrm_bone(v, f"mapping '{p}' key '{k}'")
+    return out
 
 
 def resolve_mapping(
