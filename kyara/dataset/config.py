@@ -1,0 +1,165 @@
+"""What a dataset holds and how it is cut: :class:`DatasetConfig` and its deterministic plan.
+
+The plan is a pure function of the config: character ``i`` (0-based) has the id
+:func:`character_id` ``(seed, i)``, its split comes from a hash of that id
+(:func:`split_of`), and each split's characters, in index order, are grouped
+``shard_characters`` at a time into shards named ``{split}-{n:05d}.tar``. The same config gives
+the same characters, splits and shard names on any machine, so a killed run can resume shard by
+shard and a cluster run equals a single-process run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import asdict, dataclass
+
+KINDS = ("poses", "sheets", "drawings")
+SPLITS = ("train", "val", "test")
+MAX_COUNT = 100_000_000
+MAX_PER_CHARACTER = 1024
+MIN_SIZE, MAX_SIZE = 32, 1024
+MAX_SEED = 2**63 - 1
+
+
+def _int(name: str, value, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} {value!r} is out of range, expected an integer {low}..{high}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Arguments of a dataset (everything that decides its bytes; not where or how it runs).
+
+    ``count`` samples in all, ``per_character`` per character (the last character takes what is
+    left), each a ``size`` x ``size`` pixel render; ``views_per_pose`` cameras share one pose
+    (posing costs more than a view). ``refs``: reference views per character of the ``sheets``
+    kind. ``splits``: train/val/test fractions (summing to 1).
+    """
+
+    kind: str = "poses"  # KINDS
+    count: int = 1024
+    per_character: int = 16
+    size: int = 128  # pixels per side
+    seed: int = 0
+    shard_characters: int = 16  # characters per shard
+    views_per_pose: int = 4
+    refs: int = 4  # sheets: reference views per character
+    splits: tuple[float, float, float] = (0.9, 0.05, 0.05)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"dataset kind '{self.kind}' is unknown, expected one of {', '.join(KINDS)}")
+        _int("--count", self.count, 1, MAX_COUNT)
+        _int("--per-character", self.per_character, 1, MAX_PER_CHARACTER)
+        _int("--size", self.size, MIN_SIZE, MAX_SIZE)
+        _int("--seed", self.seed, 0, MAX_SEED)
+        _int("--shard-characters", self.shard_characters, 1, 100_000)
+        _int("views_per_pose", self.views_per_pose, 1, 64)
+        _int("--refs", self.refs, 1, 16)
+        s = tuple(self.splits)
+        if len(s) != 3 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+                                  and 0.0 <= x <= 1.0 for x in s) or abs(sum(s) - 1.0) > 1e-6 or s[0] <= 0:
+            raise ValueError(f"--splits {self.splits!r} is not valid, expected three fractions train,val,test "
+                             "in [0, 1] summing to 1 with train > 0 (e.g. 0.9,0.05,0.05)")
+        object.__setattr__(self, "splits", tuple(float(x) for x in s))
+        # a shard holds at most ~256 MB: about 140 KB per 128 px sample, scaling with the area
+        per_sample = 140e3 * (self.size / 128.0) ** 2 * (2 if self.kind == "sheets" else 1)
+        shard_bytes = self.shard_characters * self.per_character * per_sample
+        if shard_bytes > 256e6:
+            raise ValueError(f"--shard-characters {self.shard_characters} makes shards of about "
+                             f"{shard_bytes / 1e6:.0f} MB, expected at most 256 MB: use fewer characters per shard")
+
+    @property
+    def num_characters(self) -> int:
+        return -(-self.count // self.per_character)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["splits"] = list(self.splits)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DatasetConfig":
+        if not isinstance(data, dict):
+            raise ValueError("dataset arguments are not a JSON object")
+        known = set(cls.__dataclass_fields__)
+        extra = sorted(set(data) - known)
+        if extra:
+            raise ValueError(f"dataset arguments hold unknown keys {extra}")
+        d = dict(data)
+        if "splits" in d and isinstance(d["splits"], list):
+            d["splits"] = tuple(d["splits"])
+        return cls(**d)
+
+
+def parse_splits(text: str) -> tuple[float, float, float]:
+    """``--splits``: ``"0.9,0.05,0.05"`` (fractions) or ``"90,5,5"`` (percent) -> fractions."""
+    items = [t.strip() for t in str(text).split(",")]
+    try:
+        vals = [float(t) for t in items]
+    except ValueError:
+        raise ValueError(f"--splits '{text}' is not valid, expected three numbers train,val,test (e.g. 90,5,5)") from None
+    if len(vals) != 3 or not all(math.isfinite(v) and v >= 0 for v in vals) or sum(vals) <= 0:
+        raise ValueError(f"--splits '{text}' is not valid, expected three non-negative numbers train,val,test")
+    total = sum(vals)
+    if abs(total - 1.0) > 1e-6 and abs(total - 100.0) > 1e-6:
+        raise ValueError(f"--splits '{text}' sums to {total:g}, expected 1 (fractions) or 100 (percent)")
+    return tuple(v / total for v in vals)  # type: ignore[return-value]
+
+
+def character_id(seed: int, index: int) -> str:
+    """The id of character ``index`` of the dataset with ``seed``: 12 hex digits, unique across
+    seeds (datasets of different seeds can be merged), no dots (a WebDataset key)."""
+    return hashlib.sha256(f"kyara-character:{int(seed)}:{int(index)}".encode()).hexdigest()[:12]
+
+
+def split_of(cid: str, fractions: tuple[float, float, float]) -> str:
+    """``train``/``val``/``test`` from a hash of the character id (never from its index), so a
+    character always lands in the same split whatever the dataset's size."""
+    u = int(hashlib.sha256(f"kyara-split:{cid}".encode()).hexdigest()[:13], 16) / float(16**13)
+    if u < fractions[0]:
+        return "train"
+    return "val" if u < fractions[0] + fractions[1] else "test"
+
+
+@dataclass(frozen=True)
+class CharacterJob:
+    """One character of the plan: its index, id, split and how many samples it gets."""
+
+    index: int
+    id: str
+    split: str
+    samples: int
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    name: str  # "{split}-{n:05d}.tar"
+    split: str
+    characters: tuple[CharacterJob, ...]
+
+    @property
+    def samples(self) -> int:
+        return sum(c.samples for c in self.characters)
+
+
+def plan_characters(cfg: DatasetConfig) -> list[CharacterJob]:
+    jobs = []
+    for i in range(cfg.num_characters):
+        cid = character_id(cfg.seed, i)
+        n = min(cfg.per_character, cfg.count - i * cfg.per_character)
+        jobs.append(CharacterJob(i, cid, split_of(cid, cfg.splits), n))
+    return jobs
+
+
+def plan_shards(cfg: DatasetConfig) -> list[ShardPlan]:
+    """Every shard of the dataset, train shards first, then val, then test."""
+    chars = plan_characters(cfg)
+    out: list[ShardPlan] = []
+    for split in SPLITS:
+        mine = [c for c in chars if c.split == split]
+        for n, s in enumerate(range(0, len(mine), cfg.shard_characters)):
+            out.append(ShardPlan(f"{split}-{n:05d}.tar", split, tuple(mine[s:s + cfg.shard_characters])))
+    return out
