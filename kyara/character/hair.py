@@ -12,7 +12,12 @@
    (``kyara.character.spec.BANGS``) run over the forehead and end above the brows.
 4. Swaying strands hang on :class:`~kyara.character.model.ExtraBone` chains (VRMC_springBone
    settings in ``spring``), weighted piecewise-linearly between consecutive joints.
+5. Two-tone hair fades every lock from the base colour to ``spec.hair.tips`` along its length
+   (per-vertex colours); the angel ring (``hair_shine``, :mod:`kyara.character.hair_shine`) is a
+   thin band of its own material laid over the outer hair surface.
 
+Styles live in :mod:`kyara.character.hair_styles` (bangs, hanging cuts, texture, ahoge) and
+:mod:`kyara.character.hair_tails` (ponytails, twin tails, buns, drills, braid).
 Everything is deterministic: the only randomness is a small length jitter seeded by ``spec.seed``.
 """
 
@@ -323,6 +328,14 @@ def resample(points: np.ndarray, k: int, smooth: int = 1) -> np.ndarray:
     return np.stack([np.interp(t, s, p[:, a]) for a in range(3)], 1)
 
 
+def sink_root(fr: HeadFrame, p: np.ndarray) -> np.ndarray:
+    """Lock roots ``p [N, 3]`` on the cap's outer surface moved into the cap shell (towards the
+    cranium centre by 1.2 base hair thicknesses): the lock grows out of the cap, no end shows."""
+    d = p - fr.centre
+    r = np.linalg.norm(d, axis=-1, keepdims=True)
+    return fr.centre + d * (1.0 - 1.2 * fr.hair_t / np.maximum(r, 1e-9))
+
+
 def _taper(k: int, width: float, tip: float = 0.12, power: float = 2.2) -> np.ndarray:
     u = np.linspace(0.0, 1.0, k)
     return width * np.maximum(1.0 - (1.0 - tip) * u ** power, tip)
@@ -338,32 +351,64 @@ def _level_y(fr: HeadFrame, level: str) -> float:
     }[level]
 
 
+# (amplitude, wavelength) of a lock's waves in head heights, per texture; curls also spiral outwards
+TEXTURE_WAVE = {"straight": (0.0, 1.0), "wavy": (0.06, 0.55), "curly": (0.05, 0.28)}
+
+
+def texture_offsets(fr: HeadFrame, theta: np.ndarray, drop: np.ndarray, texture: str, phase: np.ndarray) -> np.ndarray:
+    """Offsets ``[n, m, 3]`` (metres) that make falling locks wavy or curly: locks at azimuths
+    ``theta [n]`` sampled ``drop [n, m]`` metres below where they leave the cap. Wavy: a sideways
+    S-curve; curly: a spiral around the fall line (sideways and out). Growing in over the first
+    0.15 head heights so the locks stay on the cap at the top."""
+    amp, lam = TEXTURE_WAVE[texture]
+    if amp == 0.0:
+        return np.zeros(drop.shape + (3,))
+    side = np.stack([np.cos(theta), np.zeros_like(theta), -np.sin(theta)], 1)  # [n, 3] along the head
+    out = np.stack([np.sin(theta), np.zeros_like(theta), np.cos(theta)], 1)
+    a = amp * fr.h * np.clip(drop / (0.15 * fr.h), 0.0, 1.0)  # [n, m]
+    ang = 2 * np.pi * drop / (lam * fr.h) + phase[:, None]
+    if texture == "wavy":
+        return (a * np.sin(ang))[..., None] * side[:, None] + (0.3 * a * (1 + np.cos(ang)))[..., None] * out[:, None]
+    return (a * np.sin(ang))[..., None] * side[:, None] + (a * (1.0 + np.cos(ang)))[..., None] * out[:, None]
+
+
 def hanging_strands(fr: HeadFrame, fld: BodyField, theta, phi0, y_end, width, flare: float = 0.0,
-                    curl: float = 0.0, k: int = 16) -> list[Strand]:
+                    curl: float = 0.0, k: int = 16, texture: str = "straight") -> list[Strand]:
     """Strands rooted on the cap at azimuths ``theta [n]`` / polar angles ``phi0 [n]`` that follow the
     cap down to just below the cranium's equator, then fall to ``y_end [n]`` (flaring out by
-    ``flare`` metres, tips curling in by ``curl`` metres), pushed outside the body."""
+    ``flare`` metres, tips curling in by ``curl`` metres; ``texture`` wavy/curly adds waves or a
+    spiral, with more points along the lock), pushed outside the body. Every lock tapers to a point."""
     theta, phi0, y_end, width = (np.atleast_1d(np.asarray(x, float)) for x in np.broadcast_arrays(theta, phi0, y_end, width))
     n = len(theta)
     phis = np.linspace(phi0, np.full(n, np.deg2rad(100.0)), 6, axis=1)  # [n, 6]
     top = cap_surface(fr, fld, sphere_dirs(np.repeat(theta, 6), phis.ravel())).reshape(n, 6, 3)
     out = np.stack([np.sin(theta), np.zeros(n), np.cos(theta)], 1)  # [n, 3]
     top -= out[:, None] * (0.3 * 0.4 * width)[:, None, None]
+    top[:, 0] = sink_root(fr, top[:, 0])
     start = top[:, -1]
-    u = np.linspace(0.0, 1.0, 11)[1:]
+    wavy = texture != "straight"
+    if wavy:  # enough points for about 8 per wave
+        turns = float(np.max(start[:, 1] - y_end)) / (TEXTURE_WAVE[texture][1] * fr.h)
+        k = int(np.clip(8 * turns + 8, k, 56))
+    u = np.linspace(0.0, 1.0, max(11, k))[1:]
     fall = np.repeat(start[:, None], len(u), 1)
     fall[..., 1] = start[:, 1:2] + (y_end - start[:, 1])[:, None] * u
     fall += out[:, None] * (flare * u ** 1.5 - curl * np.clip((u - 0.7) / 0.3, 0, 1) ** 2)[None, :, None]
-    pts = np.stack([resample(np.concatenate([top[i], fall[i]]) if y_end[i] < start[i, 1] - 1e-3 else top[i], k)
+    if wavy:
+        drop = (start[:, 1:2] - fall[..., 1])
+        # waves run in step across the head (no gaps open between locks); curls alternate for volume
+        phase = np.pi * (np.arange(n) % 2) if texture == "curly" else 0.6 * theta
+        fall += texture_offsets(fr, theta, drop, texture, phase)
+    pts = np.stack([resample(np.concatenate([top[i], fall[i]]) if y_end[i] < start[i, 1] - 1e-3 else top[i], k, smooth=0 if wavy else 1)
                     for i in range(n)])
     w = np.stack([_taper(k, wi) for wi in width])
     clear = w * 0.4 + STRAND_CLEARANCE
     for it in range(2):
         if it:
-            pts = np.stack([resample(p, k, smooth=1) for p in pts])
+            pts = np.stack([resample(p, k, smooth=0 if wavy else 1) for p in pts])
         below = pts[..., 1] < fr.centre[1]
         pts[below] = fld.push_out(pts[below], clear[below])
-    return [Strand(pts[i], w[i], 0.4, out[i]) for i in range(n)]
+    return [Strand(pts[i], w[i], 0.4, out[i], sides=6 if wavy else 8) for i in range(n)]
 
 
 def strand_mesh(strands: list[Strand]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -429,16 +474,22 @@ def chain_from_points(name: str, pts: np.ndarray, n: int, spring: dict | None = 
 def build_hair(spec, body) -> tuple[list[Part], list[ExtraBone]]:
     """Hair parts and spring-chain bones for ``spec.hair`` on ``body``.
 
-    Returns ``(parts, extra_bones)``: ``hair_cap`` (rigid on ``head``), ``hair_bangs``,
-    ``hair_strands`` and the style's ``hair_tail``/``hair_braid`` where present; joint indices
-    >= 55 refer to the returned bones in order.
+    Returns ``(parts, extra_bones)``: ``hair_cap`` (rigid on ``head``), ``hair_bangs`` (bangs and
+    the side locks), ``hair_strands`` (hanging locks, spikes, the ahoge), the style's ``hair_tail``
+    (ponytails, twin tails, braid, drill curls) and ``hair_buns`` where present, ``hair_tie`` (its
+    own colour) and ``hair_shine`` (the angel ring, its own material). Every hair part but the tie
+    and the shine uses the material ``hair``; two-tone hair carries per-vertex colours. Joint
+    indices >= 55 refer to the returned bones in order.
     """
+    from kyara.character.hair_shine import angel_ring, tone_colours
+    from kyara.character.hair_styles import style_strands
     from kyara.character.meshing import check_closed
 
     style = spec.hair.style
     fr, fld = head_field(body)
     rng = np.random.default_rng(spec.seed)
     base = hex_to_rgb(spec.hair.colour.hex)
+    tips = None if spec.hair.tips is None else hex_to_rgb(spec.hair.tips.hex)
     mat = Material("hair", base, shade_color=shade_of(base, 0.68), outline_width=0.0012)
 
     # ---- the cap
@@ -449,11 +500,9 @@ def build_hair(spec, body) -> tuple[list[Part], list[ExtraBone]]:
     cv, cf = cap_mesh(fr, BodyField(body, lo, hi, pad=0.1 * fr.h), style)
     check_closed("hair_cap", cv, cf)
     ci, cw = _rigid(len(cv))
-    parts = [Part("hair_cap", "hair", cv, cf, ci, cw, mat, colors=_shine(fr, cv, base))]
+    parts = [Part("hair_cap", "hair", cv, cf, ci, cw, mat)]
 
     # ---- strands by style
-    from kyara.character.hair_styles import style_strands
-
     groups, chains = style_strands(spec, fr, fld, rng)
     bones: list[ExtraBone] = []
     bone_of_chain: list[np.ndarray] = []
@@ -467,22 +516,49 @@ def build_hair(spec, body) -> tuple[list[Part], list[ExtraBone]]:
     for name, strands, extra_meshes, colour in groups:
         if not strands and not extra_meshes:
             continue
-        v, f, idx, w = _skinned_strands(strands, chains, bone_of_chain)
+        v, f, idx, w, t = _skinned_strands(strands, chains, bone_of_chain)
         if len(v):  # tube end caps can poke a hair's breadth into the skin: push those out
             v = fld.push_out(v, 0.0025, iters=3)
-        for mv, mf, chain_id in extra_meshes:  # braid lobes, ties: (vertices, faces, chain or None)
+        for mesh in extra_meshes:  # braid lobes, buns, drills, ties: (vertices, faces, chain or None[, t])
+            mv, mf, chain_id = mesh[:3]
             if chain_id is None:
                 mi, mw = _rigid(len(mv))
+                mt = np.zeros(len(mv))
             else:
                 mi, mw = chain_weights(mv, chains[chain_id].joints, bone_of_chain[chain_id], HEAD)
+                mt = chain_param(mv, chains[chain_id].joints)
+            if len(mesh) > 3:
+                mt = np.asarray(mesh[3], float)
             f = np.concatenate([f, mf + len(v)]) if len(v) else mf
             v = np.concatenate([v, mv]) if len(v) else mv
             idx = np.concatenate([idx, mi]) if len(idx) else mi
             w = np.concatenate([w, mw]) if len(w) else mw
+            t = np.concatenate([t, mt])
         check_closed(name, v, f)
         m = mat if colour is None else Material(name, colour, outline_width=0.001)
-        parts.append(Part(name, "hair", v, f, idx, w, m))
+        colours = tone_colours(base, tips, t) if colour is None and tips is not None else None
+        parts.append(Part(name, "hair", v, f, idx, w, m, colors=colours))
+    shine = angel_ring(fr, [p for p in parts if p.name in ("hair_cap", "hair_bangs", "hair_strands")], base,
+                       front_only=style == "spiky")
+    if shine is not None:
+        check_closed(shine.name, shine.vertices, shine.faces)
+        parts.append(shine)
     return parts, bones
+
+
+def chain_param(points: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """Where ``points [N, 3]`` lie along the chain ``joints [n, 3]``: ``[N]`` in [0, 1] (0 at the first
+    joint, 1 at the last), by the nearest point on the joint polyline."""
+    seg = joints[1:] - joints[:-1]
+    l2 = np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12)
+    rel = points[:, None, :] - joints[None, :-1, :]
+    t = np.clip(np.einsum("nsj,sj->ns", rel, seg) / l2, 0.0, 1.0)
+    d = np.linalg.norm(rel - t[..., None] * seg[None], axis=2)
+    best = np.argmin(d, axis=1)
+    lens = np.sqrt(l2)
+    cum = np.concatenate([[0.0], np.cumsum(lens)])
+    s = cum[best] + t[np.arange(len(points)), best] * lens[best]
+    return s / max(cum[-1], 1e-12)
 
 
 def _rigid(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -494,79 +570,23 @@ def _rigid(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _skinned_strands(strands: list[Strand], chains: list[Chain], bone_ids: list[np.ndarray]):
+    """Tubes of ``strands`` skinned to their chains: ``(v, f, joint idx, weights, t)``, ``t [V]`` the
+    position along each lock (0 at the root, 1 at the tip)."""
     if not strands:
-        return np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.float32)
-    v, f, sid, _ = strand_mesh(strands)
+        return (np.zeros((0, 3)), np.zeros((0, 3), np.int64), np.zeros((0, 4), np.int64), np.zeros((0, 4), np.float32),
+                np.zeros(0))
+    v, f, sid, ring = strand_mesh(strands)
+    k = np.array([len(s.points) for s in strands])[sid]
+    t = ring / np.maximum(k - 1, 1)
     idx, w = _rigid(len(v))
     for c, chain in enumerate(chains):
         on = np.isin(sid, [i for i, s in enumerate(strands) if s.chain == c])
         if on.any():
             idx[on], w[on] = chain_weights(v[on], chain.joints, bone_ids[c], HEAD)
-    return v, f, idx, w
-
-
-def _shine(fr: HeadFrame, v: np.ndarray, base: tuple[float, float, float]) -> np.ndarray:
-    """Per-vertex colours of the cap: the base colour with a lighter "angel ring" band."""
-    d = (v - fr.centre) / fr.radii
-    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
-    elev = np.arcsin(np.clip(d[:, 1], -1, 1))
-    band = np.exp(-((elev - np.deg2rad(42.0)) / np.deg2rad(6.0)) ** 2) * np.clip(d[:, 2] + 0.6, 0, 1)
-    b = np.asarray(base, np.float32)
-    return (b[None] + (0.3 * band)[:, None] * (1.0 - b[None])).astype(np.float32)
+    return v, f, idx, w, t
 
 
 # ------------------------------------------------------------------------------------------
-# shapes shared with accessories: closed loops and ellipsoids
+# shapes shared with accessories (they import them from here)
 
-
-def loop_tube(loop: np.ndarray, radius: float, sides: int = 8, flatten: float = 1.0,
-              up: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A closed ring (torus-like) tube around the closed polyline ``loop [M, 3]``: ``(verts, faces)``."""
-    from kyara.body.mesh_ops import signed_volume
-
-    P = np.asarray(loop, float)
-    M = len(P)
-    t = np.roll(P, -1, 0) - np.roll(P, 1, 0)
-    t /= np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-12)
-    centre = P.mean(0)
-    ref = (P - centre) if up is None else np.broadcast_to(np.asarray(up, float), P.shape)
-    n = ref - np.einsum("ij,ij->i", ref, t)[:, None] * t
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    b = np.cross(t, n)
-    a = np.linspace(0, 2 * np.pi, sides, endpoint=False)
-    v = P[:, None] + radius * (np.cos(a)[None, :, None] * n[:, None] * flatten + np.sin(a)[None, :, None] * b[:, None])
-    i, j = np.meshgrid(np.arange(M), np.arange(sides), indexing="ij")
-    p00 = i * sides + j
-    p01 = i * sides + (j + 1) % sides
-    p10 = ((i + 1) % M) * sides + j
-    p11 = ((i + 1) % M) * sides + (j + 1) % sides
-    f = np.concatenate([np.stack([p00, p01, p11], -1).reshape(-1, 3), np.stack([p00, p11, p10], -1).reshape(-1, 3)])
-    v = v.reshape(-1, 3)
-    if signed_volume(v, f) < 0:
-        f = f[:, ::-1]
-    return v, f
-
-
-def ellipsoid_mesh(centre: np.ndarray, axes: np.ndarray, radii, nu: int = 10, nv: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """A closed UV ellipsoid: ``axes [3, 3]`` rows are the unit local x, y (poles), z directions."""
-    from kyara.body.mesh_ops import signed_volume
-
-    r = np.asarray(radii, float)
-    th = np.linspace(0, np.pi, nv + 1)[1:-1]
-    ph = np.linspace(0, 2 * np.pi, nu, endpoint=False)
-    T, PH = np.meshgrid(th, ph, indexing="ij")
-    loc = np.stack([np.sin(T) * np.cos(PH) * r[0], np.cos(T) * r[1], np.sin(T) * np.sin(PH) * r[2]], -1).reshape(-1, 3)
-    loc = np.concatenate([loc, [[0, r[1], 0], [0, -r[1], 0]]])
-    v = np.asarray(centre, float) + loc @ np.asarray(axes, float)
-    faces = []
-    for i in range(nv - 2):
-        for j in range(nu):
-            a, b = i * nu + j, i * nu + (j + 1) % nu
-            faces += [(a, b, b + nu), (a, b + nu, a + nu)]
-    top, bot, last = len(v) - 2, len(v) - 1, (nv - 2) * nu
-    for j in range(nu):
-        faces += [(top, (j + 1) % nu, j), (bot, last + j, last + (j + 1) % nu)]
-    f = np.array(faces, np.int64)
-    if signed_volume(v, f) < 0:
-        f = f[:, ::-1]
-    return v, f
+from kyara.character.hair_shapes import ellipsoid_mesh, loop_tube  # noqa: E402,F401

@@ -2,9 +2,9 @@
 
 Categories: ``person`` (gender, age, build, implied pieces, implied accessories), ``age``,
 ``build``, ``tall``, ``sporty``, ``len``/``mod``/``colour`` (adjectives that bind to a noun),
-``hair``, ``style``, ``bangs``, ``eyes``, ``skin``, ``garment`` (outfit kinds), ``coat``,
-``outfit``, ``acc`` (accessory kinds), ``hat``, ``part`` (obi, trim, number), ``heads``,
-``expr``, ``pose``, ``neg``, ``bare``; ``stop`` (consumed, transparent) and ``bstop``
+``hair``, ``style``, ``bangs``, ``hairmod`` (texture, ahoge, two-tone), ``tips`` (two-tone tips),
+``eyes``, ``skin``, ``garment`` (outfit kinds), ``coat``, ``outfit``, ``acc`` (accessory kinds),
+``hat``, ``part`` (obi, trim, number), ``heads``, ``expr``, ``pose``, ``neg``, ``bare``; ``stop`` (consumed, transparent) and ``bstop``
 (consumed, ends an adjective run); ``break`` (punctuation); ``digits``; ``word`` (unknown).
 Colour phrases come from :mod:`kyara.character.colors` ("light blue", "platinum blonde").
 """
@@ -70,14 +70,31 @@ _add("mod", "dark", "dark", "deep")
 _add("mod", "light", "light", "pale", "fair", "pastel", "bright")
 # nouns
 _add("hair", None, "hair", "haired", "hairstyle", "hairdo", "locks", "hairs")
-_add("style", "ponytail", "ponytail", "pony tail", "high ponytail", "low ponytail", "side ponytail")
+_add("style", "ponytail", "ponytail", "pony tail", "high ponytail", "high pony tail", "tall ponytail")
+_add("style", "low-ponytail", "low ponytail", "low pony tail", "low tail", "nape ponytail")
+_add("style", "side-ponytail", "side ponytail", "side pony tail", "side tail", "sidetail", "side pony",
+     "one side up")
 _add("style", "twin-tails", "twintails", "twin tails", "twintail", "twin tail", "pigtails",
-     "pig tails", "high twin tails", "high twintails")
+     "pig tails", "high twin tails", "high twintails", "low twin tails", "low twintails")
 _add("style", "bob", "bob", "bob cut", "bobcut", "bobbed")
 _add("style", "spiky", "spiky", "spikey", "spikes", "spiked")
 _add("style", "braided", "braid", "braids", "braided", "plait", "plaits", "plaited")
-_add("style", "long", "hime cut", "straight")
+_add("style", "hime", "hime cut", "hime", "himecut", "princess cut", "hime style")
+_add("style", "buns", "buns", "bun", "odango", "odangos", "hair buns", "hair bun", "space buns", "double buns",
+     "twin buns", "bun hair", "odango buns", "meatball buns", "buns hair")
+_add("style", "drills", "drills", "drill", "drill curls", "drill hair", "twin drills", "ringlets", "ringlet curls",
+     "ojou curls", "ojousama curls", "drill twintails", "drill twin tails", "spiral curls", "corkscrew curls")
 _add("style", "short", "pixie cut", "buzz cut", "crew cut")
+_add("style", "long", "hair down", "loose hair", "let down hair", "open hair")
+# hair modifiers (value = (HairSpec field, value)); they bind adjectives to the hair like a style word
+_add("hairmod", ("texture", "straight"), "straight", "sleek")
+_add("hairmod", ("texture", "wavy"), "wavy", "waves", "beach waves", "loose waves")
+_add("hairmod", ("texture", "curly"), "curly", "curls", "curled", "permed", "perm", "fluffy curls")
+_add("hairmod", ("ahoge", True), "ahoge", "antenna hair", "antenna", "cowlick", "idiot hair", "stray strand")
+_add("hairmod", ("tone", "two-tone"), "two tone", "two toned", "two colour", "two color", "two coloured",
+     "two colored", "gradient", "ombre", "ombré", "dip dyed", "dip dye", "colored tips",
+     "coloured tips", "dyed tips", "bicolour", "bicolor")
+_add("tips", None, "tips", "tip", "ends", "hair tips", "hair ends", "tipped")
 _add("bangs", None, "bangs", "fringe")
 _add("bangs", "blunt", "blunt bangs", "straight bangs", "hime bangs")
 _add("bangs", "side-swept", "side bangs", "side swept bangs", "swept bangs", "side fringe")
@@ -147,6 +164,10 @@ _MAX_PHRASE = max(len(k.split()) for k in LEXICON)
 SPORTY_POSES = {"jog", "run"}
 SLOT_LABEL = {"full": "full-body garment", "top": "top", "bottom": "bottom", "outer": "coat", "feet": "footwear",
               "hat": "hat", "glasses": "glasses", "ribbon": "ribbon", "cat-ears": "cat ears", "scarf": "scarf"}
+# hair styles the seed does not give a boy (a prompt can still ask for them)
+GIRLISH_STYLES = frozenset({"twin-tails", "buns", "drills", "hime", "side-ponytail"})
+# styles the seed may draw wavy or curly; the others keep their own texture (spikes, drills, buns)
+TEXTURE_STYLES = frozenset({"short", "bob", "long", "ponytail", "low-ponytail", "side-ponytail", "twin-tails"})
 HAIR_ONLY_COLOURS = {"blonde", "platinum blonde", "strawberry blonde", "auburn", "chestnut", "brunette",
                      "ginger", "raven", "blond", "platinum", "platinum blond", "strawberry blond"}
 

@@ -25,7 +25,9 @@ from kyara.character.colors import (
     ACCESSORY_COLOURS, DEFAULT_TRIMS, EYE_PALETTE, HAIR_PALETTE, KIND_COLOURS, KIND_TRIMS, OBI_PALETTE,
     SKIN_PALETTE, canonical_skin_name, colour_hex, skin_tone_hex,
 )
-from kyara.character.lexicon import HAIR_ONLY_COLOURS, SLOT_LABEL, SPORTY_POSES, Item, segment
+from kyara.character.lexicon import (
+    GIRLISH_STYLES, HAIR_ONLY_COLOURS, SLOT_LABEL, SPORTY_POSES, TEXTURE_STYLES, Item, segment,
+)
 from kyara.character.spec import (
     ACCESSORY_KINDS, ACCESSORY_SLOT, HEADS_TALL_RANGE, OUTFIT_KINDS, PIECE_SLOT, STYLE_LENGTHS,
     Accessory, BodySpec, CharacterSpec, Colour, HairSpec, OutfitPiece, height_range,
@@ -39,6 +41,7 @@ DRAW_SLOTS: tuple[str, ...] = (
      "expression", "top", "bottom", "feet", "number", "obi")
     + tuple(f"{k}.colour" for k in OUTFIT_KINDS) + tuple(f"{k}.trim" for k in OUTFIT_KINDS)
     + tuple(f"{a}.colour" for a in ACCESSORY_KINDS)
+    + ("hair.texture", "hair.tone", "hair.tips")
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -173,8 +176,13 @@ def _bind(st: _State, pending: list[Item], target: tuple[str, object]) -> None:
     kind, value = target
     colours_used = 0
     for adj in pending:
-        if kind in ("hair", "style", "bangs"):
-            if adj.cat == "colour":
+        if kind == "tips" and adj.cat in ("colour", "mod"):  # "pink hair with blue tips"
+            st.set("hair.tips", adj.value if adj.cat == "colour" else f"{adj.value} brown", adj.text)
+        elif kind in ("hair", "style", "bangs"):
+            if adj.cat == "colour" and colours_used:  # "pink and blue hair": two-tone
+                st.set("hair.tips", adj.value, adj.text)
+            elif adj.cat == "colour":
+                colours_used += 1
                 st.set("hair.colour", adj.value, adj.text)
             elif adj.cat == "mod":
                 st.set("hair.colour", f"{adj.value} brown", adj.text)
@@ -340,6 +348,12 @@ def _noun(st: _State, it: Item) -> tuple[str, object] | None:
     if it.cat == "style":
         st.set("hair.style", it.value, it.text)
         return ("style", None)
+    if it.cat == "hairmod":  # texture, ahoge, two-tone: adjectives around it describe the hair
+        key, val = it.value  # type: ignore[misc]
+        st.set(f"hair.{key}", val, it.text)
+        return ("style", None)
+    if it.cat == "tips":
+        return ("tips", None)
     if it.cat == "bangs":
         st.set("hair.bangs", it.value or "some", it.text)
         return ("bangs", None)
@@ -478,8 +492,9 @@ def _hair(st: _State, dr: _Draws, gender: str | None) -> HairSpec:
         else:
             options = {"m": ("short", "short", "medium"), "f": ("short", "medium", "long", "long")}
             length = dr.pick("hair.length", options.get(str(gender), _LENGTH_ORDER))
+    open_style = style is None  # the seed also draws texture and two-tone for an open style
     if style is None:
-        styles = [s for s in STYLE_LENGTHS if length in STYLE_LENGTHS[s] and not (gender == "m" and s == "twin-tails")]
+        styles = [s for s in STYLE_LENGTHS if length in STYLE_LENGTHS[s] and not (gender == "m" and s in GIRLISH_STYLES)]
         if length in STYLE_LENGTHS:  # the plain style of that length counts twice
             styles.append(length)
         style = dr.pick("hair.style", sorted(styles, key=list(STYLE_LENGTHS).index))
@@ -487,11 +502,32 @@ def _hair(st: _State, dr: _Draws, gender: str | None) -> HairSpec:
     if colour is None:
         colour = dr.pick("hair.colour", HAIR_PALETTE)
     bangs = st.get("hair.bangs")
-    if bangs is None:
+    if bangs is None and style == "hime":
+        bangs = "blunt"  # a hime cut is straight bangs and straight-cut side locks
+    elif bangs is None:
         bangs = dr.pick("hair.bangs", ("blunt", "blunt", "side-swept", "parted", "none"))
     elif bangs == "some":
         bangs = dr.pick("hair.bangs", ("blunt", "side-swept", "parted"))
-    return HairSpec(Colour.named(str(colour)), length, style, str(bangs))
+    texture = st.get("hair.texture")
+    if texture is None:
+        drawn = open_style and style in TEXTURE_STYLES
+        texture = dr.pick("hair.texture", ("straight",) * 5 + ("wavy", "wavy", "curly")) if drawn else "straight"
+    ahoge = bool(st.get("hair.ahoge"))  # only when asked for: a quirk, not a default
+    tips = st.get("hair.tips")
+    seed_tone = open_style and "hair.colour" not in st.fixed and dr.unit("hair.tone") < 0.12
+    if tips is None and (st.get("hair.tone") is not None or seed_tone):
+        tips = _not_same(dr, "hair.tips", HAIR_PALETTE, str(colour))
+    tips_colour = None if tips is None else Colour.named(str(tips))
+    return HairSpec(Colour.named(str(colour)), length, style, str(bangs), tips_colour, str(texture), ahoge)
+
+
+def _hair_draws(seed: int, st: _State, gender: str | None) -> _Draws:
+    """The hair's own draws, seeded by ``seed`` and by who the character is (gender and the pieces and
+    accessories the prompt named): characters that share a seed do not all share one haircut."""
+    import zlib
+
+    key = "|".join([str(gender)] + sorted(st.pieces) + sorted(st.acc))
+    return _Draws([seed, zlib.crc32(key.encode("utf-8"))])  # type: ignore[arg-type]
 
 
 def _skin(st: _State, dr: _Draws) -> Colour:
@@ -610,7 +646,7 @@ def parse_prompt(prompt: str, seed: int = 0) -> CharacterSpec:
     _walk(segment(prompt), st)
     dr = _Draws(seed)
     body, gender = _body(st, dr)
-    hair = _hair(st, dr, gender)
+    hair = _hair(st, _hair_draws(seed, st, gender), gender)
     eye_name = st.get("eye_colour") or dr.pick("eye_colour", EYE_PALETTE)
     skin = _skin(st, dr)
     expression = st.get("expression") or dr.pick("expression", ("neutral", "smile", "happy"))

@@ -28,7 +28,9 @@ SPEC_VERSION = 1
 MAX_SPEC_CHARS = 1_000_000  # a character.json is about 2 KB; a larger file is refused before parsing
 
 HAIR_LENGTHS = ("short", "medium", "long")
-HAIR_STYLES = ("short", "bob", "long", "ponytail", "twin-tails", "spiky", "braided")
+HAIR_STYLES = ("short", "bob", "long", "ponytail", "twin-tails", "spiky", "braided", "hime", "low-ponytail",
+               "side-ponytail", "buns", "drills")  # "ponytail" is tied high, "low-ponytail" at the nape
+HAIR_TEXTURES = ("straight", "wavy", "curly")
 # Lengths each style can be drawn with (the parser keeps length and style compatible).
 STYLE_LENGTHS: dict[str, tuple[str, ...]] = {
     "short": ("short",),
@@ -38,6 +40,11 @@ STYLE_LENGTHS: dict[str, tuple[str, ...]] = {
     "twin-tails": ("medium", "long"),
     "spiky": ("short", "medium"),
     "braided": ("medium", "long"),
+    "hime": ("long",),
+    "low-ponytail": ("medium", "long"),
+    "side-ponytail": ("medium", "long"),
+    "buns": ("short", "medium"),
+    "drills": ("medium", "long"),
 }
 BANGS = ("none", "blunt", "side-swept", "parted")
 EXPRESSIONS = ("neutral", "smile", "happy", "angry", "sad", "surprised")
@@ -248,20 +255,34 @@ class HairSpec:
     length: str = "medium"  # HAIR_LENGTHS
     style: str = "long"  # HAIR_STYLES
     bangs: str = "blunt"  # BANGS
+    tips: Colour | None = None  # two-tone hair: the colour the locks fade to at their tips
+    texture: str = "straight"  # HAIR_TEXTURES
+    ahoge: bool = False  # a lone strand standing up from the crown
 
     def __post_init__(self) -> None:
         _str(self.length, "hair.length", HAIR_LENGTHS)
         _str(self.style, "hair.style", HAIR_STYLES)
         _str(self.bangs, "hair.bangs", BANGS)
+        _str(self.texture, "hair.texture", HAIR_TEXTURES)
+        if not isinstance(self.ahoge, bool):
+            raise _fail("hair.ahoge", "true or false", self.ahoge)
+        if self.tips is not None and not isinstance(self.tips, Colour):
+            raise _fail("hair.tips", "a colour or null", self.tips)
 
     @classmethod
     def from_data(cls, data: Any, path: str = "hair") -> "HairSpec":
-        d = _obj(data, path, ("colour", "length", "style", "bangs"))
+        d = _obj(data, path, ("colour", "length", "style", "bangs"), ("tips", "texture", "ahoge"))
+        ahoge = d.get("ahoge", False)
+        if not isinstance(ahoge, bool):
+            raise _fail(f"{path}.ahoge", "true or false", ahoge)
         return cls(
             Colour.from_data(d["colour"], f"{path}.colour"),
             _str(d["length"], f"{path}.length", HAIR_LENGTHS),
             _str(d["style"], f"{path}.style", HAIR_STYLES),
             _str(d["bangs"], f"{path}.bangs", BANGS),
+            _opt_colour(d.get("tips"), f"{path}.tips"),
+            _str(d.get("texture", "straight"), f"{path}.texture", HAIR_TEXTURES),
+            ahoge,
         )
 
 
