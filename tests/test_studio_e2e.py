@@ -3,7 +3,8 @@ real ``kyara studio`` server process.
 
 Flow: create a character from a prompt -> Pose tab, pick ``jog``, move the elbow slider, the
 preview changes -> generate with model ``tiny``, the progress bar reaches 100% -> export and
-download the VRM (a valid GLB). Screenshots of every tab go to ``docs/studio_*.png``.
+download the VRM (a valid GLB). Screenshots of every tab go to ``docs/studio_*.png`` when
+``KYARA_WRITE_DOCS=1`` (the README's pictures), else to a temporary folder.
 Faults and load: a corrupt PNG and a 20 MB upload give an error in the page and the server keeps
 serving; files outside the output folder are refused; 10 concurrent generations complete.
 Every request the page makes to a non-loopback host is blocked and fails the test.
@@ -22,6 +23,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,7 +35,8 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ROOT / "docs"
+DOCS = ROOT / "docs" if os.environ.get("KYARA_WRITE_DOCS") == "1" else \
+    Path(tempfile.mkdtemp(prefix="kyara-studio-shots-"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
