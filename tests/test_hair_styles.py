@@ -311,15 +311,23 @@ def _winding(cents: np.ndarray, window: float = 0.17) -> tuple[float, float]:
 def test_every_style_closed_outside_the_body_and_on_chains(body, style):
     from kyara.body.surface import body_primitives, evaluate_field
 
+    from kyara.character.face import _eye_geometry
+
     parts, bones = _hair(body, style=style)
     n = NUM_BONES + len(bones)
     prims = body_primitives(body.layout)
+    d = body.layout.dims
+    ex, ey, rx, ry, _ = _eye_geometry(body)
     for p in parts:
         assert is_closed_manifold(p.faces.astype(np.int64)), (style, p.name)
         assert signed_volume(p.vertices, p.faces) > 0, (style, p.name)
         assert p.joint_indices.min() >= 0 and p.joint_indices.max() < n
         np.testing.assert_allclose(p.joint_weights.sum(1), 1.0, atol=1e-5)
         assert evaluate_field(prims, p.vertices.astype(np.float64)).min() > 0.0, (style, p.name)
+        v = p.vertices
+        for sx in (1, -1):  # nothing in front of the eyes
+            over = (np.abs(v[:, 0] - sx * ex) < rx) & (np.abs(v[:, 1] - ey) < ry) & (v[:, 2] > d["head_z"])
+            assert not over.any(), (style, p.name)
     roots = [b for b in bones if b.parent == "head"]
     assert roots and all(b.spring for b in bones), style
     depth = {}

@@ -1,5 +1,6 @@
-"""The hair-style contact sheet (``docs/hair_styles.png``): every style on the teen-girl body, front
-and side, cel-shaded, framed from above the crown to the hips.
+"""The hair-style contact sheet (``docs/hair_styles.png``): every style and variant, front and side,
+cel-shaded in the standing pose with the spring chains settled, framed from above the crown to the
+waist.
 
 Run: ``.venv/bin/python -m kyara.character.hair_sheet [out.png]``. :func:`bust_views` is the
 renderer the sheet (and the hair tests) use.
@@ -35,22 +36,23 @@ BG = (246, 244, 240)
 
 
 def bust_cameras(character, views=("front", "side"), size: tuple[int, int] = (256, 320)) -> list:
-    """Cameras framing ``character`` from above the crown to the hips (rest-pose box), one per view."""
+    """Cameras framing ``character`` from above the crown to the waist (rest-pose box), one per view."""
     from kyara.body.skeleton import BONE_INDEX
     from kyara.render.camera import view_camera
 
     d = character.body.layout.dims
-    hips_y = float(character.body.rest_joints[BONE_INDEX["hips"]][1])
-    half = 0.5 * (d["crown"] - hips_y)
-    lo = np.array([-0.9 * half, hips_y, -0.5 * d["D"] - 0.4 * d["h"]])
+    j = character.body.rest_joints
+    waist_y = 0.5 * float(j[BONE_INDEX["hips"]][1] + j[BONE_INDEX["chest"]][1])
+    half = 0.5 * (d["crown"] - waist_y)
+    lo = np.array([-0.9 * half, waist_y, -0.5 * d["D"] - 0.4 * d["h"]])
     hi = np.array([0.9 * half, d["crown"] + 0.15 * d["h"], 0.5 * d["D"] + 0.2 * d["h"]])
     return [view_camera(v, lo, hi, size=size, margin=1.02) for v in views]
 
 
 def bust_views(character, views=("front", "side"), size: tuple[int, int] = (256, 320), pose: str | None = "stand",
                maps=("toon",), scale: int = 2) -> dict[str, np.ndarray]:
-    """Render ``maps`` of ``character`` (settled in the named ``pose``; None = rest) from ``views``
-    with :func:`bust_cameras`: ``{map: [N, H, W, C]}``, plus ``"part_id"`` ``[N, H, W]`` (index into
+    """Render ``maps`` of ``character`` (chains settled in the named ``pose``; None = rest pose) from
+    ``views`` with :func:`bust_cameras`: ``{map: [N, H, W, C]}``, plus ``"part_id"`` ``[N, H, W]`` (index into
     ``character.parts``, -1 on the background) when ``"parts"`` is asked for. Drawn at ``scale`` x
     and reduced (smooth lines) for the toon map; use ``scale=1`` to measure colours."""
     from kyara.pose.presets import get_pose
