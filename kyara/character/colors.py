@@ -15,7 +15,7 @@ HEX_RE = re.compile(r"^#[0-9a-f]{6}$")
 # Base and anime-common colour names, sRGB hex. Hair-friendly shades ("platinum blonde",
 # "chestnut") and fabric shades ("navy", "burgundy", "khaki") share one table.
 COLOURS: dict[str, str] = {
-    "black": "#1a1a1f",
+    "black": "#2b2a36",  # anime black: a dark blue-violet grey, so its shadow and the ink still read
     "white": "#f5f5f5",
     "grey": "#8c8c8c",
     "charcoal": "#3a3a40",
@@ -124,7 +124,10 @@ SKIN_ALIASES: dict[str, str] = {
 HAIR_PALETTE = ("black", "dark brown", "brown", "chestnut", "blonde", "platinum blonde", "silver", "red",
                 "pink", "pastel pink", "lavender", "blue", "light blue", "teal")
 EYE_PALETTE = ("brown", "blue", "green", "red", "purple", "amber", "teal", "grey", "pink", "light blue")
-SKIN_PALETTE = ("porcelain", "fair", "light", "tan", "olive", "brown", "dark")
+# The default skin (a prompt that names none) is one of the pale peach tones anime draws most; the
+# darker tones come from the prompt ("tanned", "brown skin", "dark-skinned"), and the dataset engine
+# samples every tone by name.
+SKIN_PALETTE = ("porcelain", "fair", "light")
 KIND_COLOURS: dict[str, tuple[str, ...]] = {
     "kimono": ("red", "crimson", "navy", "pink", "pastel pink", "purple", "teal", "white", "black"),
     "dress": ("red", "pink", "white", "light blue", "lavender", "black", "navy", "yellow", "mint"),
@@ -161,6 +164,44 @@ ACCESSORY_COLOURS: dict[str, tuple[str, ...]] = {
     "cat-ears": ("black", "white", "brown", "grey"),
     "scarf": ("red", "white", "grey", "navy", "green", "yellow", "pink"),
 }
+
+
+# Shadow colours (the shade colour of a two-tone cel material, MToon's shadeColor). Anime colour
+# designers give every colour its own shadow colour rather than a grey darkening: cloth, hair and
+# props are multiplied by a slightly violet tint (darker and cooler), skin by a warm pink one, so
+# that pale peach skin gets a pinkish-orange shadow, never a brown or mauve one.
+SHADOW_TINT = (0.92, 0.90, 1.08)  # times `amount`: the multiply colour of cloth, hair, props
+SKIN_SHADOW_DROP = (0.04, 0.20, 0.24)  # skin: 1 - this at the default amount (R kept, G and B drop)
+DEFAULT_SHADE_AMOUNT = 0.72
+
+
+def shadow_colours(rgb, amount: float = DEFAULT_SHADE_AMOUNT, skin: bool = False):
+    """The anime shadow colours of sRGB ``rgb [..., 3]`` (floats in [0, 1]): ``rgb`` multiplied by a
+    tint, ``[..., 3]`` float64.
+
+    ``amount`` in (0, 1] says how light the shadow is (1 = no shadow). Cloth, hair and props:
+    ``rgb * amount * SHADOW_TINT``. Skin (``skin=True``): ``rgb * (1 - s * SKIN_SHADOW_DROP)`` with
+    ``s = (1 - amount) / (1 - DEFAULT_SHADE_AMOUNT)``, i.e. ``rgb * (0.96, 0.80, 0.76)`` at the
+    default amount: fair skin #f8dcc8 -> #eeb098, a pinkish orange.
+    """
+    import numpy as np
+
+    c = np.asarray(rgb, dtype=np.float64)
+    if c.shape[-1:] != (3,) or not np.all(np.isfinite(c)):
+        raise ValueError(f"colour of shape {c.shape} is not finite sRGB [..., 3]")
+    if not 0.0 < float(amount) <= 1.0:
+        raise ValueError(f"shade amount {amount!r} is out of range, expected (0, 1]")
+    if skin:
+        s = (1.0 - float(amount)) / (1.0 - DEFAULT_SHADE_AMOUNT)
+        m = np.maximum(1.0 - s * np.asarray(SKIN_SHADOW_DROP), 0.0)
+    else:
+        m = float(amount) * np.asarray(SHADOW_TINT)
+    return np.clip(np.clip(c, 0.0, 1.0) * m, 0.0, 1.0)
+
+
+def shadow_colour(rgb, amount: float = DEFAULT_SHADE_AMOUNT, skin: bool = False) -> tuple[float, float, float]:
+    """:func:`shadow_colours` of one colour, as a tuple."""
+    return tuple(float(x) for x in shadow_colours(rgb, amount, skin).reshape(3))  # type: ignore[return-value]
 
 
 def _mix(hex_a: str, hex_b: str, t: float) -> str:

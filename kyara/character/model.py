@@ -15,6 +15,7 @@ import numpy as np
 
 from kyara.body.model import Body
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES, PARENTS
+from kyara.character.colors import shadow_colour, shadow_colours
 
 PART_KINDS = ("body", "face", "hair", "garment", "accessory")
 
@@ -27,26 +28,27 @@ def hex_to_rgb(text: str) -> tuple[float, float, float]:
     return tuple(int(t[i:i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-def shade_of(rgb: tuple[float, float, float], amount: float = 0.72) -> tuple[float, float, float]:
-    """An anime shade colour: darker, slightly cooler and more saturated than the base."""
-    r, g, b = rgb
-    cool = np.array([0.92, 0.9, 1.08])
-    out = np.clip(np.array([r, g, b]) * amount * cool, 0.0, 1.0)
-    return tuple(float(x) for x in out)  # type: ignore[return-value]
+def shade_of(rgb: tuple[float, float, float], amount: float = 0.72, skin: bool = False) -> tuple[float, float, float]:
+    """An anime shade colour of ``rgb``: darker and slightly cooler (cloth, hair, props) or warmer
+    and pinker (``skin``); see :func:`kyara.character.colors.shadow_colour`."""
+    return shadow_colour(rgb, amount, skin=skin)
+
+
+SKIN_MATERIAL = "skin"  # the body's material: its default shade is the warm skin shadow
 
 
 @dataclass(frozen=True)
 class Material:
-    """MToon-like flat material: what the cel-shader and the VRM exporter need."""
+    """MToon-like flat material: what the cel-shader and the VRM exporter need.
+
+    The shading ramp, rim light and ink colour are the same for every material: they come from the
+    preview's :class:`kyara.render.toon.ToonStyle`, and the VRM exporters write them from that style
+    into every MToon material, so the previews and VRM viewers agree."""
 
     name: str
     base_color: tuple[float, float, float]  # sRGB [0, 1]
-    shade_color: tuple[float, float, float] | None = None  # default: shade_of(base_color)
-    outline_width: float = 0.0015  # metres (MToon world-space outline width)
-    outline_color: tuple[float, float, float] = (0.12, 0.09, 0.11)
-    shading_shift: float = 0.0  # MToon shadingShiftFactor
-    shading_toony: float = 0.9  # MToon shadingToonyFactor
-    rim_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    shade_color: tuple[float, float, float] | None = None  # default: shade_of(base_color) (skin: warm)
+    outline_width: float = 0.0015  # metres (MToon world-space outline width); 0 = no ink lines
     alpha: float = 1.0  # < 1: see-through (glasses lenses); exported with alphaMode BLEND
 
     @property
@@ -55,7 +57,9 @@ class Material:
 
     @property
     def shade(self) -> tuple[float, float, float]:
-        return self.shade_color if self.shade_color is not None else shade_of(self.base_color)
+        if self.shade_color is not None:
+            return self.shade_color
+        return shade_of(self.base_color, skin=self.name == SKIN_MATERIAL)
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class Character:
             s = np.tile(np.array(p.material.shade, np.float32), (len(p.vertices), 1))
             if p.colors is not None:
                 b = np.asarray(p.colors, np.float32)
-                s = np.asarray([shade_of(tuple(c)) for c in b], np.float32) if len(b) else b
+                s = shadow_colours(b, skin=p.material.name == SKIN_MATERIAL).astype(np.float32)
             base.append(b)
             shade.append(s)
             pid.append(np.full(len(p.vertices), i, np.int32))
