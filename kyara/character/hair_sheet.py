@@ -109,7 +109,7 @@ def make_sheet(path: str | Path, entries=SHEET, seed: int = 0, columns: int = 4)
         sheet.paste(t, ((i % columns) * tw, (i // columns) * th))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
+    sheet.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)  # cel shading: few colours
     return out
 
 
