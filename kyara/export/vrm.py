@@ -13,8 +13,10 @@ plus the VRM extensions:
   on every part that has one;
 * MToon set so that three-vrm draws what kyara's cel-shaded previews draw (:func:`mtoon_json`):
   the previews' base and shade colours (the colour atlas' base and shade textures for parts whose
-  colour varies), their shading shift/toony and rim, and their ink as an outline on the parts the
-  previews ink (:func:`outline_width_m`);
+  colour varies), their shading shift/toony, their rim light as a matcap (one small texture of the
+  rim over the view-space normal disk, a linear factor per material) and their ink as an outline on
+  the parts the previews ink (:func:`outline_width_m`; MToon's world-space outline thins with
+  distance as perspective does, the preview exaggerates that);
 * spring bones: one spring per chain of extra bones that carry ``spring`` settings, colliders on
   the head, torso, legs, arms and hands, grouped so a sleeve chain leaves out the arm bone it
   hangs from (see :func:`spring_chains`, :func:`body_colliders` and :func:`chain_groups`).
@@ -219,14 +221,33 @@ def linear_to_srgb(c) -> list[float]:
     return [round(float(x), 6) for x in np.where(c <= 0.0031308, 12.92 * c, 1.055 * c ** (1 / 2.4) - 0.055)]
 
 
-def rim_factor(base, style) -> list[float]:
-    """MToon ``parametricRimColorFactor`` (linear) for a material of colour ``base`` (sRGB): the
-    preview adds ``style.rim_color`` to the sRGB colour, MToon adds its rim in linear light, so the
-    linear rim that gives the preview's full-strength rim on this colour is
-    ``linear(base + rim) - linear(base)``."""
+def rim_factor(base, shade, style) -> list[float]:
+    """MToon ``matcapFactor`` (linear) of a material drawn in ``base``/``shade`` (sRGB): the preview adds
+    ``style.rim_lit * (base - shade) + style.rim_color`` to the sRGB colour where the rim is full
+    (:func:`kyara.render.toon.toon_shade_reference`); it falls on the shaded side, away from the light,
+    so the linear factor that gives the preview's full rim there is ``linear(shade + add) - linear(shade)``
+    (MToon adds its matcap in linear light). Zero when the style has no rim."""
+    if not style.rim_on:
+        return [0.0, 0.0, 0.0]
     b = np.clip(np.asarray(base, np.float64), 0.0, 1.0)
-    lit = np.asarray(srgb_to_linear(np.minimum(b + np.asarray(style.rim_color), 1.0)))
-    return [round(float(x), 6) for x in np.clip(lit - np.asarray(srgb_to_linear(b)), 0.0, 1.0)]
+    s = np.clip(np.asarray(shade, np.float64), 0.0, 1.0)
+    add = style.rim_lit * np.maximum(b - s, 0.0) + np.asarray(style.rim_color)
+    lit = np.asarray(srgb_to_linear(np.minimum(s + add, 1.0)))
+    return [round(float(x), 6) for x in np.clip(lit - np.asarray(srgb_to_linear(s)), 0.0, 1.0)]
+
+
+MATCAP_SIZE = 128  # texels per side of the rim matcap
+
+
+def rim_matcap_png(style, factor=(1.0, 1.0, 1.0)) -> bytes:
+    """The preview's rim (:func:`kyara.render.toon.rim_matcap`) times the linear ``factor`` as an sRGB
+    PNG: a viewer decodes it to ``factor * weight`` (MToon's matcap is an sRGB colour texture)."""
+    from kyara.export.atlas import png_bytes
+    from kyara.render.toon import rim_matcap
+
+    lin = rim_matcap(style, MATCAP_SIZE)[..., None] * np.asarray(factor, np.float64)
+    srgb = np.asarray(linear_to_srgb(lin.reshape(-1)), np.float64).reshape(lin.shape)
+    return png_bytes(np.rint(srgb * 255.0).astype(np.uint8))
 
 
 def outline_width_m(character, style, size: int = 512) -> float:
@@ -242,24 +263,30 @@ def outline_width_m(character, style, size: int = 512) -> float:
     return round(0.5 * float(style.outline_width) * float(cam.pixel_footprint(depth)), 6)
 
 
-def mtoon_json(slot, style, outline_m: float, textures: tuple[int, int] | None = None) -> dict:
+def mtoon_json(slot, style, outline_m: float, textures: tuple[int, int] | None = None,
+               matcap: int | None = None) -> dict:
     """``VRMC_materials_mtoon`` that draws ``slot`` (:class:`kyara.export.gltf.MaterialSlot`) as the
     preview's ``style`` does: lit = base, shade = the preview's shade colour (or the atlas' shade
-    texture), the preview's shading shift/toony, rim and ink (outline ``outline_m`` metres on parts
-    the preview inks, in the ink colour, not lit)."""
+    texture), the preview's shading shift/toony, its rim as the matcap texture ``matcap`` (the rim's
+    weight over the view-space normal disk, :func:`rim_matcap_png`) times :func:`rim_factor`, and its
+    ink (outline ``outline_m`` metres on parts the preview inks, in the ink colour, not lit)."""
     inked = float(slot.material.outline_width) > 0
+    rim = matcap is not None and style.rim_on
     out = {"specVersion": "1.0", "transparentWithZWrite": False, "renderQueueOffsetNumber": 0,
            "shadeColorFactor": [1.0, 1.0, 1.0] if slot.textured else srgb_to_linear(slot.shade),
            "shadingShiftFactor": float(style.shading_shift), "shadingToonyFactor": float(style.shading_toony),
-           "giEqualizationFactor": 0.9, "matcapFactor": [0.0, 0.0, 0.0],
-           "parametricRimColorFactor": rim_factor(slot.base, style),
-           "parametricRimFresnelPowerFactor": float(style.rim_power), "parametricRimLiftFactor": float(style.rim_lift),
+           "giEqualizationFactor": 0.9,
+           "matcapFactor": rim_factor(slot.base, slot.shade, style) if rim else [0.0, 0.0, 0.0],
+           "parametricRimColorFactor": [0.0, 0.0, 0.0],  # the rim is the matcap (it faces one side)
+           "parametricRimFresnelPowerFactor": 5.0, "parametricRimLiftFactor": 0.0,
            "rimLightingMixFactor": 0.0,
            "outlineWidthMode": "worldCoordinates" if inked else "none",
            "outlineWidthFactor": outline_m if inked else 0.0,
            "outlineColorFactor": srgb_to_linear(style.outline_color), "outlineLightingMixFactor": 0.0}
     if slot.textured:
         out["shadeMultiplyTexture"] = {"index": int(textures[1])}
+    if rim:
+        out["matcapTexture"] = {"index": int(matcap)}
     return out
 
 
@@ -284,8 +311,9 @@ def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = 
     layout = add_skinned_character(b, character)
     warnings += layout.warnings
     style, ink = preview_style(), outline_width_m(character, preview_style())
+    matcap = b.add_texture(rim_matcap_png(style), "rim_matcap") if style.rim_on else None
     for m, slot in zip(b.gltf["materials"], layout.materials):  # MToon replaces the unlit fallback
-        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures)}
+        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures, matcap)}
     nodes = layout.bone_nodes
     rest = character.rest_joints
     d = character.body.layout.dims

@@ -7,7 +7,8 @@ Metacarpal/Proximal/Distal -> Proximal/Intermediate/Distal), ``blendShapeMaster`
 ``secondaryAnimation`` (one bone group per spring chain, sphere colliders) and MToon 0.x
 ``materialProperties`` (colours in sRGB, the colour atlas as ``_MainTex``/``_ShadeTexture``, outline
 width in centimetres, shade shift/toony converted so that three-vrm's 0.x -> 1.0 conversion gives
-back the 1.0 factors of :func:`kyara.export.vrm.mtoon_json`).
+back the 1.0 factors of :func:`kyara.export.vrm.mtoon_json`; the previews' rim light as a
+``_SphereAdd`` texture, one per distinct rim colour since 0.x has no matcap factor).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import numpy as np
 from kyara.body.skeleton import BONE_INDEX, BONES, NUM_BONES
 from kyara.export.gltf import GlbBuilder, add_skinned_character
 from kyara.export.vrm import (DEFAULT_SPRING, EXPRESSIONS, VrmLicense, body_colliders, chain_groups, check_authors,
-                              expression_binds, first_person_type, linear_to_srgb, outline_width_m, preview_style,
-                              rim_factor, spring_chains, with_spring_chain)
+                              expression_binds, first_person_type, outline_width_m, preview_style, rim_factor,
+                              rim_matcap_png, spring_chains, with_spring_chain)
 
 TURN_Y = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about Y
 
@@ -61,9 +62,12 @@ def shading_0x(shift_1: float, toony_1: float) -> tuple[float, float]:
     return s0, t0
 
 
-def mtoon_0x(name: str, slot, style, outline_m: float, textures: tuple[int, int] | None = None) -> dict:
+def mtoon_0x(name: str, slot, style, outline_m: float, textures: tuple[int, int] | None = None,
+             sphere: int | None = None) -> dict:
     """MToon 0.x ``materialProperties`` of ``slot`` that three-vrm converts into the same MToon 1.0
-    settings :func:`kyara.export.vrm.mtoon_json` writes (colours in sRGB here)."""
+    settings :func:`kyara.export.vrm.mtoon_json` writes (colours in sRGB here). 0.x adds its sphere
+    texture (``_SphereAdd``, read as the 1.0 matcap) with no factor, so ``sphere`` is this material's
+    own rim texture, the matcap already multiplied by its :func:`rim_factor`."""
     s0, t0 = shading_0x(style.shading_shift, style.shading_toony)
     mat = slot.material
     inked = float(mat.outline_width) > 0
@@ -76,7 +80,7 @@ def mtoon_0x(name: str, slot, style, outline_m: float, textures: tuple[int, int]
         "floatProperties": {"_Cutoff": 0.5, "_BumpScale": 1.0, "_ReceiveShadowRate": 1.0, "_ShadingGradeRate": 1.0,
                             "_ShadeShift": s0, "_ShadeToony": t0, "_LightColorAttenuation": 0.0,
                             "_IndirectLightIntensity": 0.1, "_RimLightingMix": 0.0,
-                            "_RimFresnelPower": float(style.rim_power), "_RimLift": float(style.rim_lift),
+                            "_RimFresnelPower": 5.0, "_RimLift": 0.0,
                             "_OutlineWidth": width_cm, "_OutlineScaledMaxDistance": 1.0,
                             "_OutlineLightingMix": 0.0, "_MToonVersion": 38, "_DebugMode": 0,
                             "_BlendMode": 2 if see_through else 0, "_OutlineWidthMode": 1 if inked else 0,
@@ -86,13 +90,31 @@ def mtoon_0x(name: str, slot, style, outline_m: float, textures: tuple[int, int]
         "vectorProperties": {"_Color": [*map(float, white if slot.textured else slot.base), alpha],
                              "_ShadeColor": [*map(float, white if slot.textured else slot.shade), 1.0],
                              "_EmissionColor": [0.0, 0.0, 0.0, 1.0],
-                             "_RimColor": [*linear_to_srgb(rim_factor(slot.base, style)), 1.0],
+                             "_RimColor": [0.0, 0.0, 0.0, 1.0],  # the rim is the sphere texture
                              "_OutlineColor": [*map(float, style.outline_color), 1.0]},
-        "textureProperties": {"_MainTex": int(textures[0]), "_ShadeTexture": int(textures[1])} if slot.textured else {},
+        "textureProperties": {**({"_MainTex": int(textures[0]), "_ShadeTexture": int(textures[1])} if slot.textured else {}),
+                              **({"_SphereAdd": int(sphere)} if sphere is not None else {})},
         "keywordMap": {"MTOON_OUTLINE_WIDTH_WORLD": inked, "MTOON_OUTLINE_COLOR_FIXED": inked,
                        **({"_ALPHABLEND_ON": True} if see_through else {})},
         "tagMap": {"RenderType": "Transparent" if see_through else "Opaque"},
     }
+
+
+def rim_spheres(builder, slots, style) -> list[int | None]:
+    """Per material slot, the texture index of its 0.x rim sphere (one texture per distinct
+    :func:`rim_factor`, in 8 bits), or None where the rim adds nothing."""
+    cache: dict[tuple[int, ...], int] = {}
+    out: list[int | None] = []
+    for slot in slots:
+        f = rim_factor(slot.base, slot.shade, style)
+        key = tuple(int(round(x * 255)) for x in f)
+        if not any(key):
+            out.append(None)
+            continue
+        if key not in cache:
+            cache[key] = builder.add_texture(rim_matcap_png(style, np.asarray(key) / 255.0), f"rim_sphere_{len(cache)}")
+        out.append(cache[key])
+    return out
 
 
 def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = ("kyara",),
@@ -106,6 +128,7 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
     layout = add_skinned_character(b, character, transform=TURN_Y)
     warnings += layout.warnings
     style, ink = preview_style(), outline_width_m(character, preview_style())
+    rim_textures = rim_spheres(b, layout.materials, style)
     nodes = layout.bone_nodes
     rest = np.asarray(character.rest_joints) @ TURN_Y.T
     d = character.body.layout.dims
@@ -156,8 +179,8 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
                         "lookAtVerticalDown": look, "lookAtVerticalUp": look},
         "blendShapeMaster": {"blendShapeGroups": groups},
         "secondaryAnimation": {"boneGroups": bone_groups, "colliderGroups": collider_groups},
-        "materialProperties": [mtoon_0x(m["name"], slot, style, ink, layout.textures)
-                               for m, slot in zip(b.gltf["materials"], layout.materials)],
+        "materialProperties": [mtoon_0x(m["name"], slot, style, ink, layout.textures, rim_textures[k])
+                               for k, (m, slot) in enumerate(zip(b.gltf["materials"], layout.materials))],
     }
     b.gltf["extensions"] = {"VRM": vrm}
     b.use("VRM")

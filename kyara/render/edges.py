@@ -113,6 +113,14 @@ def feature_edges(
     return view, edge
 
 
+def contour_flags(view: np.ndarray, edge: np.ndarray, topo: EdgeTopology, front: np.ndarray) -> np.ndarray:
+    """``[M]`` bool for the ``(view, edge)`` pairs of :func:`feature_edges`: True for silhouettes and
+    open boundaries, False for edges chosen only as creases (``front [N, F]`` from :func:`front_facing`)."""
+    f0, f1 = topo.faces[edge, 0], topo.faces[edge, 1]
+    open_edge = f1 < 0
+    return open_edge | (front[view, f0] != front[view, np.where(open_edge, f0, f1)])
+
+
 def feature_edges_reference(vertices, faces, cam_point, crease_deg: float) -> set[tuple[int, int]]:
     """Slow reference for ONE view: a loop over faces and their edges; returns vertex-index pairs."""
     v = np.asarray(vertices, dtype=np.float64)

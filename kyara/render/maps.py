@@ -28,7 +28,8 @@ Maps (every array is ``[N, H, W, C]``, row 0 = image top, OpenCV pixel conventio
                  (:mod:`kyara.render.edges`) and drawn as ``line_width``-pixel quads, depth-tested.
                  Every depth discontinuity of a closed mesh lies on a contour edge.
 ``toon``         uint8 C=4 RGBA: cel-shaded preview (:class:`~kyara.render.toon.ToonStyle`), shaded in a
-                 deferred full-screen pass from a G-buffer the geometry pass writes.
+                 deferred full-screen pass from a G-buffer the geometry pass writes; its ink goes on
+                 silhouettes and open edges (creases too with ``ink_creases``), wider where nearer.
 
 Speed (llvmpipe, 2 CPUs; see benchmarks/render.py): per pass the CPU picks each view's front faces
 (one multi-draw call, no GPU-side culling work), the geometry pass writes at most six targets
@@ -45,11 +46,11 @@ from typing import Sequence
 import numpy as np
 
 from kyara.render.camera import Camera
-from kyara.render.edges import (_incidence, camera_points, edge_topology, face_normals, feature_edges,  # noqa: F401
-                                front_facing, vertex_normals, vertex_normals_reference)
+from kyara.render.edges import (_incidence, camera_points, contour_flags, edge_topology, face_normals,  # noqa: F401
+                                feature_edges, front_facing, vertex_normals, vertex_normals_reference)
 from kyara.render.shaders import (GEOMETRY_OUTPUTS, GEOMETRY_VS, LINE_FS, LINE_VS, RESOLVE_VS, TOON_FS,
                                   geometry_fragment_source)
-from kyara.render.toon import MapStyle, ToonStyle
+from kyara.render.toon import MapStyle, ToonStyle, ink_uniforms, toon_uniforms
 
 ALL_MAPS = ("depth", "metric_depth", "normal", "mask", "parts", "udp", "lineart", "toon")
 DEFAULT_MAPS = ("depth", "normal", "mask", "parts", "udp", "lineart", "toon")
@@ -109,7 +110,7 @@ class _Job:
 
     maps: tuple[str, ...]
     geo: tuple[str, ...]  # geometry-pass outputs
-    lines: list  # [(target, width px, rgba)]
+    lines: list  # [(target, width px, rgba, ToonStyle of depth-scaled ink or None)]
     toon_bg: tuple
     style: MapStyle
     verts: np.ndarray  # [V, 3] shared or [N, V, 3]
@@ -309,9 +310,7 @@ class _Engine:
         (deferred: depth test GREATER against depth 1.0)."""
         ctx, t = self.ctx, style.toon
         prog = self._program("toon")
-        vals = {"u_tiles": tiles, "u_light": tuple(t.light), "u_shade": (t.shading_shift, t.shading_toony, t.deep_shade_shift,
-                                                      t.deep_shade_factor),
-                "u_rim": (*t.rim_color, t.rim_power), "u_rim_lift": t.rim_lift, "u_tones": t.tones, "u_gbuf": 0}
+        vals = {"u_tiles": tiles, "u_gbuf": 0, **toon_uniforms(t)}
         for k_, v_ in vals.items():
             prog[k_].value = v_
         self._target("gbuf").use(0)
@@ -348,11 +347,13 @@ class _Engine:
         ctx.depth_func = "<="
         prog = self._program("line")
         vao = self._vao("line")
-        for name, width, color in lines:
+        for name, width, color, ink in lines:
             fbo = self._fbo((name,))
             fbo.depth_mask = False
             fbo.use()
             prog["u_width"].value = float(width)
+            for k_, v_ in ink_uniforms(ink).items():
+                prog[k_].value = v_
             prog["u_bias_px"].value = 2.0 * float(width)
             prog["u_ink_only"].value = 1.0 if name == "toon" else 0.0
             prog["u_color"].value = color
@@ -507,9 +508,9 @@ class MeshRenderer:
         srcs = {_READ[m][0] for m in maps if not (m == "mask" and mask_from_parts)}
         srcs |= {"gbuf"} if "toon" in maps else set()
         geo = tuple(o for o in GEOMETRY_OUTPUTS if o in srcs)
-        lines = [(name, w, col) for name, w, col in (("lineart", style.line_width, (1.0, 1.0, 1.0, 1.0)),
-                                                    ("toon", style.toon.outline_width, (*style.toon.outline_color, 1.0)))
-                 if name in maps and w > 0]
+        lines = [(name, w, col, ink) for name, w, col, ink in (
+            ("lineart", style.line_width, (1.0, 1.0, 1.0, 1.0), None),
+            ("toon", style.toon.outline_width, (*style.toon.outline_color, 1.0), style.toon)) if name in maps and w > 0]
         toon_bg = (0.0, 0.0, 0.0, 0.0) if style.toon.background is None else (*style.toon.background, 1.0)
 
         view_data = self._view_data(verts, cams)  # [N, 40]
@@ -569,7 +570,10 @@ class MeshRenderer:
             p0, p1 = verts[view, ev[:, 0]], verts[view, ev[:, 1]]
         data = np.zeros((len(view), 8), np.float32)
         data[:, :3], data[:, 3], data[:, 4:7] = p0, view, p1
-        data[:, 7] = 1.0 if self._ink is None else self._ink[ev[:, 0]] & self._ink[ev[:, 1]]  # toon ink
+        ink = np.ones(len(view), bool) if self._ink is None else self._ink[ev[:, 0]] & self._ink[ev[:, 1]]
+        if not style.toon.ink_creases:  # toon ink like MToon's outline: silhouettes and open edges only
+            ink &= contour_flags(view, edge, self._topo, front)
+        data[:, 7] = ink  # toon ink
         starts = np.searchsorted(view, np.arange(len(cams) + 1))
         return data, starts
 

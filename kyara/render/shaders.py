@@ -133,12 +133,14 @@ void main() {
 }
 """
 
-TOON_FS = _VERSION + """
+TOON_FS = _COMMON + """
 uniform usampler2D u_gbuf;  // from the geometry pass (see OUT_gbuf)
+uniform int u_tiles;
 uniform vec3 u_light;        // unit vector towards the light, camera space
 uniform vec4 u_shade;        // (shading shift, toony, deep-shade shift, deep-shade factor)
-uniform vec4 u_rim;          // rim colour rgb, rim power
-uniform float u_rim_lift;
+uniform vec4 u_rim;          // rim colour rgb, rim_lit: the rim adds rim_lit * (base - shade) + rim colour
+uniform vec4 u_rim_band;     // linearstep edges of |m| (lo, hi) and of cos(angle to the rim side) (lo, hi)
+uniform vec2 u_rim_dir;      // image-plane unit direction the rim faces
 uniform int u_tones;
 layout(location = 0) out vec4 o_toon;
 float linearstep(float a, float b, float t) { return clamp((t - a) / max(b - a, 1e-5), 0.0, 1.0); }
@@ -149,6 +151,13 @@ void main() {
     vec3 n = vec3(nxy, nz_nv.x);
     vec3 base = unpackUnorm4x8(g.z).rgb;
     vec3 shade = unpackUnorm4x8(g.w).rgb;
+    // this pixel's ray: view k = its tile, NDC from the pixel centre (tiles are drawn upside down)
+    ivec2 size = textureSize(u_gbuf, 0);
+    float h = float(size.y / u_tiles);
+    int k = int(gl_FragCoord.y / h);
+    View vw = views[k];
+    vec2 ndc = vec2(2.0 * gl_FragCoord.x / float(size.x) - 1.0, 1.0 - 2.0 * (gl_FragCoord.y - float(k) * h) / h);
+    vec3 to_cam = vw.p.z > 0.5 ? vec3(0.0, 0.0, 1.0) : normalize(vec3(-ndc.x / vw.proj[0][0], -ndc.y / vw.proj[1][1], 1.0));
     // MToon-style ramp: shading = linearstep(-1 + toony, 1 - toony, N.L + shift)
     float lit = dot(n, u_light) + u_shade.x;
     float s = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit);
@@ -157,7 +166,14 @@ void main() {
         float s2 = linearstep(-1.0 + u_shade.y, 1.0 - u_shade.y, lit - u_shade.z);
         col = mix(shade * u_shade.w, col, s2);
     }
-    col += pow(clamp(1.0 - nz_nv.y + u_rim_lift, 0.0, 1.0), u_rim.w) * u_rim.rgb;
+    // MToon's matcap coordinates: the normal in a frame turned to face the viewing ray (|m| = 1 on
+    // the silhouette, see toon.matcap_coords)
+    vec3 mx = normalize(vec3(to_cam.z, 0.0, -to_cam.x));
+    vec2 m = vec2(dot(mx, n), dot(cross(to_cam, mx), n));
+    float r = length(m);
+    float rim = linearstep(u_rim_band.x, u_rim_band.y, r)
+              * linearstep(u_rim_band.z, u_rim_band.w, dot(m, u_rim_dir) / max(r, 1e-6));
+    col += rim * (u_rim.w * max(base - shade, 0.0) + u_rim.rgb);
     o_toon = vec4(clamp(col, 0.0, 1.0), 1.0);
 }
 """
@@ -170,18 +186,24 @@ LINE_VS = _COMMON + """
 layout(std430, binding = 3) readonly buffer Lines { vec4 lines[]; };  // per edge: (p0, view), (p1, ink)
 uniform ivec2 u_size;   // (W, H) of one view
 uniform int u_tiles;
-uniform float u_width;  // pixels
+uniform float u_width;  // pixels, at the middle of the mesh's depth range
+uniform vec3 u_ink_depth;  // (power, lo, hi): width * clamp((z_mid / z) ** power, lo, hi)
 uniform float u_bias;   // pull towards the camera, as a fraction of the depth
-uniform float u_bias_px;  // plus this many pixel footprints
+uniform float u_bias_px;  // plus this many pixel footprints (times the width factor)
 uniform float u_ink_only;  // 1: skip edges whose ink flag is 0 (toon outlines follow the materials)
 out float gl_ClipDistance[2];
 const vec2 CORNERS[6] = vec2[6](vec2(0, -1), vec2(1, -1), vec2(1, 1), vec2(0, -1), vec2(1, 1), vec2(0, 1));
-vec4 to_clip(View vw, vec3 p) {
+float ink_scale(View vw, vec3 p) {  // width factor by depth (see toon.outline_scale); 1 in ortho views
+    if (vw.p.z > 0.5) return 1.0;
+    float z = max(-(vw.view * vec4(p, 1.0)).z, 1e-9);
+    return clamp(pow(0.5 * (vw.p.x + vw.p.y) / z, u_ink_depth.x), u_ink_depth.y, u_ink_depth.z);
+}
+vec4 to_clip(View vw, vec3 p, float scale) {
     vec4 e = vw.view * vec4(p, 1.0);
     bool ortho = vw.p.z > 0.5;
     float fp = ortho ? 1.0 / vw.p.w : -e.z / vw.p.w;
     vec3 to_cam = ortho ? vec3(0.0, 0.0, 1.0) : normalize(-e.xyz);
-    e.xyz += to_cam * (u_bias * max(-e.z, 0.0) + u_bias_px * fp);
+    e.xyz += to_cam * (u_bias * max(-e.z, 0.0) + u_bias_px * scale * fp);
     vec4 c = vw.proj * e;
     c.y = -c.y;
     return c;
@@ -195,8 +217,10 @@ void main() {
     int view = int(a.w + 0.5);
     View vw = views[view];
     vec2 corner = CORNERS[gl_VertexID - 6 * e];
-    vec4 c0 = to_clip(vw, a.xyz);
-    vec4 c1 = to_clip(vw, a_p1);
+    float k0 = ink_scale(vw, a.xyz);
+    float k1 = ink_scale(vw, a_p1);
+    vec4 c0 = to_clip(vw, a.xyz, k0);
+    vec4 c1 = to_clip(vw, a_p1, k1);
     if (c0.w <= 1e-6 || c1.w <= 1e-6) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); return; }
     vec2 half_size = 0.5 * vec2(u_size);
     vec2 s0 = c0.xy / c0.w * half_size;
@@ -206,7 +230,7 @@ void main() {
     vec2 dir = len > 1e-6 ? d / len : vec2(1.0, 0.0);
     vec2 nrm = vec2(-dir.y, dir.x);
     vec4 clip = corner.x < 0.5 ? c0 : c1;
-    vec2 off = 0.5 * u_width * (nrm * corner.y + dir * (corner.x < 0.5 ? -1.0 : 1.0));
+    vec2 off = 0.5 * u_width * (corner.x < 0.5 ? k0 : k1) * (nrm * corner.y + dir * (corner.x < 0.5 ? -1.0 : 1.0));
     clip.xy += off / half_size * clip.w;
     gl_ClipDistance[0] = clip.w + clip.y;
     gl_ClipDistance[1] = clip.w - clip.y;
