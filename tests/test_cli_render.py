@@ -255,7 +255,7 @@ def _bad_cases(tmp: Path):
         (r + [out, "--body", "giant"], "giant"),
         (r + [str(afile / "out")], "afile.txt"),  # unwritable: the parent is a file
         (r + [str(afile)], "afile.txt"),  # the output exists and is a file
-        (r + [out, "--pose", "t-pose", "--view", "front", "--distance", "0.02"], "inside the body"),
+        (r + [out, "--pose", "t-pose", "--view", "side", "--distance", "0.02"], "inside the body"),  # in the thigh
         (["turntable", "--frames", "4", "-o", str(tmp / "t.avi")], ".avi"),
         (["turntable", "--frames", "0", "-o", str(tmp / "t.gif")], "--frames"),
         (["turntable", "--size", "0", "-o", str(tmp / "t.gif")], "--size"),

@@ -82,7 +82,7 @@ class BodyParams:
     waist: float = 0.4  # x height (girth)
     hip_width: float = 0.2  # x height
     arm_length: float = 0.33  # x height
-    leg_length: float = 0.47  # x height
+    leg_length: float = 0.51  # x height (anime: legs at least half the height, docs/proportions.md)
     limb_thickness: float = 0.08  # x height
     hand_size: float = 0.095  # x height
     foot_size: float = 0.14  # x height
@@ -147,25 +147,25 @@ PRESETS: dict[str, BodyParams] = {
     "teen-boy": BodyParams(
         height=1.65, heads_tall=6.8, head_width=0.82, head_depth=0.88, eye_size=0.14, eye_height=0.55,
         neck_length=0.32, neck_thickness=0.42, shoulder_width=0.22, chest=0.5, waist=0.42,
-        hip_width=0.2, arm_length=0.34, leg_length=0.47, limb_thickness=0.08, hand_size=0.1,
+        hip_width=0.2, arm_length=0.34, leg_length=0.51, limb_thickness=0.08, hand_size=0.1,
         foot_size=0.145, bust=0.0,
     ),
     "adult-woman": BodyParams(
         height=1.65, heads_tall=7.2, head_width=0.8, head_depth=0.86, eye_size=0.13, eye_height=0.54,
         neck_length=0.34, neck_thickness=0.36, shoulder_width=0.2, chest=0.55, waist=0.38,
-        hip_width=0.21, arm_length=0.34, leg_length=0.48, limb_thickness=0.084, hand_size=0.1,
+        hip_width=0.21, arm_length=0.34, leg_length=0.52, limb_thickness=0.084, hand_size=0.1,
         foot_size=0.14, bust=0.6,
     ),
     "adult-man": BodyParams(
         height=1.78, heads_tall=7.5, head_width=0.8, head_depth=0.88, eye_size=0.11, eye_height=0.53,
         neck_length=0.36, neck_thickness=0.45, shoulder_width=0.24, chest=0.55, waist=0.45,
-        hip_width=0.21, arm_length=0.35, leg_length=0.48, limb_thickness=0.084, hand_size=0.105,
+        hip_width=0.21, arm_length=0.35, leg_length=0.52, limb_thickness=0.084, hand_size=0.105,
         foot_size=0.15, bust=0.0,
     ),
     "heroic": BodyParams(
         height=1.9, heads_tall=8.5, head_width=0.78, head_depth=0.88, eye_size=0.09, eye_height=0.52,
         neck_length=0.38, neck_thickness=0.52, shoulder_width=0.27, chest=0.6, waist=0.45,
-        hip_width=0.22, arm_length=0.36, leg_length=0.5, limb_thickness=0.088, hand_size=0.105,
+        hip_width=0.22, arm_length=0.36, leg_length=0.53, limb_thickness=0.088, hand_size=0.105,
         foot_size=0.15, bust=0.0,
     ),
 }
