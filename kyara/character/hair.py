@@ -399,8 +399,8 @@ def hanging_strands(fr: HeadFrame, fld: BodyField, theta, phi0, y_end, width, fl
         # waves run in step across the head (no gaps open between locks); curls alternate for volume
         phase = np.pi * (np.arange(n) % 2) if texture == "curly" else 0.6 * theta
         fall += texture_offsets(fr, theta, drop, texture, phase)
-    pts = np.stack([resample(np.concatenate([top[i], fall[i]]) if y_end[i] < start[i, 1] - 1e-3 else top[i], k, smooth=0 if wavy else 1)
-                    for i in range(n)])
+    pts = np.stack([resample(np.concatenate([top[i], fall[i]]) if y_end[i] < start[i, 1] - 1e-3 else top[i], k,
+                             smooth=0 if wavy else 1) for i in range(n)])
     w = np.stack([_taper(k, wi) for wi in width])
     clear = w * 0.4 + STRAND_CLEARANCE
     for it in range(2):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from kyara.character.hair import (
-    SPRING_LONG,
     SPRING_SHORT,
     STRAND_CLEARANCE,
     BodyField,
@@ -19,7 +18,6 @@ from kyara.character.hair import (
     _level_y,
     _taper,
     cap_surface,
-    sink_root,
     chain_from_points,
     hanging_strands,
     resample,
@@ -122,7 +120,8 @@ def _hang_group(fr, fld, rng, deg_lo: float, deg_hi: float, n_side: int, y_end_f
     chains: list[Chain] = []
     c_az = np.array([s * cd for cd in chain_degs for s in (1.0, -1.0)])
     if len(c_az):
-        refs = hanging_strands(fr, fld, np.deg2rad(c_az), np.deg2rad(40.0), [y_end_fn(abs(c)) for c in c_az], 0.05 * fr.h, flare, curl)
+        refs = hanging_strands(fr, fld, np.deg2rad(c_az), np.deg2rad(40.0), [y_end_fn(abs(c)) for c in c_az], 0.05 * fr.h,
+                               flare, curl)
         for c, ref in zip(c_az, refs):
             fall = ref.points[ref.points[:, 1] <= fr.centre[1] + 0.05 * fr.h]
             chains.append(chain_from_points(f"{name}_{'L' if c > 0 else 'R'}{int(abs(c))}", fall, n_joints, spring))
@@ -170,7 +169,8 @@ def _back_strands(spec, fr, fld, rng, chains: list[Chain]) -> list[Strand]:
     if style in ("short", "spiky"):
         def yf(dg):
             return np.interp(dg, [60, 120, 180], [fr.eye_y - 0.15 * h, fr.chin + 0.1 * h, fr.chin + 0.04 * h])
-        back, _ = _hang_group(fr, fld, rng, 70, 180, 6, yf, [], 0, "hair_short", texture=texture if style == "short" else "straight")
+        back, _ = _hang_group(fr, fld, rng, 70, 180, 6, yf, [], 0, "hair_short",
+                              texture=texture if style == "short" else "straight")
     elif style == "bob":
         y_bob = fr.chin + (0.03 if length == "short" else -0.12) * h
         back, cs = _hang_group(fr, fld, rng, 56, 180, 7, lambda dg: y_bob, [100, 160], 3, "hair_bob", 0.02 * h, 0.03 * h,
@@ -182,7 +182,8 @@ def _back_strands(spec, fr, fld, rng, chains: list[Chain]) -> list[Strand]:
         def yf(dg):
             return float(np.interp(dg, [50, 90, 120], [y_front, y_front, y_long]))
         lo = 84 if style == "hime" else 52  # a hime cut's side locks stand apart from the back hair
-        back, cs = _hang_group(fr, fld, rng, lo, 180, 8 if style == "long" else 7, yf, [75 if style == "long" else 100, 130, 170],
+        chain_degs = [75 if style == "long" else 100, 130, 170]
+        back, cs = _hang_group(fr, fld, rng, lo, 180, 8 if style == "long" else 7, yf, chain_degs,
                                4, "hair_long", 0.04 * h if style == "long" else 0.015 * h, 0.0, texture=texture)
     elif style == "braided":
         def yf(dg):

@@ -186,7 +186,8 @@ def drills(spec, fr: HeadFrame, fld):
     strands, chains = [], []
     for s in (1.0, -1.0):
         root = _cap_point(fr, fld, s * 100.0, 75.0)
-        ctrl = [root + [s * 0.1 * h, -0.05 * h, -0.02 * h], [s * (fr.radii[0] + 0.14 * h), root[1] - 0.35 * h, fr.centre[2] - 0.4 * fr.radii[2]],
+        ctrl = [root + [s * 0.1 * h, -0.05 * h, -0.02 * h],
+                [s * (fr.radii[0] + 0.14 * h), root[1] - 0.35 * h, fr.centre[2] - 0.4 * fr.radii[2]],
                 [s * (fr.radii[0] + 0.12 * h), y_end, fr.centre[2] - 0.6 * fr.radii[2]]]
         pts = np.array([root] + ctrl)
         axis = resample(bezier(pts, 48), 40, smooth=0)
@@ -233,7 +234,8 @@ def braid(spec, fr: HeadFrame, fld):
         ang = 0.6 * (1 if i % 2 else -1)
         ax = np.stack([np.cos(ang) * fx[0] + np.sin(ang) * fx[1], -np.sin(ang) * fx[0] + np.cos(ang) * fx[1], fx[2]])
         scale = 1.0 - 0.35 * d / s[-1]
-        v, f = ellipsoid_mesh(p + fx[0] * (0.25 * r * (1 if i % 2 else -1)), ax, [0.75 * r * scale, 1.2 * r * scale, 0.6 * r * scale], 10, 6)
+        v, f = ellipsoid_mesh(p + fx[0] * (0.25 * r * (1 if i % 2 else -1)), ax,
+                              [0.75 * r * scale, 1.2 * r * scale, 0.6 * r * scale], 10, 6)
         meshes.append((v, f, 0))
     end = c[-1]
     tv, tf = tie_mesh(end + [0, 0.03 * h, 0], np.array([0, 1.0, 0]), 0.35 * r, 0.12 * r)
