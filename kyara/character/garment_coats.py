@@ -42,6 +42,9 @@ def _coat(wd, piece, name, flare, hem, trim_bands: bool):
     weights = _coat_weights(wd, g, prof, hem, waist, name)
     part = wd.add(name, piece.colour.hex, comps + [lower, collar], weights=weights, cuts=(front, back, gc.armpit_cut(g, 3.5)),
                   voxel=cv)
+    gc.elbow_folds(wd, name, name, piece.colour.hex, radius=g.r_arm + 0.05)
+    gc.drape_folds(wd, name, name, piece.colour.hex, prof, [0.9, -0.9, 1.6, -1.6, 2.3, -2.3], waist - 0.02 * g.T,
+                   hem + 0.1 * (waist - hem))
     trim = gc.trim_hex(piece, "#d4af37")
     if trim_bands:
         band = 0.04 * g.H
@@ -156,6 +159,15 @@ def witch_robe(wd, piece):
         return out
     gc.fitted_top(wd, "witch-robe", piece.colour.hex, waist - 0.05 * g.T, x0 + 0.02, extra=extra, weights=weights,
          voxel=cv, thick=t)
+    gc.drape_folds(wd, "witch-robe", "witch-robe", piece.colour.hex, prof, [0.4, -0.45, 1.2, -1.25, 2.1, -2.0, 2.8],
+                   waist - 0.02 * g.T, hem + 0.12 * (waist - hem))
+    for sx in (1.0, -1.0):  # drapes down the bell sleeves' undersides
+        for f in (0.35, 0.65, 0.9):
+            x = x0 + f * (x1 - x0)
+            r = r0 + (r1 - r0) * f
+            th = np.linspace(-0.3, -1.3, 6)
+            wd.fold("witch-robe", "witch-robe", gc.around_arm(g, arm_z - 0.0, np.full(6, sx * x), th, r + 0.012),
+                    colour_hex=piece.colour.hex)
     band = 0.035 * g.H
     trims = lambda p: np.minimum(p[:, 1] - (hem + band), (x1 - band) - np.abs(p[:, 0]))  # noqa: E731
     wd.add("witch-robe-trim", gc.trim_hex(piece, "#c4c8d0"), gc.over_boxes(wd, "witch-robe", trims, [

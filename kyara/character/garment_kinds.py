@@ -13,6 +13,9 @@ import numpy as np
 from kyara.character import garment_common as gc
 
 
+SKIRT_PLEATS = 16  # anime skirts are pleated (school skirts); a dress's skirt hangs in drapes
+
+
 # ---------------------------------------------------------------------------------------------
 # underwear level
 
@@ -21,6 +24,8 @@ def t_shirt(wd, piece):
     g = wd.geo
     hem = g.hips_y - 0.35 * (g.hips_y - g.crotch)
     gc.fitted_top(wd, "t-shirt", piece.colour.hex, hem, gc.sleeve_end(g, "short"))
+    gc.shoulder_folds(wd, "t-shirt", "t-shirt", piece.colour.hex)
+    gc.waist_folds(wd, "t-shirt", "t-shirt", piece.colour.hex, hem, 0.14 * g.T)
 
 
 def trousers(wd, piece):
@@ -28,15 +33,18 @@ def trousers(wd, piece):
     y0 = g.ankle_y + 0.6 * g.r_thigh * 0.42
     top = g.hips_y + 0.3 * (g.spine_y - g.hips_y)
     wd.add("trousers", piece.colour.hex, wd.fitted(gc.box_region(y0, top), y0, top, (1, 4)))
+    gc.leg_folds(wd, "trousers", "trousers", piece.colour.hex)
 
 
 def shorts(wd, piece):
     gc.add_shorts(wd, "shorts", piece.colour.hex)
+    gc.leg_folds(wd, "shorts", "shorts", piece.colour.hex, knee=False)
 
 
 def skirt(wd, piece):
     g = wd.geo
-    gc.add_skirt(wd, "skirt", piece.colour.hex, g.knee_y + 0.3 * (g.ul_y - g.knee_y), g.spine_y, 0.5)
+    gc.add_skirt(wd, "skirt", piece.colour.hex, g.knee_y + 0.3 * (g.ul_y - g.knee_y), g.spine_y, 0.5,
+                 pleats=SKIRT_PLEATS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +111,8 @@ def dress(wd, piece):
 
 from kyara.character.garment_coats import long_coat, pirate_coat, witch_robe  # noqa: E402
 from kyara.character.garment_kimono import kimono  # noqa: E402
-from kyara.character.garment_tops import hoodie, sailor_uniform, sports_jersey  # noqa: E402
+from kyara.character.garment_sailor import sailor_uniform  # noqa: E402
+from kyara.character.garment_tops import hoodie, sports_jersey  # noqa: E402
 
 RECIPES = {
     "kimono": kimono, "dress": dress, "witch-robe": witch_robe, "sailor-uniform": sailor_uniform,

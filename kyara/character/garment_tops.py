@@ -1,5 +1,6 @@
-"""Mid-layer tops: sports jersey (numbers, trims), hoodie (hood, drawstrings), sailor uniform
-(square collar, neckerchief, pleated skirt)."""
+"""Mid-layer tops: the sports jersey (numbers front and back, trims at the collar and cuffs) and
+the hoodie (hood lying on the back, drawstrings). The sailor uniform is in
+:mod:`kyara.character.garment_sailor`."""
 
 from __future__ import annotations
 
@@ -9,15 +10,25 @@ from kyara.body import sdf
 from kyara.character import garment_shapes as gs
 from kyara.character import garment_common as gc
 
-NECKERCHIEF = "#c8283c"
+NUMBER_COLOURS = ("#f5f5f5", "#1f2a55", "#1a1a1f", "#f2c12e")  # when the trim is too close to the cloth
+
+
+def number_hex(piece) -> str:
+    """The jersey number's colour: the trim's, unless it is too close to the jersey's own colour
+    (CIEDE2000 under 25) to read; then white, navy, black or yellow, whichever stands out."""
+    trim = gc.trim_hex(piece)
+    if gc.colour_distance(trim, piece.colour.hex) >= 25.0:
+        return trim
+    return gc.contrasting(piece.colour.hex, NUMBER_COLOURS)
 
 
 def sports_jersey(wd, piece):
     g = wd.geo
+    cloth = piece.colour.hex
     hem = g.hips_y - 0.2 * (g.hips_y - g.crotch)
     sleeve = gc.sleeve_end(g, "short")
     vcut = gc.v_cut(g, 0.09 * g.T, 0.05 * g.T)
-    gc.fitted_top(wd, "sports-jersey", piece.colour.hex, hem, sleeve, cuts=(vcut,))
+    gc.fitted_top(wd, "sports-jersey", cloth, hem, sleeve, cuts=(vcut,))
     trim = gc.trim_hex(piece)
     band = 0.07 * g.T
     collar = gc.band_near(vcut, band)
@@ -26,19 +37,30 @@ def sports_jersey(wd, piece):
     # pushes into the chest
     cuffs = lambda p: np.maximum(gs.slab(np.abs(p[:, 0]), sleeve - band, sleeve + 0.02),  # noqa: E731
                                  (g.arm_y - 0.6 * g.r_arm) - p[:, 1])
-    wd.add("sports-jersey-trim", trim, wd.over("sports-jersey", lambda p: np.minimum(neck(p), cuffs(p))),
+    # side stripes from below the armpit to the hem
+    side_w = 0.035 * g.T
+    side = lambda p: np.maximum(np.abs(np.abs(np.arctan2(p[:, 0], p[:, 2] - g.torso_zc)) - 0.5 * np.pi) * 0.12 - side_w,  # noqa: E731
+                                gs.slab(p[:, 1], hem - 0.01, g.arm_y - g.r_arm - 0.09 * g.T))
+    wd.add("sports-jersey-trim", trim, wd.over("sports-jersey", lambda p: np.minimum(np.minimum(neck(p), cuffs(p)), side(p))),
            cuts=(vcut,))
     number = piece.number if piece.number is not None else 0
-    _number(wd, "sports-jersey-number", trim, number, back=True)
-    _number(wd, "sports-jersey-number-front", trim, number, back=False)
+    digits = number_hex(piece)
+    _number(wd, "sports-jersey-number", digits, number, back=True)
+    _number(wd, "sports-jersey-number-front", digits, number, back=False)
     if not wd.bottom_given:
-        gc.add_shorts(wd, "sports-jersey-shorts", piece.colour.hex)
+        gc.add_shorts(wd, "sports-jersey-shorts", cloth)
+    gc.shoulder_folds(wd, "sports-jersey", "sports-jersey", cloth)
+    for phi in (0.5, -0.55, 2.5, -2.55):  # slack at the waist
+        ys = np.linspace(hem + 0.02, hem + 0.16 * g.T, 5)
+        r = g.hip_half + 0.03
+        pts = np.stack([r * np.sin(np.full(5, phi)), ys, g.torso_zc + 0.8 * r * np.cos(np.full(5, phi))], axis=1)
+        wd.fold("sports-jersey", "sports-jersey", pts, colour_hex=cloth)
 
 
 def _number(wd, name, hex_, number, back: bool):
     """Raised seven-segment digits on the jersey (big on the back, small on the chest)."""
     g = wd.geo
-    h = (0.34 if back else 0.13) * g.T
+    h = (0.34 if back else 0.16) * g.T
     yc = g.chest_y + (0.05 if back else 0.42) * (g.upper_chest_y - g.chest_y) + (0.0 if back else 0.02 * g.T)
     xc = 0.0 if back else -0.3 * g.shoulder_x
     stroke = 0.2 * h
@@ -64,71 +86,82 @@ def _number(wd, name, hex_, number, back: bool):
 
 def hoodie(wd, piece):
     g = wd.geo
+    cloth = piece.colour.hex
     hem = g.hips_y - 0.45 * (g.hips_y - g.crotch)
+    sleeve = gc.sleeve_end(g, "long")
     neck_z = float(wd.body.layout.joint("neck")[2])
-    # the hood, down: a thick fold lying on the upper back plus a roll around the neck
-    c = np.array([0.0, g.neck_y - 0.05 * g.T, g.back_z - 0.02 * g.H])
-    r = np.array([0.75 * g.shoulder_x, 0.3 * g.T, 0.035 * g.H])
+    # the hood, down: a rounded bag lying on the upper back whose face opening gapes upward behind
+    # the neck, plus a roll of cloth round the neck where it joins the body
+    field, lo, hi = hood_shape(g, neck_z)
+    gc.fitted_top(wd, "hoodie", cloth, hem, sleeve, extra=[wd.free(lo, hi, field)])
+    # ribbed hem band and cuffs, a shade darker
+    rib = gc.shade_hex(cloth, 0.85)
+    band = 0.07 * g.T
+    ribs = lambda p: np.minimum(p[:, 1] - (hem + band), (sleeve - band) - np.abs(p[:, 0]))  # noqa: E731
+    wd.add("hoodie-ribs", rib, gc.over_boxes(wd, "hoodie", ribs, [
+        (None, (-9.0, hem + band + 0.01)), ((sleeve - band - 0.01, 9.0), None), ((-9.0, -(sleeve - band - 0.01)), None)]))
+    # kangaroo pocket on the belly: a patch narrowing upward, slanted openings at the sides
+    p_bot, p_top = hem + band, hem + band + 0.26 * g.T
+
+    def pocket(p):
+        t_ = np.clip((p[:, 1] - p_bot) / (p_top - p_bot), 0.0, 1.0)
+        half = g.hip_half * (0.62 - 0.22 * t_)
+        return np.maximum(np.maximum(np.abs(p[:, 0]) - half, gs.slab(p[:, 1], p_bot - 0.01, p_top)), g.torso_zc - p[:, 2])
+    wd.add("hoodie-pocket", cloth, gc.over_boxes(wd, "hoodie", pocket, [(None, (p_bot - 0.02, p_top + 0.01))]))
+    # drawstrings: two cords from eyelets either side of the neck, hanging down the chest, with aglets
+    from kyara.character.meshing import combine, tube
+
+    cords = []
+    n = 8
+    for sx in (1.0, -1.0):
+        ys = np.linspace(g.collar_y - 0.012 * g.H, g.collar_y - 0.3 * g.T, n)
+        xs = sx * (0.65 * g.neck_r + 0.012 * np.sin(np.linspace(0.0, np.pi, n)))
+        z = np.array([gc.surface_z(wd, float(x), np.array([y]))[0] for x, y in zip(xs, ys)]) + 0.005
+        pts = np.stack([xs, ys, z], axis=1)
+        cords.append(tube(pts, 0.0036, sides=8))
+        tip = pts[-1] + np.array([0.0, -0.02 * g.T, 0.0])
+        cords.append(tube(np.stack([pts[-1] + np.array([0.0, 0.01 * g.T, 0.0]), tip]), 0.0052, sides=8))
+    v, f = combine(cords)
+    gc.add_mesh(wd, "hoodie-cords", gc.contrasting(cloth, (gc.trim_hex(piece), "#f5f5f5", "#2a2a30"), 20.0), v, f)
+    gc.elbow_folds(wd, "hoodie", "hoodie", cloth)
+    gc.shoulder_folds(wd, "hoodie", "hoodie", cloth)
+    # cloth bunching over the ribbed band: short creases up from it, all round
+    for phi in (0.25, -0.3, 0.75, -0.8, 1.5, -1.45, 2.2, -2.25, 2.9):
+        ys = np.linspace(hem + band + 0.005, hem + band + 0.1 * g.T, 5)
+        r = g.hip_half + 0.03
+        pts = np.stack([r * np.sin(np.full(5, phi)), ys, g.torso_zc + 0.8 * r * np.cos(np.full(5, phi))], axis=1)
+        wd.fold("hoodie", "hoodie", pts, colour_hex=cloth)
+    # the hood's centre seam and two creases round its opening
+    c, r = hood_centre(g)
+    ys = np.linspace(c[1] + 0.7 * r[1], c[1] - 0.85 * r[1], 9)
+    wd.fold("hoodie", "hoodie", np.stack([np.zeros(9), ys, np.full(9, c[2] - r[2] - 0.02)], axis=1), colour_hex=cloth)
+    for sx in (1.0, -1.0):
+        th = np.linspace(0.2, 1.2, 7)
+        xs = sx * 0.8 * r[0] * np.sin(th)
+        ys = c[1] - 0.2 * r[1] - 0.5 * r[1] * np.cos(th)
+        wd.fold("hoodie", "hoodie", np.stack([xs, ys, np.full(7, c[2] - 0.8 * r[2] - 0.02)], axis=1), colour_hex=cloth)
+
+
+def hood_centre(g) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and radii of the lowered hood's bag (metres)."""
+    return (np.array([0.0, g.neck_y - 0.06 * g.T, g.back_z - 0.022 * g.H]),
+            np.array([0.72 * g.shoulder_x, 0.3 * g.T, 0.038 * g.H]))
+
+
+def hood_shape(g, neck_z: float):
+    """The lowered hood: ``(field, lo, hi)``. A bag on the upper back (an ellipsoid) hollowed from
+    the top by the face opening (a smaller ellipsoid nearer the neck, so a rim stands round it),
+    and a roll round the back and sides of the neck."""
+    c, r = hood_centre(g)
+    mouth_c = c + np.array([0.0, 0.55 * r[1], 0.35 * r[2]])
+    mouth_r = np.array([0.7 * r[0], 0.55 * r[1], 0.75 * r[2]])
     ring_r = g.neck_r + 0.035 * g.H
     ring_c = np.array([0.0, g.collar_y - 0.005 * g.H, neck_z - 0.005 * g.H])
     ring = np.array([ring_r, 0.025 * g.H, ring_r * 1.05])
 
-    def hood(p):
-        return np.minimum(sdf.ellipsoid(p, c, r), sdf.ellipsoid(p, ring_c, ring))
+    def field(p):
+        bag = np.maximum(sdf.ellipsoid(p, c, r), -sdf.ellipsoid(p, mouth_c, mouth_r))
+        return np.minimum(bag, sdf.ellipsoid(p, ring_c, ring))
     lo = np.minimum(c - r, ring_c - ring) - 0.01
     hi = np.maximum(c + r, ring_c + ring) + 0.01
-    extra = [wd.free(lo, hi, hood)]
-    gc.fitted_top(wd, "hoodie", piece.colour.hex, hem, gc.sleeve_end(g, "long"), extra=extra)
-    # drawstrings: two cords down the chest from the collar
-    from kyara.character.meshing import combine, tube
-
-    cords = []
-    for sx in (1.0, -1.0):
-        x = sx * 0.6 * g.neck_r
-        ys = np.linspace(g.collar_y - 0.01 * g.H, g.collar_y - 0.16 * g.T, 6)
-        z = gc.surface_z(wd, x, ys) + 0.0045
-        cords.append(tube(np.stack([np.full(6, x), ys, z], axis=1), 0.0032, sides=8))
-    v, f = combine(cords)
-    gc.add_mesh(wd, "hoodie-cords", gc.trim_hex(piece), v, f)
-
-
-
-def sailor_uniform(wd, piece):
-    g = wd.geo
-    hem = g.hips_y + 0.45 * (g.spine_y - g.hips_y)
-    vcut = gc.v_cut(g, 0.2 * g.T, 0.09 * g.T)
-    gc.fitted_top(wd, "sailor-uniform", piece.colour.hex, hem, gc.sleeve_end(g, "long"), cuts=(vcut,))
-    trim = gc.trim_hex(piece, "#1f2a55")
-    flap_y = g.collar_y - 0.32 * g.T
-    band = 0.07 * g.T
-
-    def collar(p):
-        back = np.maximum(np.maximum(np.abs(p[:, 0]) - 0.72 * g.shoulder_x, flap_y - p[:, 1]), p[:, 2] - g.torso_zc)
-        lapel = np.maximum(gc.band_near(vcut, band)(p), np.maximum(g.torso_zc - p[:, 2], (g.collar_y - 0.2 * g.T) - p[:, 1]))
-        shoulders = np.maximum(p[:, 1] - g.collar_y - 0.02, np.maximum(np.abs(p[:, 0]) - 1.6 * g.neck_r, -p[:, 1] + g.neck_y - 0.02 * g.T))
-        return np.minimum(np.minimum(back, lapel), shoulders)
-    wd.add("sailor-uniform-collar", trim, wd.over("sailor-uniform", collar, thick=0.005), cuts=(vcut,))
-    # neckerchief: knot at the bottom of the V and two tails
-    knot_c = np.array([0.0, g.collar_y - 0.2 * g.T, 0.0])
-    knot_c[2] = gc.surface_z(wd, 0.0, np.array([knot_c[1] + 0.02 * g.T]), wd.layers["sailor-uniform"])[0] + 0.006
-    kr = np.array([0.045 * g.T, 0.03 * g.T, 0.02 * g.T])
-    ys = np.linspace(knot_c[1], knot_c[1] - 0.16 * g.T, 5)
-    tails = []
-    for sx in (1.0, -1.0):
-        xs = sx * np.linspace(0.01, 0.05, 5) * g.T
-        zs = np.array([gc.surface_z(wd, float(x), np.array([y]), wd.layers["sailor-uniform"])[0] for x, y in zip(xs, ys)])
-        tails.append(np.stack([xs, ys, np.maximum(zs + 0.007, knot_c[2] - 0.01)], axis=1))
-
-    def kerchief(p):
-        d = sdf.ellipsoid(p, knot_c, kr)
-        for pts in tails:
-            d = np.minimum(d, gs.segment_3d(p, pts, 0.012 * g.T, 0.45))
-        return d
-    lo = np.array([-0.08 * g.T, ys[-1] - 0.03, knot_c[2] - 0.05])
-    hi = np.array([0.08 * g.T, knot_c[1] + 0.05, knot_c[2] + 0.04])
-    colour = NECKERCHIEF if piece.colour.hex != NECKERCHIEF else "#f5f5f5"
-    wd.add("sailor-uniform-neckerchief", colour, [wd.free(lo, hi, kerchief, gap=0.001)], occupy=False)
-    if not wd.bottom_given:
-        gc.add_skirt(wd, "sailor-uniform-skirt", trim, g.knee_y + 0.35 * (g.ul_y - g.knee_y), hem + 0.02 * g.T, 0.45,
-               pleats=18)
-
+    return field, lo, hi

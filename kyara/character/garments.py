@@ -6,7 +6,12 @@ dress, kimono, sailor uniform), then coats and robes. Each layer is a shell betw
 sets of the field of everything already worn (:mod:`kyara.character.garment_shapes`), so layers
 never cut into the body or each other; flowing pieces (skirts, robe hems, coat tails) are free
 shapes kept outside that field and skinned to both legs (coat tails also to spring-bone chains).
-The recipes per kind live in :mod:`kyara.character.garment_kinds`.
+The recipes per kind live in :mod:`kyara.character.garment_kinds` (registry and simple kinds),
+``garment_tops`` (jersey, hoodie), ``garment_sailor``, ``garment_kimono`` and ``garment_coats``,
+sharing the blocks of :mod:`kyara.character.garment_common`. Recipes also ask for fold lines
+(:meth:`Wardrobe.fold`); once every layer is built they become one ``"<garment>-folds"`` part per
+garment (:mod:`kyara.character.garment_folds`): thin dark ridges on the cloth that every renderer
+inks.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ class GarmentConfig:
     # hang from the forearm in any arm pose
     sleeve_spring: tuple[tuple[str, float], ...] = (("stiffness", 0.15), ("drag", 0.6), ("gravity_power", 1.2),
                                                     ("hit_radius", 0.02))
+    folds: bool = True  # inked fold lines where cloth bends (kyara.character.garment_folds)
+    fold_width: float = 0.003  # widest cross-section of a fold ridge
 
 
 @dataclass
@@ -118,6 +125,9 @@ class Wardrobe:
     layers: dict[str, gs.Layer] = field(default_factory=dict)  # part name -> its field
     worn: list[np.ndarray] = field(default_factory=list)  # vertices of built garments
     bottom_given: bool = False  # the spec has its own bottom piece (no built-in skirt/shorts)
+    kinds: tuple[str, ...] = ()  # every outfit kind of the spec
+    folds: list[tuple[str, object]] = field(default_factory=list)  # (garment, garment_folds.Fold)
+    fold_colours: dict[str, str] = field(default_factory=dict)  # garment -> cloth colour of its folds
 
     # -- sizes ---------------------------------------------------------------------------------
     @property
@@ -268,6 +278,63 @@ class Wardrobe:
             self.worn.append(v)
         return part
 
+    def fold(self, garment: str, base: str, guide, width: float | None = None, colour_hex: str | None = None) -> None:
+        """Ask for a fold line along ``guide [K, 3]`` (metres) on the part ``base``; the folds of
+        one ``garment`` become the part ``"<garment>-folds"`` when the outfit is complete."""
+        from kyara.character.garment_folds import Fold
+
+        if not self.cfg.folds:
+            return
+        self.folds.append((garment, Fold(base, np.asarray(guide, dtype=np.float64),
+                                         self.cfg.fold_width if width is None else float(width))))
+        if colour_hex is not None:
+            self.fold_colours.setdefault(garment, colour_hex)
+
+    def covered_after(self, base: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``(points [N, 3], normals [N, 3]) -> [N] bool``: the surface of ``base`` there lies under
+        a layer built after it (within 3 cm along the normal)."""
+        layers = self.field.layers
+        own = self.layers.get(base)
+        later = layers[next((k for k, L in enumerate(layers) if L is own), len(layers)) + 1:] if own is not None else []
+
+        def covered(p, n):
+            hit = np.zeros(len(p), dtype=bool)
+            for L in later:
+                for t in np.arange(0.002, 0.0301, 0.002):
+                    hit |= gs.sample_layer(L, p + t * n) < 0.0
+            return hit
+        return covered
+
+    def finish_folds(self) -> None:
+        """Build the fold parts asked for with :meth:`fold` (one per garment, after every layer)."""
+        from kyara.character import garment_folds as gf
+
+        groups: dict[str, list] = {}
+        for garment, f in self.folds:
+            groups.setdefault(garment, []).append(f)
+        for garment, folds in groups.items():
+            vs, fs, ws, off = [], [], [], 0
+            for base in dict.fromkeys(f.base for f in folds):
+                part = next((p for p in self.parts if p.name == base), None)
+                if part is None:
+                    continue
+                mine = [f for f in folds if f.base == base]
+                v, f, tri, bary = gf.fold_ridges(part.vertices, part.faces, mine, covered=self.covered_after(base))
+                if len(f) == 0:
+                    continue
+                vs.append(v)
+                fs.append(f + off)
+                ws.append(gf.anchored_weights(part, tri, bary, self.num_bones))
+                off += len(v)
+            if not vs:
+                continue
+            idx, w = gw.top4(np.concatenate(ws))
+            cloth = hex_to_rgb(self.fold_colours.get(garment, "#808080"))
+            name = f"{garment}-folds"
+            self.parts.append(Part(name, "garment", np.concatenate(vs).astype(np.float32),
+                                   np.concatenate(fs).astype(np.int32), idx, w,
+                                   Material(name, gf.fold_colour(cloth), outline_width=0.0005)))
+
     def nearest(self, v: np.ndarray) -> np.ndarray:
         return gw.nearest(self.body, v, self.num_bones)
 
@@ -303,7 +370,9 @@ def build_garments(spec, body, config: GarmentConfig | None = None) -> tuple[lis
     ctx = gs.FieldContext(gs.BodyField(body_primitives(body.layout), vox))
     wd = Wardrobe(body=body, geo=body_geo(body), cfg=cfg, field=ctx)
     wd.bottom_given = any(p.kind in ("skirt", "shorts", "trousers") for p in outfit)
+    wd.kinds = tuple(p.kind for p in outfit)
     order = sorted(range(len(outfit)), key=lambda i: (LAYER_LEVEL[outfit[i].kind], i))
     for i in order:
         RECIPES[outfit[i].kind](wd, outfit[i])
+    wd.finish_folds()
     return wd.parts, wd.bones
