@@ -53,9 +53,10 @@ class BuildOptions:
     height / 520, 30,000 body faces, garments at height / 280, up to 9,000 faces per part).
     ``quality="dataset"``: a coarser mesh for small renders (``kyara dataset`` at 128 px): the body
     grid at height / ``body_voxel_div``, decimated to 10,000 faces, garments on a lattice 1.4x
-    coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm; silhouettes
-    move by under half a pixel on average at 128 px and the build takes about a third of the
-    time (tests/test_dataset.py). Hair, face and accessories are built as by default.
+    coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm, no fold
+    ridges (sub-pixel at 128 px); silhouettes move by under half a pixel on average at 128 px
+    and the build takes about a third of the time (tests/test_dataset.py). Hair, face and
+    accessories are built as by default.
     """
 
     quality: str = "default"  # BUILD_QUALITIES
@@ -87,8 +88,10 @@ def _garment_config(options: BuildOptions):
 
     # a lattice 1.4x coarser than the default one: cloth thickens to 1.6 voxels on coarse lattices,
     # so coarser still would move silhouettes by more than half a pixel at 128 px
+    # fold ridges (a few mm wide) are below a pixel at 128 px: left out where the garments have them
+    extra = {"folds": False} if "folds" in GarmentConfig.__dataclass_fields__ else {}
     return GarmentConfig(voxel_per_height=1.0 / 200.0, voxel_min=0.0045, voxel_max=0.008, fine_voxel=0.0035,
-                         target_faces=3000)
+                         target_faces=3000, **extra)
 
 
 def build_character(spec, options: BuildOptions | None = None) -> Character:

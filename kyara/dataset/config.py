@@ -44,7 +44,7 @@ class DatasetConfig:
     size: int = 128  # pixels per side
     seed: int = 0
     shard_characters: int = 16  # characters per shard
-    views_per_pose: int = 4
+    views_per_pose: int = 8
     refs: int = 4  # sheets: reference views per character
     splits: tuple[float, float, float] = (0.9, 0.05, 0.05)
 

@@ -44,7 +44,8 @@ class DatasetResult:
     partials_removed: int = 0
     characters: int = 0  # characters made by this run
     samples: int = 0  # samples made by this run
-    seconds: dict[str, float] = field(default_factory=dict)  # build/pose/render/encode (summed over workers), write, total
+    # build/pose/render/encode (summed over workers), write, startup (Ray), shutdown (Ray), total
+    seconds: dict[str, float] = field(default_factory=dict)
     nodes: dict[str, int] = field(default_factory=dict)  # characters made per Ray node ("local" without Ray)
 
 
@@ -279,7 +280,9 @@ def write_dataset(cfg: DatasetConfig, out_dir: str | os.PathLike, *, ray_address
         jobs = [c for sh in todo for c in sh.characters]
         n_workers = workers or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
                                    (os.cpu_count() or 1))
+        t = time.perf_counter()
         ray = init_ray(ray_address, n_workers, WORKER_ENV) if use_ray else None
+        res.seconds["startup"] = time.perf_counter() - t
         try:
             if ray is not None:
                 n_workers = max(1, int(ray.cluster_resources().get("CPU", n_workers)))
@@ -312,7 +315,9 @@ def write_dataset(cfg: DatasetConfig, out_dir: str | os.PathLike, *, ray_address
             say("characters per node: " + ", ".join(f"{n} {c}" for n, c in sorted(nodes.items())))
         finally:
             if ray is not None:
+                t = time.perf_counter()
                 ray.shutdown()
+                res.seconds["shutdown"] = time.perf_counter() - t
         _write_manifest(d, manifest_dict(cfg, shards, hashes, complete=True))
     res.seconds["total"] = time.perf_counter() - t_start
     return res

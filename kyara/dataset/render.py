@@ -40,11 +40,27 @@ STAGES = ("build", "pose", "render", "encode")
 
 @dataclass
 class CharacterRecords:
-    """The tar members of one character, in order, and where its time went (seconds)."""
+    """The tar members of one character, in order, and where its time went: wall seconds per
+    stage (``build``, ...) and CPU seconds of this process per stage (``cpu_build``, ...)."""
 
     job: CharacterJob
     members: list[tuple[str, bytes]]
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    seconds: dict[str, float] = field(
+        default_factory=lambda: {**dict.fromkeys(STAGES, 0.0), **dict.fromkeys(("cpu_" + s for s in STAGES), 0.0)})
+
+
+class _Clock:
+    """Adds the wall and CPU time since the last lap to a stage."""
+
+    def __init__(self, seconds: dict) -> None:
+        self.seconds = seconds
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, stage: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.seconds[stage] += wall - self.wall
+        self.seconds["cpu_" + stage] += cpu - self.cpu
+        self.wall, self.cpu = wall, cpu
 
 
 def _styles(kind: str, size: int):
@@ -135,14 +151,11 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
     from kyara.render.pipeline import RenderConfig, camera_record, make_renderer, render_views
 
     out = CharacterRecords(job, [])
-    sec = out.seconds
-    t = time.perf_counter()
+    clock = _Clock(out.seconds)
     spec = random_spec(cfg.seed, job.index)
     character = build_character(spec, BuildOptions(quality="dataset"))
     body = character_body(character)
-    now = time.perf_counter()
-    sec["build"] += now - t
-    t = now
+    clock.lap("build")
     out.members.append((f"{job.id}.spec.json", spec.to_json().encode("utf-8")))
     style = _styles(cfg.kind, cfg.size)
     render_cfg = RenderConfig(maps=MAPS, style=style)
@@ -151,8 +164,7 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
     try:
         if cfg.kind == "sheets":
             out.members += _references(cfg, job, body, renderer, style)
-            sec["render"] += time.perf_counter() - t
-            t = time.perf_counter()
+            clock.lap("render")
         done = 0
         pose_index = 0
         while done < job.samples:
@@ -161,14 +173,10 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
             pose, pose_info = random_pose(rng, body)
             verts = body.pose(pose)[0]
             views = random_views(rng, verts, body.faces, n, cfg.size)
-            now = time.perf_counter()
-            sec["pose"] += now - t
-            t = now
+            clock.lap("pose")
             rendered = render_views(body, pose, views, render_cfg, renderer=renderer, vertices=verts,
                                     check_cameras=False)
-            now = time.perf_counter()
-            sec["render"] += now - t
-            t = now
+            clock.lap("render")
             openposes = _visibility(body, pose, views, rendered)
             pose_info = {**pose_info, "rotations_xyzw": _round(pose.rotations), "translation": _round(pose.translation)}
             for i, view in enumerate(views):
@@ -184,9 +192,7 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
                 key = f"{job.id}_{j:03d}"
                 for name, data in _sample_fields(cfg.kind, i, rendered.maps, openposes[i], meta, drawing, palette):
                     out.members.append((f"{key}.{name}", data))
-            now = time.perf_counter()
-            sec["encode"] += now - t
-            t = now
+            clock.lap("encode")
             done += n
             pose_index += 1
     finally:
