@@ -276,6 +276,12 @@ def test_sailor_collar_is_a_square_flap_on_the_back_and_the_tie_is_in_front():
     neck, chest = joint_px(shot, 0, "neck"), joint_px(shot, 0, "chest")
     ys, xs = np.nonzero(tie_front)
     assert neck[1] < ys.mean() < chest[1] and abs(xs.mean() - neck[0]) < 6
+    from kyara.character.colors import delta_e2000, srgb_to_lab
+
+    lab = srgb_to_lab(shot["toon"][0][..., :3] / 255.0)
+    tie = np.median(lab[tie_front], axis=0)
+    for around in ("sailor-uniform", "sailor-uniform-collar"):  # the tie stands out from both
+        assert delta_e2000(tie, np.median(lab[erode(mask(shot, 0, around), 1)], axis=0)) > 20, around
     # the skirt is pleated: a row across it crosses an inked pleat edge at every pleat the front
     # view shows clear of the arms (16 pleats: the centre one and two either side); the pleats'
     # sharp edges are creases of their own, the fold ridges on them carry the lines to VRM viewers
@@ -451,16 +457,17 @@ def test_fold_parts_are_closed_on_the_cloth_and_follow_it():
 
 SHEET = {
     "kimono": "an anime girl in a kimono",
-    "sailor uniform": "an anime girl with short hair in a sailor uniform",
+    "sailor uniform": "an anime girl with short hair in a white sailor uniform",
     "hoodie": "an anime boy in a hoodie",
-    "sports jersey": "an anime girl in a sports jersey",
+    "sports jersey": "an anime girl in a blue sports jersey number 23",
     "pirate coat": "an anime pirate in a blue and gold coat",
     "witch robe": "an anime witch with pointy hat",
 }
 
 
-def write_sheet(path="docs/garments.png", size: int = 256) -> None:
-    """Each costume of :data:`SHEET` (full character, ``stand``) from the front, side and back."""
+def write_sheet(path="docs/garments.png", size: int = 320, width: int = 200, per_row: int = 2) -> None:
+    """Each costume of :data:`SHEET` (the full character, ``stand``, seed 0) from the front, side and
+    back: ``size``-pixel renders cropped to ``width`` pixels round the figure."""
     from PIL import Image, ImageDraw
 
     from kyara.character.build import build_character
@@ -468,22 +475,23 @@ def write_sheet(path="docs/garments.png", size: int = 256) -> None:
     from kyara.character.preview import character_views
     from kyara.pose.presets import get_pose
 
-    cols = 3
-    label_h = 22
+    label_h, bg = 20, (246, 244, 240)
     tiles = []
     for name, prompt in SHEET.items():
         c = build_character(parse_prompt(prompt, 0))
         views = character_views(c, get_pose("stand", c.body.params), size=(size, size), outline=1)["toon"]
-        tile = Image.new("RGB", (3 * size, size + label_h), (246, 244, 240))
+        tile = Image.new("RGB", (3 * width, size + label_h), bg)
         for i, im in enumerate(views):
-            rgba = Image.fromarray(np.ascontiguousarray(im))
-            tile.paste(rgba.convert("RGB"), (i * size, label_h))
-        ImageDraw.Draw(tile).text((6, 5), f"{name}  (front, side, back)", fill=(40, 30, 35))
+            cols = np.flatnonzero(np.asarray(im)[..., 3].max(axis=0) > 0)
+            x0 = int(np.clip((cols.min() + cols.max()) // 2 - width // 2, 0, size - width))
+            crop = Image.fromarray(np.ascontiguousarray(im)).crop((x0, 0, x0 + width, size))
+            tile.paste(crop.convert("RGB"), (i * width, label_h), crop)
+        ImageDraw.Draw(tile).text((6, 4), f"{name}: front, side, back", fill=(40, 30, 35))
         tiles.append(tile)
-    rows = (len(tiles) + cols - 1) // cols
-    sheet = Image.new("RGB", (cols * 3 * size, rows * (size + label_h)), (246, 244, 240))
+    rows = (len(tiles) + per_row - 1) // per_row
+    sheet = Image.new("RGB", (per_row * 3 * width, rows * (size + label_h)), bg)
     for k, t in enumerate(tiles):
-        sheet.paste(t, ((k % cols) * 3 * size, (k // cols) * (size + label_h)))
+        sheet.paste(t, ((k % per_row) * 3 * width, (k // per_row) * (size + label_h)))
     sheet.save(path)
 
 

@@ -31,13 +31,16 @@ def shade_hex(hex_: str, amount: float) -> str:
     return "#" + "".join(f"{int(round(c * 255)):02x}" for c in rgb)
 
 
-def contrasting(against: str, options: tuple[str, ...], enough: float = 25.0) -> str:
-    """The first of ``options`` that differs from ``against`` by at least ``enough`` (CIEDE2000),
-    else the one that differs most: a detail that must stand out from the cloth under it."""
+def contrasting(against, options: tuple[str, ...], enough: float = 25.0) -> str:
+    """The first of ``options`` that differs from ``against`` (one ``#rrggbb`` colour or several)
+    by at least ``enough`` (CIEDE2000), else the one whose least difference is largest: a detail
+    that must stand out from the cloth around it."""
+    others = (against,) if isinstance(against, str) else tuple(against)
+    least = lambda o: min(colour_distance(o, a) for a in others)  # noqa: E731
     for o in options:
-        if colour_distance(o, against) >= enough:
+        if least(o) >= enough:
             return o
-    return max(options, key=lambda o: colour_distance(o, against))
+    return max(options, key=least)
 
 
 def box_region(y0, y1, x_max=None):

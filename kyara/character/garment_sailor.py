@@ -74,9 +74,7 @@ def sailor_uniform(wd, piece):
            cuts=(vcut,), occupy=False, outline=0.0)  # printed: no ink of its own
 
     # the ribbon tie at the bottom of the V: a knot, two loops and two tails
-    scarf_hex = gc.contrasting(cloth, (SCARF, "#f5f5f5", "#1f2a55"))
-    if gc.colour_distance(scarf_hex, trim) < 15:
-        scarf_hex = gc.contrasting(trim, (SCARF, "#f5f5f5", "#1f2a55"))
+    scarf_hex = gc.contrasting((cloth, trim), (SCARF, "#1f2a55", "#f5f5f5", "#f2c12e"), 20.0)
     field, lo, hi = ribbon_tie(wd, g, g.collar_y - v_depth + 0.015 * g.T)
     wd.add("sailor-uniform-scarf", scarf_hex, [wd.free(lo, hi, field, gap=0.001)], occupy=False)
     if not wd.bottom_given:
