@@ -13,9 +13,12 @@ import re
 HEX_RE = re.compile(r"^#[0-9a-f]{6}$")
 
 # Base and anime-common colour names, sRGB hex. Hair-friendly shades ("platinum blonde",
-# "chestnut") and fabric shades ("navy", "burgundy", "khaki") share one table.
+# "chestnut") and fabric shades ("navy", "burgundy", "khaki") share one table. A name that is also
+# a CSS Color 4 / X11 name stays within CIEDE2000 12 of that colour (softened towards anime
+# palettes, but the same colour: kyara.character.fidelity.CSS_COLOURS, tests/test_fidelity.py);
+# the toon shader's lit tone is this base colour, so the render shows it too.
 COLOURS: dict[str, str] = {
-    "black": "#2b2a36",  # anime black: a dark blue-violet grey, so its shadow and the ink still read
+    "black": "#1f1f27",  # anime black: a dark blue-violet grey, so its shadow and the ink still read
     "white": "#f5f5f5",
     "grey": "#8c8c8c",
     "charcoal": "#3a3a40",
@@ -25,42 +28,46 @@ COLOURS: dict[str, str] = {
     "scarlet": "#e02418",
     "burgundy": "#7a1c2e",
     "maroon": "#6e1a1a",
-    "pink": "#f28cb4",
+    "pink": "#f69cbb",
+    "hot pink": "#f7659f",
+    "salmon": "#f5806f",
+    "coral": "#f77d52",
     "rose": "#e35f8a",
-    "magenta": "#d1308f",
-    "orange": "#f07f1f",
+    "magenta": "#e41cbe",
+    "orange": "#f48a16",
     "amber": "#e8a21c",
-    "yellow": "#f5d232",
-    "gold": "#d4af37",
+    "yellow": "#f7db29",
+    "gold": "#dab52f",
     "golden": "#dcb040",
     "blonde": "#f0d48a",
     "platinum blonde": "#f2ead2",
     "strawberry blonde": "#e8a97a",
-    "brown": "#7b4a2a",
+    "brown": "#87412a",
     "chestnut": "#8a3e22",
     "auburn": "#9a3f25",
-    "beige": "#d8c3a0",
+    "beige": "#e0d2b1",
     "tan": "#c9a06e",
-    "khaki": "#b5a36b",
+    "khaki": "#cec079",
     "cream": "#f3ead2",
-    "green": "#3a9a4a",
-    "mint": "#98e0c0",
+    "green": "#30963d",
+    "mint": "#98e9b4",
     "emerald": "#1f8a5a",
     "olive": "#7a7a32",
-    "lime": "#9ad23a",
+    "lime": "#7ddb2f",
     "teal": "#1f8a8a",
     "turquoise": "#36c6c0",
     "aqua": "#5ad8e6",
-    "cyan": "#3ac4e0",
-    "blue": "#2f62d0",
+    "cyan": "#23dcec",
+    "blue": "#2044df",
     "sky blue": "#7ec0ee",
-    "navy": "#1f2a55",
-    "indigo": "#3b3a8f",
+    "navy": "#171f60",
+    "indigo": "#3d318d",
     "denim": "#4a6a96",
     "purple": "#7a3aa8",
-    "violet": "#8a4ad0",
-    "lavender": "#b8a2e0",
+    "violet": "#c47af0",
+    "lavender": "#d2c9ef",
     "lilac": "#c8a8d8",
+    "plum": "#d29ad4",
 }
 
 # Alternative spellings and names that mean a listed colour.
@@ -84,7 +91,8 @@ ALIASES: dict[str, str] = {
     "jade": "emerald",
     "mint green": "mint",
     "baby blue": "sky blue",
-    "hot pink": "magenta",
+    "hotpink": "hot pink",
+    "skyblue": "sky blue",
     "sakura": "pink",
 }
 
