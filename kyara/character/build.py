@@ -52,7 +52,9 @@ class BuildOptions:
     ``quality="default"``: the full-resolution character of ``kyara create`` (body grid about
     height / 520, 30,000 body faces, garments at height / 280, up to 9,000 faces per part).
     ``quality="dataset"``: a coarser mesh for small renders (``kyara dataset`` at 128 px): the body
-    grid at height / ``body_voxel_div``, decimated to 10,000 faces, garments on a lattice 1.4x
+    grid at height / ``body_voxel_div`` (260: fingers still resolved, so hand keypoints lie on the
+    rendered hands as with the full-quality body; coarser grids lose them), decimated to 10,000
+    faces, garments on a lattice 1.4x
     coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm, no fold
     ridges (sub-pixel at 128 px); silhouettes move by under half a pixel on average at 128 px
     and the build takes about a third of the time (tests/test_dataset.py). Hair, face and
@@ -60,7 +62,7 @@ class BuildOptions:
     """
 
     quality: str = "default"  # BUILD_QUALITIES
-    body_voxel_div: float = 170.0  # dataset quality: body grid spacing = height / this
+    body_voxel_div: float = 260.0  # dataset quality: body grid spacing = height / this
 
     def __post_init__(self) -> None:
         if self.quality not in BUILD_QUALITIES:

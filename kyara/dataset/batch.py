@@ -222,7 +222,8 @@ def run_job(job: Job, folder: str, cwd: str) -> tuple[int, float, str, list]:
     t = time.perf_counter()
     old = os.getcwd()
     try:
-        os.chdir(cwd)
+        if os.path.isdir(cwd):  # relative paths of the job file; a cluster node may not have that folder
+            os.chdir(cwd)
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
             code = run(argv)
     finally:
