@@ -57,7 +57,7 @@ class BuildOptions:
     faces, garments on a lattice 1.4x
     coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm, no fold
     ridges (sub-pixel at 128 px); silhouettes move by under half a pixel on average at 128 px
-    and the build takes about a third of the time (tests/test_dataset.py). Hair, face and
+    and the build takes under half the time (tests/test_dataset.py). Hair, face and
     accessories are built as by default.
     """
 
