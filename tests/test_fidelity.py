@@ -106,3 +106,21 @@ def test_every_prompt_shows_its_attribute_but_the_known_failures():
         if not all(ok for _, ok, _ in res):
             failed[e.prompt] = [w for _, ok, w in res if not ok]
     assert set(failed) == set(fidelity.KNOWN_FAILURES), failed
+
+
+@pytest.mark.parametrize("prompt,tags", [
+    ("a girl with a hime cut", ["hime cut"]), ("a girl with a low ponytail", ["low ponytail"]),
+    ("a girl with a side ponytail", ["side ponytail"]), ("a girl with hair buns", ["hair bun"]),
+    ("a girl with drill hair", ["drill hair"]), ("a girl with short hair and an ahoge", ["ahoge"]),
+    ("a girl with long wavy hair down", ["wavy hair"]), ("a girl with long curly hair down", ["curly hair"]),
+    ("a girl with a two tone pink bob with blue tips", ["two-tone hair", "colored tips", "blue hair tips", "bob cut"]),
+])
+def test_diffusion_prompt_names_the_hair_style(prompt, tags):
+    from kyara.character.describe import spec_prompt
+    from kyara.character.parser import parse_prompt
+
+    got = [t.strip() for t in spec_prompt(parse_prompt(prompt, 0)).split(",")]
+    for t in tags:
+        assert t in got, (t, got)
+    plain = [t.strip() for t in spec_prompt(parse_prompt("a girl with long straight pink hair down", 0)).split(",")]
+    assert not {"wavy hair", "curly hair", "ahoge", "two-tone hair", "hime cut"} & set(plain), plain

@@ -9,8 +9,11 @@ _KIND = {"sports-jersey": "sports jersey", "sailor-uniform": "serafuku, sailor c
          "pirate-coat": "pirate coat", "witch-robe": "witch robe", "t-shirt": "t-shirt"}
 _ACC = {"witch-hat": "witch hat", "tricorn-hat": "tricorne", "cap": "baseball cap", "ribbon": "hair ribbon",
         "cat-ears": "cat ears", "glasses": "glasses", "scarf": "scarf"}
+# hair style -> Danbooru tags (the vocabulary anime checkpoints are captioned with)
 _HAIR = {"twin-tails": "twintails", "ponytail": "high ponytail", "braided": "braid", "spiky": "spiked hair",
-         "bob": "bob cut"}
+         "bob": "bob cut", "hime": "hime cut", "low-ponytail": "low ponytail", "side-ponytail": "side ponytail",
+         "buns": "double bun, hair bun", "drills": "drill hair, twin drills"}
+_TEXTURE = {"wavy": "wavy hair", "curly": "curly hair"}
 
 
 def spec_prompt(spec) -> str:
@@ -20,6 +23,12 @@ def spec_prompt(spec) -> str:
     tags.append(f"{hair.length} {hair.colour.name} hair")
     if hair.style in _HAIR:
         tags.append(_HAIR[hair.style])
+    if hair.texture in _TEXTURE:
+        tags.append(_TEXTURE[hair.texture])
+    if hair.tips is not None:
+        tags.append(f"two-tone hair, colored tips, {hair.tips.name} hair tips")
+    if hair.ahoge:
+        tags.append("ahoge")
     if hair.bangs and hair.bangs != "none":
         tags.append(f"{hair.bangs} bangs")
     tags.append(f"{spec.eye_colour.name} eyes")
