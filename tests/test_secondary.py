@@ -137,7 +137,9 @@ def test_settled_sleeve_pouches_stay_out_of_the_body(kimono):
         depth = -signed_distance_to_mesh(body_verts, c.body.faces, verts[idx])
         rigid, _ = c.pose(pose, mesh, secondary=False, collide=False)  # the pouch kept below the forearm's T-pose axis
         depth_rigid = -signed_distance_to_mesh(body_verts, c.body.faces, rigid[idx])
-        assert np.median(depth) < -0.05 and depth.max() < 0.02, (name, depth.max())  # settled: hanging free
+        # settled: hanging free (the furisode pouch is a flattened bag since the garment rework, so its
+        # median sits ~4.5 cm off the body rather than 7 cm) and never more than 2 cm inside it
+        assert np.median(depth) < -0.03 and depth.max() < 0.02, (name, np.median(depth), depth.max())
         if name in ("jog", "wave"):  # rigid, an arm-down pose turns "below the arm" toward the body
             assert np.percentile(depth_rigid, 99) > np.percentile(depth, 99) + 0.005, name
 
