@@ -96,7 +96,8 @@ def iris_colours(iris: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     dark = np.asarray(shade_of(tuple(iris), 0.42))
     light = np.clip(iris + 0.4 * (1.0 - iris), 0.0, 1.0)
     g = (Y[..., None] + 1.0) / 2.0  # 0 bottom .. 1 top
-    low = np.clip((0.45 - g) / 0.45, 0.0, 1.0)  # bottom half: towards the light crescent
+    # the crescent keeps to the bottom quarter: most of the iris shows the eye colour word itself
+    low = np.clip((0.28 - g) / 0.28, 0.0, 1.0)
     high = np.clip((g - 0.55) / 0.45, 0.0, 1.0)  # top half: towards the lash shadow
     col = iris * (1 - low - high) + light * low + dark * high
     rim = np.clip((np.hypot(X, Y)[..., None] - 0.8) / 0.2, 0.0, 1.0)

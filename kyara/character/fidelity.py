@@ -96,10 +96,6 @@ PROMPTS: tuple[Entry, ...] = tuple(_colour_entries() + _shape_entries())
 # Prompts that fail for a cause outside the colour table and the parser, with the cause; the slow test
 # keeps this list true in both directions (a fixed one must be taken off).
 KNOWN_FAILURES: dict[str, str] = {
-    "a girl with black hair and blue eyes": "irises are a gradient whose lower half is mixed 40 % towards white "
-                                            "(face_eyes.iris_colours), so the lit half is lighter than the word",
-    "a girl with black hair and red eyes": "iris gradient (face_eyes.iris_colours) lightens the lit half",
-    "a girl with black hair and teal eyes": "iris gradient (face_eyes.iris_colours) lightens the lit half",
     "a girl with long wavy hair down": "waves too shallow to read at 256 px (about as many ink crossings as "
                                        "straight hair: hair shapes)",
 }
