@@ -58,3 +58,15 @@ def test_package_docstring_names_every_package_and_module():
     assert len(names) >= 12
     for name in names:
         assert f"kyara.{name}" in kyara.__doc__, f"kyara/__init__.py does not name kyara.{name}"
+
+
+def test_cuda_device_without_a_gpu_is_one_line(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    out = tmp_path / "x.png"
+    code = run(["image", "a girl", "--model", "tiny", "--steps", "2", "--size", "64", "--pose", "stand",
+                "--device", "cuda", "-o", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no CUDA GPU" in err[0]
+    assert not out.exists()

@@ -54,6 +54,10 @@ def _device_dtype(cfg: ImageConfig):
     import torch
 
     device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: this torch sees no CUDA GPU, expected --device cpu or auto")
+    if device.startswith("mps") and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {device}: no Apple GPU here, expected --device cpu or auto")
     if cfg.dtype == "auto":
         dtype = torch.float16 if device.startswith("cuda") else torch.float32
     else:
