@@ -338,12 +338,7 @@ if "dataset" in _cli_commands():  # being written: its cases count once the comm
 
 
 if "batch" in _cli_commands():  # being written: its cases count once the command is there
-    _BATCH_BUG = "kyara/dataset/batch.py (batch owner): "
-    add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH, xfails={
-        ("batch", "batch_laughs_in_option"): _BATCH_BUG + "the error line repeats the whole aliased value (4 MB)",
-        ("batch", "batch_deep_nesting"): _BATCH_BUG + "yaml.safe_load recursion on deep nesting ends as internal "
-                                                      "error RecursionError, exit 1",
-    })
+    add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 
 
 # -- running one case ----------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from kyara.fileio import brief
+
 JOB_KINDS = ("create", "image", "animate", "export")
 MAX_JOB_FILE_BYTES = 1_000_000
 MAX_JOBS = 10_000
@@ -66,7 +68,7 @@ def _command(kind: str):
 
 def _scalar(where: str, key: str, value) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-        raise ValueError(f"{where}: '{key}' is {value!r}, expected a string or a number")
+        raise ValueError(f"{where}: '{key}' is {brief(value)}, expected a string or a number")
     if isinstance(value, float) and value != value:
         raise ValueError(f"{where}: '{key}' is NaN, expected a number")
     return str(value)
@@ -99,7 +101,7 @@ def _job(index: int, item) -> Job:
     output_name = DEFAULT_OUTPUT[kind]
     for raw_key, value in args.items():
         if not isinstance(raw_key, str):
-            raise ValueError(f"{at}: option {raw_key!r} is not a name")
+            raise ValueError(f"{at}: option {brief(raw_key)} is not a name")
         key = raw_key.strip().lstrip("-").replace("_", "-")
         if key in ("output", "o"):
             name = _scalar(at, raw_key, value)
@@ -119,7 +121,7 @@ def _job(index: int, item) -> Job:
             raise ValueError(f"{at}: unknown option '{raw_key}', expected {hint}")
         if getattr(p, "is_flag", False) and not getattr(p, "multiple", False):
             if not isinstance(value, bool):
-                raise ValueError(f"{at}: '{raw_key}' is {value!r}, expected true or false")
+                raise ValueError(f"{at}: '{raw_key}' is {brief(value)}, expected true or false")
             if p.secondary_opts:  # --x/--no-x
                 argv.append(p.opts[0] if value else p.secondary_opts[0])
             elif value:
@@ -145,22 +147,10 @@ def _job(index: int, item) -> Job:
 def load_jobs(path: str | os.PathLike) -> list[Job]:
     """Read and check a job file (YAML, at most 1 MB and 10,000 jobs); ``ValueError`` with one line
     naming the job at fault."""
-    import yaml
+    from kyara.fileio import load_yaml
 
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"job file '{p}' does not exist")
-    size = p.stat().st_size
-    if size > MAX_JOB_FILE_BYTES:
-        raise ValueError(f"job file '{p}' is {size} bytes, expected at most {MAX_JOB_FILE_BYTES}")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError(f"job file '{p}' is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"job file '{p}' is not valid YAML{at}") from None
+    data = load_yaml(p, "job file", max_bytes=MAX_JOB_FILE_BYTES)
     if not isinstance(data, dict) or "jobs" not in data:
         raise ValueError(f"job file '{p}' has no 'jobs:' list at the top")
     extra = sorted(str(k) for k in data if k != "jobs")
