@@ -220,3 +220,19 @@ def winding(cents: np.ndarray, window: float = 0.17) -> tuple[float, float]:
     ang = np.unwrap(np.arctan2(np.einsum("ij,ij->i", r, B), np.einsum("ij,ij->i", r, N)))
     rad = np.linalg.norm(r - np.einsum("ij,ij->i", r, t)[:, None] * t, axis=1)
     return float(abs(ang[-1] - ang[0]) / (2 * np.pi)), float(np.median(rad[half:n - half]))
+
+
+def front_hit_z(tri: np.ndarray, q: np.ndarray) -> float | None:
+    """Largest z where the vertical line through ``q`` ``[2]`` meets triangles ``tri [T, 3, 3]``
+    (seen from the front, +z towards the viewer), or None when it misses them all."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    v0, v1, v2 = b[:, :2] - a[:, :2], c[:, :2] - a[:, :2], q - a[:, :2]
+    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    ok = np.abs(den) > 1e-16
+    den = np.where(ok, den, 1.0)
+    s = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+    r = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+    inside = ok & (s >= 0) & (r >= 0) & (s + r <= 1)
+    if not inside.any():
+        return None
+    return float((a[:, 2] + s * (b[:, 2] - a[:, 2]) + r * (c[:, 2] - a[:, 2]))[inside].max())

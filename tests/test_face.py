@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hair_measures import front_hit_z  # tests/ is on sys.path (pytest rootdir)
 from skimage.color import deltaE_ciede2000, rgb2hsv, rgb2lab
 
 from kyara.body.model import build_body
@@ -164,24 +165,10 @@ def test_every_feature_is_its_own_closed_part_in_front_of_the_skin(girl):
         # no skin pokes through: along -z the part is hit before the body mesh
         pts = p.vertices[::5].astype(np.float64)
         _, near = tree.query(pts[:, :2], k=40)
-        skin = [_front_z(tri[cand], q[:2]) for q, cand in zip(pts, near)]
+        skin = [front_hit_z(tri[cand], q[:2]) for q, cand in zip(pts, near)]
         assert sum(z is not None for z in skin) > 0.95 * len(pts), name  # skin found under the part
         for q, z in zip(pts, skin):
             assert z is None or q[2] > z - 1e-6, (name, q, z)
-
-
-def _front_z(tri: np.ndarray, q: np.ndarray) -> float | None:
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    v0, v1, v2 = b[:, :2] - a[:, :2], c[:, :2] - a[:, :2], q - a[:, :2]
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    ok = np.abs(den) > 1e-16
-    den = np.where(ok, den, 1.0)
-    s = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    r = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    inside = ok & (s >= 0) & (r >= 0) & (s + r <= 1)
-    if not inside.any():
-        return None
-    return float((a[:, 2] + s * (b[:, 2] - a[:, 2]) + r * (c[:, 2] - a[:, 2]))[inside].max())
 
 
 def test_face_landmarks_outline_the_drawn_eye(girl):

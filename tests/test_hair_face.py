@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hair_measures import front_hit_z  # tests/ is on sys.path (pytest rootdir)
 
 from kyara.body.mesh_ops import is_closed_manifold, signed_volume
 from kyara.body.skeleton import BONE_INDEX, NUM_BONES
@@ -207,28 +208,14 @@ def test_blink_covers_the_iris(face_parts, body):
             pts = iris.vertices[np.sign(iris.vertices[:, 0]) == sx, :2].astype(np.float64)
             centre = pts.mean(0)
             for q in centre + 0.97 * (pts[::3] - centre):  # every third iris vertex, just inside the rim
-                under = _hit_z(iris_tri, q)
-                over = max((z for z in (_hit_z(t, q) for t in covers) if z is not None), default=None)
+                under = front_hit_z(iris_tri, q)
+                over = max((z for z in (front_hit_z(t, q) for t in covers) if z is not None), default=None)
                 assert under is not None and over is not None and over > under + 1e-4, (morph, sx, q)
         if morph != "blink":  # the other eye stays open
             other = -1 if morph == "blinkLeft" else 1
             for n in ("eyelids", "lashes"):
                 moved = np.abs(parts[n].morphs[morph][np.sign(parts[n].vertices[:, 0]) == other]).max()
                 assert moved == 0.0, (morph, n)
-
-
-def _hit_z(tri, q):
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    v0, v1, v2 = b[:, :2] - a[:, :2], c[:, :2] - a[:, :2], q - a[:, :2]
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    ok = np.abs(den) > 1e-14
-    den = np.where(ok, den, 1.0)
-    s = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    r = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    inside = ok & (s >= 0) & (r >= 0) & (s + r <= 1)
-    if not inside.any():
-        return None
-    return float((a[:, 2] + s * (b[:, 2] - a[:, 2]) + r * (c[:, 2] - a[:, 2]))[inside].max())
 
 
 def test_vowels_open_the_mouth(face_parts, body):

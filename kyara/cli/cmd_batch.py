@@ -29,12 +29,9 @@ def register(app: typer.Typer) -> None:
         from kyara.errors import require_extra
         from kyara.fileio import check_output_dir
 
-        if ray_address is not None and (not ray_address.strip() or any(c.isspace() for c in ray_address)):
-            raise ValueError(f"--ray '{ray_address}' is not valid, expected host:port of a running Ray cluster or auto")
-        if workers is not None and not 1 <= workers <= 4096:
-            raise ValueError(f"--workers {workers} is out of range, expected 1..4096")
-        if ray_address is not None and workers is not None:
-            raise ValueError("--workers sizes the local Ray instance, expected no --workers with --ray")
+        from kyara.dataset.config import check_ray_options
+
+        check_ray_options(ray_address, workers)
         jobs = load_jobs(jobs_file)
         out = check_output_dir(output)
         require_extra(("ray",), "kyara batch", "dataset", "ray")

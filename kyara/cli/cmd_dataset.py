@@ -45,12 +45,9 @@ def register(app: typer.Typer) -> None:
 
         cfg = DatasetConfig(kind=kind, count=count, per_character=per_character, size=_size(size), seed=seed,
                             shard_characters=shard_characters, refs=refs, splits=parse_splits(splits))
-        if ray_address is not None and (not ray_address.strip() or any(c.isspace() for c in ray_address)):
-            raise ValueError(f"--ray '{ray_address}' is not valid, expected host:port of a running Ray cluster or auto")
-        if workers is not None and not 1 <= workers <= 4096:
-            raise ValueError(f"--workers {workers} is out of range, expected 1..4096")
-        if ray_address is not None and workers is not None:
-            raise ValueError("--workers sizes the local Ray instance, expected no --workers with --ray")
+        from kyara.dataset.config import check_ray_options
+
+        check_ray_options(ray_address, workers)
         prepare_output(cfg, output)
         require_extra(("ray",), "kyara dataset", "dataset", "ray")
         res = write_dataset(cfg, output, ray_address=ray_address, workers=workers,

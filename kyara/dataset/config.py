@@ -94,6 +94,17 @@ class DatasetConfig:
         return cls(**d)
 
 
+def check_ray_options(ray_address: str | None, workers: int | None) -> None:
+    """The engine options shared by ``kyara dataset`` and ``kyara batch``: ``--ray ADDRESS`` joins a
+    cluster, ``--workers N`` sizes the local instance (not both)."""
+    if ray_address is not None and (not ray_address.strip() or any(c.isspace() for c in ray_address)):
+        raise ValueError(f"--ray '{ray_address}' is not valid, expected host:port of a running Ray cluster or auto")
+    if workers is not None and not 1 <= workers <= 4096:
+        raise ValueError(f"--workers {workers} is out of range, expected 1..4096")
+    if ray_address is not None and workers is not None:
+        raise ValueError("--workers sizes the local Ray instance, expected no --workers with --ray")
+
+
 def parse_splits(text: str) -> tuple[float, float, float]:
     """``--splits``: ``"0.9,0.05,0.05"`` (fractions) or ``"90,5,5"`` (percent) -> fractions."""
     items = [t.strip() for t in str(text).split(",")]
