@@ -10,6 +10,7 @@ The package is laid out by stage of the data flow::
     kyara.avatar     bring your own avatar: VRM 0.x/1.0 and glTF import, licences
     kyara.generate   text + pose -> anime image with the user's diffusion weights (SD1.5/SDXL, ControlNet, LoRA)
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
+    kyara.dataset    the data engine on Ray: labelled samples in tar shards, the torch reader, batch jobs
     kyara.studio     the web UI (``kyara studio``)
     kyara.cli        the ``kyara`` command line
     kyara.data       files that ship with the package (CMU motion clips)

@@ -209,9 +209,12 @@ def test_viewer_colour_at_every_vertex_is_the_preview_colour(face_character, fmt
         assert "COLOR_0" not in m["attributes"], part.name  # MToon viewers ignore vertex colours
         used = np.unique(part.faces)
         assert not np.isnan(m["base"][used]).any()
-        np.testing.assert_allclose(m["base"][used], want_b[used], atol=1.0 / 255, err_msg=part.name)
+        # 8-bit texels: half a step of rounding plus up to one step where a chart's plane meets a
+        # bend of the gradient (the iris crescent); a missing texture is off by far more (dE ~30)
+        tol = 1.5 / 255
+        np.testing.assert_allclose(m["base"][used], want_b[used], atol=tol, err_msg=part.name)
         if fmt != "glb":
-            np.testing.assert_allclose(m["shade"][used], want_s[used], atol=1.0 / 255, err_msg=part.name)
+            np.testing.assert_allclose(m["shade"][used], want_s[used], atol=tol, err_msg=part.name)
         # inside every face the colour a viewer interpolates is the preview's (linear between the vertices)
         f = m["faces"]
         np.testing.assert_allclose(mc["base"], want_b[f].mean(axis=1), atol=3.0 / 255, err_msg=part.name)
