@@ -1,5 +1,6 @@
 """The acceptance gallery for the README: AniDream's gallery prompts and PoseAnimeFlow's jogging
-girl, front and back, cel-shaded (docs/gallery.png), plus one prompt at three seeds (docs/seeds.png).
+girl, front and back at 512 px per figure with a face close-up under each, cel-shaded
+(docs/gallery.png), plus one prompt at three seeds (docs/seeds.png).
 
 Run: .venv/bin/python scripts/make_gallery.py
 """
@@ -35,14 +36,17 @@ def _flat(img: np.ndarray) -> np.ndarray:
     return (img[..., :3] * a + np.array(BG) * (1 - a)).astype(np.uint8)
 
 
-def _column(prompt: str, pose_name: str, seed: int = 0, w: int = 200, h: int = 360) -> Image.Image:
+def _column(prompt: str, pose_name: str, seed: int = 0, w: int = 288, h: int = 512) -> Image.Image:
+    from kyara.character.face_preview import face_closeup
+
     c = build_character(parse_prompt(prompt, seed))
-    # drawn at 3x and scaled down: smooth ink lines at thumbnail size
-    k = 3
-    out = character_views(c, get_pose(pose_name, c.body.params), ("front", "back"), (k * w, k * h), background=None,
-                          outline=2 * k)
-    tiles = [Image.fromarray(_flat(t)).resize((w, h), Image.LANCZOS) for t in out["toon"]]
-    return Image.fromarray(np.concatenate([np.asarray(t) for t in tiles], axis=0))
+    pose = get_pose(pose_name, c.body.params)
+    # drawn at 2x and scaled down: smooth ink lines
+    k = 2
+    out = character_views(c, pose, ("front", "back"), (k * w, k * h), background=None, outline=2 * k)
+    tiles = [np.asarray(Image.fromarray(_flat(t)).resize((w, h), Image.LANCZOS)) for t in out["toon"]]
+    face = np.asarray(Image.fromarray(face_closeup(c, pose, out_size=w)))
+    return Image.fromarray(np.concatenate([tiles[0], face, tiles[1]], axis=0))
 
 
 def _label(img: Image.Image, text: str, width: int) -> Image.Image:
@@ -51,7 +55,7 @@ def _label(img: Image.Image, text: str, width: int) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     words, line, lines = text.split(), "", []
     for wd in words:
-        if len(line) + len(wd) > 30:
+        if len(line) + len(wd) > 44:
             lines.append(line)
             line = wd
         else:
@@ -73,8 +77,8 @@ def _row(cols: list[Image.Image]) -> Image.Image:
 
 def main() -> None:
     DOCS.mkdir(exist_ok=True)
-    _row([_label(_column(p, pose), p, 200) for p, pose in PROMPTS]).save(DOCS / "gallery.png", optimize=True)
-    seeds = [_label(_column("an anime girl", "stand", s), f"'an anime girl' --seed {s}", 200) for s in (1, 2, 3)]
+    _row([_label(_column(p, pose), p, 288) for p, pose in PROMPTS]).save(DOCS / "gallery.png", optimize=True)
+    seeds = [_label(_column("an anime girl", "stand", s), f"'an anime girl' --seed {s}", 288) for s in (1, 2, 3)]
     _row(seeds).save(DOCS / "seeds.png", optimize=True)
     print("wrote", DOCS / "gallery.png", DOCS / "seeds.png")
 
