@@ -8,10 +8,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
+import { openPage } from "./serve_page.mjs";
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 const nm = path.join(here, "node_modules");
 const jobs = JSON.parse(readFileSync(0, "utf8"));
-const ORIGIN = "http://kyara.test";
 
 const html = `<!doctype html><html><head><script type="importmap">{"imports": {
   "three": "/nm/three/build/three.module.js",
@@ -127,27 +128,12 @@ const browser = await chromium.launch({
 });
 const results = {};
 try {
-  const page = await browser.newPage();
-  let log = [];
-  page.on("console", (m) => { if (m.type() === "warning" || m.type() === "error") log.push(`${m.type()}: ${m.text()}`); });
-  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
   const files = {};
   jobs.forEach((j, i) => { files[`/f/${i}.vrm`] = j.vrm; if (j.vrma) files[`/f/${i}.vrma`] = j.vrma; });
-  await page.route(`${ORIGIN}/**`, async (route) => {
-    const u = new URL(route.request().url());
-    const p = u.pathname;
-    const type = (x) => (x.endsWith(".js") || x.endsWith(".mjs") ? "text/javascript" : "application/octet-stream");
-    if (p === "/" || p === "/index.html") return route.fulfill({ body: html, contentType: "text/html" });
-    if (p === "/page.mjs") return route.fulfill({ body: page_js, contentType: "text/javascript" });
-    if (p.startsWith("/nm/")) return route.fulfill({ body: readFileSync(path.join(nm, p.slice(4))), contentType: type(p) });
-    if (files[p]) return route.fulfill({ body: readFileSync(files[p]), contentType: "application/octet-stream" });
-    return route.fulfill({ status: 404, body: "not found" });
-  });
-  await page.goto(`${ORIGIN}/index.html`);
-  await page.waitForFunction(() => window.ready === true, null, { timeout: 60000 });
+  const { page, logs } = await openPage(browser, { html, pageJs: page_js, nodeModules: nm, files });
   for (let i = 0; i < jobs.length; i++) {
     const j = jobs[i];
-    log = [];
+    logs.lines = [];
     let r;
     try {
       r = await page.evaluate(([a, b, f, fps]) => window.checkVrm(a, b, f, fps),
@@ -155,7 +141,7 @@ try {
     } catch (e) {
       r = { error: String(e) };
     }
-    r.console = log;
+    r.console = logs.lines;
     results[j.vrm] = r;
   }
 } finally {
