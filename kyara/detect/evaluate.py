@@ -50,6 +50,16 @@ def fit_templates(pool) -> Templates:
     return Templates(joints, usum / np.maximum(ucnt, 1e-6))
 
 
+def templates_from_card(card: dict) -> Templates | None:
+    """The templates a trained detector carries (``card["baselines"]``), or None."""
+    b = card.get("baselines") if card else None
+    if not b:
+        return None
+    j = np.asarray(b["joints"], dtype=np.float64)
+    j[j[:, 0] < -0.5] = np.nan
+    return Templates(j, np.asarray(b["udp"], dtype=np.float64))
+
+
 def template_keypoints(t: Templates, box) -> np.ndarray:
     x0, y0, x1, y1 = box
     out = np.zeros((18, 3))
@@ -124,6 +134,8 @@ def evaluate(detector, folders, count: int = 500, seed: int = 0, templates: Temp
     from kyara.detect.recipe import load_pool
 
     if templates is None:
+        templates = templates_from_card(getattr(detector, "card", {}))
+    if templates is None:
         templates = fit_templates(load_pool(folders, "train", limit=2000))
     images = test_images(folders, count, seed)
     if not images:
@@ -150,3 +162,41 @@ def evaluate(detector, folders, count: int = 500, seed: int = 0, templates: Temp
     res.rows = {n: {k: float(np.nanmean(v)) for k, v in d.items()} for n, d in acc.items()}
     res.per_kind = {f"{n} ({kind})": {k: float(np.nanmean(v)) for k, v in d.items()} for (n, kind), d in kinds.items()}
     return res
+
+
+HELDOUT_SEEDS = (7, 8)  # poses, drawings: other seeds than the shipped model's data (1, 2), so new characters
+
+
+def make_heldout(folder, poses: int = 400, drawings: int = 100, per_character: int = 25, size: int = 192,
+                 seeds: tuple[int, int] = HELDOUT_SEEDS, use_ray: bool = False, workers: int | None = None) -> list:
+    """Write a held-out test set (every character in the ``test`` split: the train fraction is 1e-9) with ``kyara dataset``'s engine;
+    returns the dataset folders. Characters come from seeds no training run of the shipped model used."""
+    from pathlib import Path
+
+    from kyara.dataset import DatasetConfig, write_dataset
+
+    root = Path(folder)
+    out = []
+    for kind, count, seed in (("poses", poses, seeds[0]), ("drawings", drawings, seeds[1])):
+        if count <= 0:
+            continue
+        d = root / kind
+        write_dataset(DatasetConfig(kind=kind, count=count, per_character=per_character, size=size, seed=seed,
+                                    splits=(1e-9, 0.0, 1.0 - 1e-9)), d, use_ray=use_ray, workers=workers)
+        out.append(d)
+    return out
+
+
+def ms_per_image(detector, side: int = 512, repeat: int = 5) -> float:
+    """Best wall time of :meth:`predict` on a ``side`` x ``side`` image, milliseconds."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    img = cv2.resize(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8), (side, side))
+    detector.predict(img)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        detector.predict(img)
+        best = min(best, time.perf_counter() - t)
+    return 1000 * best

@@ -19,7 +19,7 @@ from kyara.detect.types import Detection
 KIND = "kyara-detector"
 INPUT = 128  # the network's input side in both passes
 MARGIN = 1.3  # crop side = this x the character box's longer side (the middle of training's range)
-DEFAULT_CONFIG = {"widths": [24, 32, 64, 96, 128], "blocks": 1, "keypoints": 18, "input": INPUT, "sigma": 2.0}
+DEFAULT_CONFIG = {"widths": [16, 32, 64, 96, 128], "blocks": 1, "keypoints": 18, "input": INPUT, "sigma": 2.0}
 MEAN, STD = 127.5, 64.0  # input normalisation of RGB bytes
 
 

@@ -55,11 +55,12 @@ def load_pool(folders: list[str | os.PathLike], split: str, limit: int | None = 
     from kyara.dataset.reader import iter_samples
 
     pool = Pool()
-    for folder in folders:
+    for folder in folders:  # ``limit`` is shared evenly by the folders
+        start = len(pool)
         for s in iter_samples(folder, split, fields=FIELDS):
             pool.add(s)
-            if limit is not None and len(pool) >= limit:
-                return pool
+            if limit is not None and len(pool) - start >= limit // len(folders):
+                break
     return pool
 
 
@@ -126,6 +127,14 @@ class DetectorRecipe:
                 "train_characters": len(set(self.train_pool.characters)),
                 "val_samples": len(self.val_examples), "train_characters_digest": digest(self.train_pool.characters),
                 "batch_size": self.batch_size, "input": self.arch.get("input", INPUT)}
+
+    def baselines(self) -> dict:
+        """The evaluation baselines fitted on the training split (joint and UDP templates)."""
+        from kyara.detect.evaluate import fit_templates
+
+        t = fit_templates(self.train_pool)
+        return {"joints": np.round(np.nan_to_num(t.joints, nan=-1.0), 5).tolist(),
+                "udp": np.round(t.udp, 4).tolist()}
 
     def batch(self, step: int) -> dict:
         import torch

@@ -282,6 +282,8 @@ def export(recipe: Recipe, model: torch.nn.Module, cfg: TrainConfig, folder: Pat
             "hardware": hardware(), "seed": cfg.seed, "lr": cfg.lr,
             "parameters": sum(p.numel() for p in model.parameters()), "metrics": metrics,
             "data": recipe.card()}
+    if hasattr(recipe, "baselines"):  # what evaluation compares against, kept with the weights (not printed)
+        card["baselines"] = recipe.baselines()
     path = save_weights(folder / MODEL, model.state_dict(), recipe.kind, recipe.config(), card, half=half)
     with atomic_path(folder / CARD) as tmp:
         tmp.write_text(model_card_text(card))
