@@ -1,4 +1,5 @@
-"""Pose: presets, joint sliders, live OpenPose/depth/toon, OpenPose JSON and images in and out."""
+"""Pose: presets, joint sliders, live OpenPose/depth/toon, OpenPose JSON and images in and out, and a
+reference picture whose detected skeleton sets the sliders (:mod:`kyara.studio.handlers.reference`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def build(ctx: TabContext, tab) -> None:
         up_png = gr.File(label="upload OpenPose image (used as is by the Image tab)",
                          file_types=list(UPLOAD_KINDS["image"]), type="filepath", elem_id="pose-upload-image")
         down_json = gr.File(label="download OpenPose JSON", interactive=False, elem_id="pose-download")
+    with gr.Row():
+        with gr.Column(scale=1):
+            up_ref = gr.File(label="reference image (photo, drawing, render): detect its pose",
+                             file_types=list(UPLOAD_KINDS["image"]), type="filepath", elem_id="pose-upload-reference")
+            detector = gr.Dropdown(list(H.DETECT_BACKENDS), value="auto", label="detector", elem_id="pose-detector")
+        ref_img = gr.Image(label="reference with the detected skeleton", interactive=False, format="png", scale=2,
+                           elem_id="pose-reference")
 
     def render(st, values, az, el, request, edited: bool = True):
         if st.get("pose") is None:
@@ -88,6 +96,26 @@ def build(ctx: TabContext, tab) -> None:
         p = H.pose_image_upload(path, ctx.max_mb)
         files = dict(st.get("pose_files") or {}, openpose=str(p))
         return str(p), dict(st, pose_files=files), f"OpenPose image `{p.name}` loaded"
+
+    def upload_reference(path, backend, st, request: gr.Request):
+        if path is None:
+            return (gr.update(),) * (len(ref_outs) - 2) + (st, "")
+        ref = H.pose_reference_upload(ctx.ws_of(request), path, backend, st.get("character"), ctx.max_mb)
+        prev = ref.preview
+        st = dict(st, pose_files={k: str(v) for k, v in prev.files.items()})
+        if ref.state is not None:  # the sliders start from the pose the picture shows
+            st = dict(st, pose=ref.state)
+            moved_to = (*H.slider_values(ref.state), round(ref.azimuth), 0)
+        else:
+            moved_to = (gr.update(),) * (len(sliders) + 2)
+        note = f"reference `{Path(path).name}`: " + "; ".join(ref.notes)
+        return (ref.overlay, *moved_to, prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st, note)
+
+    ref_outs = [ref_img, *sliders, azimuth, elevation, *preview_outs]
+    up_ref.upload(safe(upload_reference, ref_outs, status), [up_ref, detector, state], ref_outs,
+                  concurrency_id="pose", api_name="pose_reference")
+    detector.input(safe(upload_reference, ref_outs, status), [up_ref, detector, state], ref_outs,
+                   concurrency_id="pose", api_name=False)
 
     up_json.upload(safe(upload_json, preview_outs, status), [up_json, state], preview_outs, concurrency_id="pose",
                    api_name=False)
