@@ -83,6 +83,20 @@ def _pil_to_array(im, shown: str) -> np.ndarray:
     return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
 
 
+def _frame_count(p: Path) -> int:
+    """Frames in an animated GIF/PNG/WebP (1 for a still image); read from the headers after
+    :func:`kyara.fileio.load_image` has accepted the file."""
+    from PIL import Image
+
+    from kyara.fileio import IMAGE_FORMATS
+
+    try:
+        with Image.open(p, formats=IMAGE_FORMATS) as im:
+            return int(getattr(im, "n_frames", 1) or 1)
+    except Exception:  # noqa: BLE001 - a broken later frame: the first one was read, that is what is used
+        return 1
+
+
 def read_image(path: str | os.PathLike, what: str = "image", label: str | None = None) -> tuple[np.ndarray, list[str]]:
     """Read an image file -> ``([H, W, 3] uint8 RGB, notes)`` (see the module doc for the rules).
 
@@ -97,7 +111,7 @@ def read_image(path: str | os.PathLike, what: str = "image", label: str | None =
     shown = f"{what} '{label if label is not None else p}'"
     im = load_image(p, what, label=label)  # first frame of an animation
     notes: list[str] = []
-    frames = int(getattr(im, "n_frames", 1) or 1)
+    frames = _frame_count(p)
     if frames > 1:
         notes.append(f"{shown} is animated ({frames} frames): using its first frame")
     try:
