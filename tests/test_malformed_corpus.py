@@ -337,6 +337,30 @@ if "dataset" in _cli_commands():  # being written: its cases count once the comm
     ])
 
 
+def _detect_image() -> str:
+    """A valid picture for the detect option cases (written once into the session folder)."""
+    p = session_dir() / "detect_ok.png"
+    if not p.exists():
+        from PIL import Image
+
+        Image.fromarray(noise((48, 32))).save(p)
+    return str(p)
+
+
+if "detect" in _cli_commands():  # the image reader's cases through kyara detect, and its options
+    add("image", {"detect": lambda p, o: ["detect", str(p), "-o", str(o / "d")]}, IMAGES)
+    _opts("detect", [
+        ("unknown_backend", lambda o: ["detect", _detect_image(), "--backend", "openpose", "-o", str(o / "d")],
+         "--backend 'openpose'"),
+        ("unknown_style", lambda o: ["detect", _detect_image(), "--openpose-style", "thin", "-o", str(o / "d")],
+         "--openpose-style 'thin'"),
+        ("no_output", lambda o: ["detect", _detect_image()], "-o|--output"),
+        ("output_parent_missing", lambda o: ["detect", _detect_image(), "-o", str(o / "no" / "d")], "does not exist"),
+        ("image_missing", lambda o: ["detect", str(session_dir() / "no_such.png"), "-o", str(o / "d")],
+         "does not exist"),
+    ])
+
+
 if "batch" in _cli_commands():  # being written: its cases count once the command is there
     add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 
