@@ -361,6 +361,29 @@ if "detect" in _cli_commands():  # the image reader's cases through kyara detect
     ])
 
 
+_opts("train", [
+    ("unknown_model", lambda o: ["train", "nope", "--data", str(session_dir()), "-o", str(o / "r")], "no model named"),
+    ("not_a_dataset", lambda o: ["train", "detector", "--data", str(session_dir()), "-o", str(o / "r")],
+     "not a kyara dataset"),
+    ("no_data", lambda o: ["train", "detector", "-o", str(o / "r")], "--data"),
+    ("unknown_recipe", lambda o: ["train", "detector", "--data", str(session_dir()), "--recipe", "huge",
+                                  "-o", str(o / "r")], "--recipe"),
+    ("steps_zero", lambda o: ["train", "detector", "--data", str(session_dir()), "--steps", "0", "-o", str(o / "r")],
+     "--steps"),
+    ("minutes_nan", lambda o: ["train", "detector", "--data", str(session_dir()), "--minutes", "nan",
+                               "-o", str(o / "r")], "--minutes"),
+])
+_opts("eval", [
+    ("unknown_model", lambda o: ["eval", "nope", "-o", str(o / "e.json")], "no model named"),
+    ("count_zero", lambda o: ["eval", "detector", "--count", "0", "-o", str(o / "e.json")], "--count"),
+    ("not_a_dataset", lambda o: ["eval", "detector", "--data", str(session_dir()), "-o", str(o / "e.json")],
+     "not a kyara dataset"),
+    ("output_parent_missing", lambda o: ["eval", "detector", "-o", str(o / "no" / "e.json")], "does not exist"),
+    ("weights_missing", lambda o: ["eval", "detector", "--weights", str(session_dir() / "no.safetensors"),
+                                   "-o", str(o / "e.json")], "do not exist"),
+])
+
+
 if "batch" in _cli_commands():  # being written: its cases count once the command is there
     add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 

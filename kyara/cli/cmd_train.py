@@ -38,14 +38,16 @@ def register(app: typer.Typer) -> None:
         entry = registry.get(name)
         if recipe not in entry.configs:
             raise ValueError(f"--recipe '{recipe}' is unknown, expected one of {', '.join(entry.configs)}")
-        for d in data:
-            if not (Path(d) / "manifest.json").is_file():
-                raise ValueError(f"--data '{d}' is not a kyara dataset folder (no manifest.json)")
         for flag, v in (("--steps", steps), ("--batch-size", batch_size)):
             if v is not None and v < 1:
                 raise ValueError(f"{flag} is {v}, expected a positive integer")
-        if minutes < 0 or threads < 0:
-            raise ValueError("--minutes and --threads must not be negative")
+        import math
+
+        if not math.isfinite(minutes) or minutes < 0 or threads < 0:
+            raise ValueError(f"--minutes {minutes} / --threads {threads}: expected numbers >= 0")
+        for d in data:
+            if not (Path(d) / "manifest.json").is_file():
+                raise ValueError(f"--data '{d}' is not a kyara dataset folder (no manifest.json)")
         out = Path(output)
         if out.exists() and not out.is_dir():
             raise ValueError(f"output '{out}' exists and is not a folder")
