@@ -200,3 +200,34 @@ def ms_per_image(detector, side: int = 512, repeat: int = 5) -> float:
         detector.predict(img)
         best = min(best, time.perf_counter() - t)
     return 1000 * best
+
+
+def real_drawings_report(detector, folder) -> list[dict]:
+    """PCK@0.05/0.1 on the annotated real drawings under ``folder`` (AnimatedDrawings' format) for the
+    kyara detector, mediapipe (when installed) and the box template on the true mask. Only the joints
+    the drawings annotate count (see :mod:`kyara.detect.drawings`); report only: two drawings are too few."""
+    from pathlib import Path
+
+    from kyara.detect.drawings import load_drawing, template_baseline
+
+    rows = []
+    for d in sorted(p for p in Path(folder).iterdir() if (p / "char_cfg.yaml").is_file()):
+        dr = load_drawing(d)
+        gt = dr.keypoints.copy()
+        methods = {"kyara": lambda: detector.predict(dr.rgb).keypoints, "template": lambda: template_baseline(dr.mask)}
+        try:
+            import mediapipe  # noqa: F401
+
+            from kyara.detect import detect
+
+            methods["mediapipe"] = lambda: detect(dr.rgb, backend="mediapipe").keypoints
+        except ImportError:
+            pass
+        for name, fn in methods.items():
+            try:
+                kp = np.asarray(fn(), dtype=np.float64)
+            except ValueError:  # a backend that finds nobody
+                kp = np.zeros((18, 3))
+            rows.append({"name": dr.name, "method": name, "pck@0.05": pck(kp, gt, dr.mask, 0.05),
+                         "pck@0.1": pck(kp, gt, dr.mask, 0.1)})
+    return rows

@@ -3,7 +3,7 @@
 Data: ``kyara dataset poses`` and ``drawings`` folders (train split to learn, val split to
 validate), held in memory. Batch ``k`` is a pure function of ``(seed, k)``: which samples, how
 they are cropped, rotated, put on a background and degraded (:mod:`kyara.detect.augment`).
-Losses: heatmap MSE (x :data:`HEAT_WEIGHT`), mask BCE + soft Dice, UDP L1 on the mask.
+Losses: heatmap squared error weighted by ``1 + PEAK_WEIGHT * target`` (x :data:`HEAT_WEIGHT`), mask BCE + soft Dice, UDP L1 on the mask.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 
 from kyara.detect.network import DEFAULT_CONFIG, INPUT, KIND, MARGIN, MEAN, STD, build_network
 
-HEAT_WEIGHT = 200.0
+HEAT_WEIGHT = 500.0
+PEAK_WEIGHT = 20.0
 FIELDS = ("rgba", "drawing", "mask", "udp", "openpose", "keypoints")
 
 
@@ -171,7 +172,8 @@ def detector_loss(out: dict, b: dict):
     import torch
     import torch.nn.functional as F
 
-    heat = F.mse_loss(out["heatmaps"], b["heat"]) * HEAT_WEIGHT
+    # squared error, weighted up where the target is on (the peaks are a tiny share of the pixels)
+    heat = (((out["heatmaps"] - b["heat"]) ** 2) * (1.0 + PEAK_WEIGHT * b["heat"])).mean() * HEAT_WEIGHT
     logit = out["mask"][:, 0]
     bce = F.binary_cross_entropy_with_logits(logit, b["mask"])
     p = torch.sigmoid(logit)

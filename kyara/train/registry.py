@@ -40,10 +40,29 @@ TRAINABLE: dict[str, Trainable] = {
     "detector": Trainable(
         "detector", "pose (COCO-18), mask and UDP from an image; data: kyara dataset poses + drawings",
         "detector.safetensors", _detector,
-        {"cpu": TrainConfig(steps=6000, lr=2e-3, warmup=200, validate_every=750, checkpoint_s=180.0),
+        {"cpu": TrainConfig(steps=5400, lr=2e-3, warmup=200, validate_every=600, checkpoint_s=180.0),
          "gpu": TrainConfig(steps=30000, lr=2e-3, warmup=500, validate_every=2000, checkpoint_s=180.0),
          "tiny": TrainConfig(steps=20, lr=2e-3, warmup=2, validate_every=0, log_every=5, checkpoint_s=1e9)}),
 }
+
+
+def _sheet(data, seed: int, recipe: str, batch_size: int | None = None):
+    from kyara.sheet.recipe import SheetRecipe
+
+    arch = {"cpu": {"size": 64, "widths": [16, 32, 48]},
+            "gpu": {"size": 128, "widths": [32, 48, 64, 96]},
+            "tiny": {"size": 64, "widths": [8, 8, 8]}}[recipe]
+    bs = batch_size or {"cpu": 8, "gpu": 32, "tiny": 2}[recipe]
+    return SheetRecipe(data=list(data), seed=seed, batch_size=bs, arch=arch, max_refs=4,
+                       detector_mix=0.0 if recipe == "tiny" else 0.25, val_count=8 if recipe == "tiny" else 128)
+
+
+TRAINABLE["sheet"] = Trainable(
+    "sheet", "CoNR-lite: a character sheet + a target UDP -> the character in that pose; data: kyara dataset sheets",
+    "sheet.safetensors", _sheet,
+    {"cpu": TrainConfig(steps=6000, lr=2e-3, warmup=200, validate_every=1000, checkpoint_s=180.0),
+     "gpu": TrainConfig(steps=40000, lr=2e-3, warmup=500, validate_every=4000, checkpoint_s=180.0),
+     "tiny": TrainConfig(steps=20, lr=2e-3, warmup=2, validate_every=0, log_every=5, checkpoint_s=1e9)})
 
 
 def get(name: str) -> Trainable:
