@@ -16,6 +16,7 @@ import gradio as gr
 
 from kyara.studio.config import StudioConfig
 from kyara.studio.tabs import TabContext, discover, new_state, tab_id
+from kyara.studio.viewer import find_web_modules
 
 CSS = """
 .kyara-progress {position: relative; height: 26px; border-radius: 6px; background: #e5e7eb; overflow: hidden;}
@@ -27,7 +28,7 @@ CSS = """
 def build_app(config: StudioConfig) -> gr.Blocks:
     """The whole page for ``config`` (its ``output`` folder must exist)."""
     with gr.Blocks(title="kyara studio", analytics_enabled=False) as demo:
-        ctx = TabContext(config=config, state=gr.State(new_state()))
+        ctx = TabContext(config=config, state=gr.State(new_state()), web_modules=find_web_modules(config.web_modules))
         gr.Markdown("# kyara studio\nAnime characters from text: create, pose, generate, animate, export.")
         with gr.Tabs():
             for mod in discover():

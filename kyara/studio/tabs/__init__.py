@@ -41,6 +41,7 @@ class TabContext:
     config: StudioConfig  # checked, with its ``output`` folder set
     state: Any  # gr.State holding the session dict of :func:`new_state`
     widgets: dict[str, Any] = field(default_factory=dict)  # "tab.name" -> widget(s) a tab shares with later tabs
+    web_modules: Path | None = None  # three.js + three-vrm for the 3D view (None: gradio's GLB viewer instead)
 
     @property
     def max_mb(self) -> float:
@@ -49,6 +50,27 @@ class TabContext:
     def ws_of(self, request: gr.Request | None) -> Workspace:
         """The browser session's workspace under the output folder."""
         return Workspace.for_session(Path(self.config.output), getattr(request, "session_hash", None))
+
+
+def view3d(ctx: TabContext, elem_id: str):
+    """The 3D view of a tab: three.js + three-vrm showing the exported file (:mod:`kyara.studio.viewer`)
+    when its scripts were found, else gradio's GLB viewer (``<elem_id>`` either way)."""
+    if ctx.web_modules is not None:
+        from kyara.studio.viewer import viewer_html
+
+        return gr.HTML(viewer_html(ctx.web_modules, None), js_on_load=None, elem_id=elem_id, min_height=200)
+    return gr.Model3D(label="GLB (drag to turn)", clear_color=(0.95, 0.95, 0.96, 1.0), elem_id=elem_id)
+
+
+def view3d_value(ctx: TabContext, path: str | Path | None):
+    """What the 3D view of :func:`view3d` shows for an exported or imported file (left as it is when it
+    cannot show that file)."""
+    suffix = Path(path).suffix.lower() if path is not None else ""
+    if ctx.web_modules is not None:
+        from kyara.studio.viewer import KINDS, viewer_html
+
+        return viewer_html(ctx.web_modules, path) if suffix in KINDS else gr.update()
+    return str(path) if suffix == ".glb" else gr.update()
 
 
 def new_state() -> dict:

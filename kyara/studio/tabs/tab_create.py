@@ -1,4 +1,5 @@
-"""Create: a prompt (or an edited spec, or an imported avatar) -> previews, turntable, VRM and STL."""
+"""Create: a prompt (or an edited spec, or an imported avatar) -> previews, turntable, VRM and STL, and
+the VRM in the 3D view."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import gradio as gr
 
 from kyara.studio import handlers as H
 from kyara.studio.session import UPLOAD_KINDS
-from kyara.studio.tabs import TabContext, safe
+from kyara.studio.tabs import TabContext, safe, view3d, view3d_value
 
 TITLE = "Create"
 ORDER = 10
@@ -29,6 +30,8 @@ def build(ctx: TabContext, tab) -> None:
         side = gr.Image(label="side", type="filepath", interactive=False, elem_id="create-side")
         back = gr.Image(label="back", type="filepath", interactive=False, elem_id="create-back")
         turn = gr.Image(label="turntable", type="filepath", interactive=False, elem_id="create-turntable")
+    # the exported VRM itself in three.js + three-vrm (only where its scripts are installed)
+    view = [view3d(ctx, "create-view3d")] if ctx.web_modules is not None else []
     with gr.Row():
         with gr.Column(scale=2):
             spec = gr.Code(label="character spec (edit, then Apply)", language="json", interactive=True,
@@ -40,13 +43,13 @@ def build(ctx: TabContext, tab) -> None:
 
     def imported(path, st, request: gr.Request):
         if path is None:
-            return (gr.update(),) * 4 + (st, "")
+            return (gr.update(),) * (4 + len(view)) + (st, "")
         dst, views = H.avatar_previews(ctx.ws_of(request), path, ctx.max_mb)
         st = dict(st, character=str(dst), pose=None, pose_files={})
-        return (*[str(v) for v in views], [str(dst)], st,
+        return (*[str(v) for v in views], [str(dst)], *[view3d_value(ctx, dst) for _ in view], st,
                 f"imported `{Path(path).name}`: it is now the session's character")
 
-    import_outs = [front, side, back, files, state, status]
+    import_outs = [front, side, back, files, *view, state, status]
     upload.upload(safe(imported, import_outs, status), [upload, state], import_outs, concurrency_id="create",
                   api_name=False)
 
@@ -54,10 +57,10 @@ def build(ctx: TabContext, tab) -> None:
         out = H.create(ctx.ws_of(request), prompt_text, seed_value, spec_text if from_spec else None)
         st = dict(st, character=str(out.character), pose=None, pose_files={})
         return (out.spec_json, *[str(p) for p in out.views], str(out.turntable),
-                [str(out.vrm), str(out.stl), str(out.character)], st,
+                [str(out.vrm), str(out.stl), str(out.character)], *[view3d_value(ctx, out.vrm) for _ in view], st,
                 f"created in `{out.character.parent.name}`: front/side/back previews, turntable, VRM and STL")
 
-    outs = [spec, front, side, back, turn, files, state, status]
+    outs = [spec, front, side, back, turn, files, *view, state, status]
     def from_prompt(prompt_text, seed_value, spec_text, st, request: gr.Request):
         return run(prompt_text, seed_value, spec_text, st, request, False)
 
