@@ -110,7 +110,7 @@ class _Job:
 
     maps: tuple[str, ...]
     geo: tuple[str, ...]  # geometry-pass outputs
-    lines: list  # [(target, width px, rgba, ToonStyle of depth-scaled ink or None)]
+    lines: list  # [(target, width px, rgba, ToonStyle of depth-scaled ink or None, depth bias)]
     toon_bg: tuple
     style: MapStyle
     verts: np.ndarray  # [V, 3] shared or [N, V, 3]
@@ -225,8 +225,7 @@ class _Engine:
         gfbo = self._fbo(job.geo) if job.geo else self._fbo(())
         if job.lines:
             lprog = self._program("line")
-            for k_, v_ in (("u_size", (self.width, self.height)), ("u_tiles", tiles),
-                           ("u_bias", float(job.style.line_depth_bias))):
+            for k_, v_ in (("u_size", (self.width, self.height)), ("u_tiles", tiles)):
                 lprog[k_].value = v_
         # Clears go into the same llvmpipe scene as the drawing that follows (no framebuffer switch in
         # between), so each 64x64 tile is cleared and shaded while it is in cache.
@@ -339,7 +338,8 @@ class _Engine:
         self._lines.bind_to_storage_buffer(3)
 
     def _draw_lines(self, lines) -> None:
-        """Draw the uploaded edges as quads into each ``(target, width, rgba)`` of ``lines``."""
+        """Draw the uploaded edges as quads into each ``(target, width, rgba, ink style, depth bias)`` of
+        ``lines``."""
         if not lines or self._num_lines == 0:
             return
         ctx = self.ctx
@@ -347,13 +347,14 @@ class _Engine:
         ctx.depth_func = "<="
         prog = self._program("line")
         vao = self._vao("line")
-        for name, width, color, ink in lines:
+        for name, width, color, ink, bias in lines:
             fbo = self._fbo((name,))
             fbo.depth_mask = False
             fbo.use()
             prog["u_width"].value = float(width)
             for k_, v_ in ink_uniforms(ink).items():
                 prog[k_].value = v_
+            prog["u_bias"].value = float(bias)
             prog["u_bias_px"].value = 2.0 * float(width)
             prog["u_ink_only"].value = 1.0 if name == "toon" else 0.0
             prog["u_color"].value = color
@@ -508,9 +509,10 @@ class MeshRenderer:
         srcs = {_READ[m][0] for m in maps if not (m == "mask" and mask_from_parts)}
         srcs |= {"gbuf"} if "toon" in maps else set()
         geo = tuple(o for o in GEOMETRY_OUTPUTS if o in srcs)
-        lines = [(name, w, col, ink) for name, w, col, ink in (
-            ("lineart", style.line_width, (1.0, 1.0, 1.0, 1.0), None),
-            ("toon", style.toon.outline_width, (*style.toon.outline_color, 1.0), style.toon)) if name in maps and w > 0]
+        lines = [(name, w, col, ink, bias) for name, w, col, ink, bias in (
+            ("lineart", style.line_width, (1.0, 1.0, 1.0, 1.0), None, style.line_depth_bias),
+            ("toon", style.toon.outline_width, (*style.toon.outline_color, 1.0), style.toon,
+             style.toon.outline_depth_bias)) if name in maps and w > 0]
         toon_bg = (0.0, 0.0, 0.0, 0.0) if style.toon.background is None else (*style.toon.background, 1.0)
 
         view_data = self._view_data(verts, cams)  # [N, 40]
