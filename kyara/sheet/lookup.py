@@ -50,6 +50,7 @@ class RefView:
     digest: bytes = b""
     _tree: object = field(default=None, repr=False)
     _pix: np.ndarray | None = field(default=None, repr=False)
+    _spacing: float | None = field(default=None, repr=False)
 
     @property
     def tree(self):
@@ -70,11 +71,10 @@ class RefView:
 
     def spacing(self) -> float:
         """Median UDP distance from a foreground pixel to its nearest other one."""
-        t = self.tree
-        if t.n < 2:
-            return 0.0
-        d, _ = t.query(t.data, k=2)
-        return float(np.median(d[:, 1]))
+        if self._spacing is None:
+            t = self.tree
+            self._spacing = float(np.median(t.query(t.data, k=2)[0][:, 1])) if t.n >= 2 else 0.0
+        return self._spacing
 
 
 def check_udp(udp: np.ndarray, what: str = "UDP", shape: tuple[int, int] | None = None) -> np.ndarray:
