@@ -121,3 +121,29 @@ def test_weights_round_trip_exact(tmp_path, sheet_data):
     with torch.no_grad():
         assert torch.equal(net(batch)["rgba"], back(batch)["rgba"])
     assert cfg == net.config.to_dict()
+
+
+def test_evaluation_table_has_every_row_and_the_untrained_model_is_b2(sheet_data):
+    from kyara.sheet.evaluate import METRICS, evaluate, goals, load_cases, make_tuples, table
+    from kyara.sheet.model import build
+
+    folder, _ = sheet_data
+    cases = load_cases(folder, "train")
+    assert len(cases) == 2 and all(len(c.refs) == 4 and len(c.targets) == 4 for c in cases)
+    tuples = make_tuples(cases, 6, seed=1)
+    assert tuples == make_tuples(cases, 6, seed=1) and {len(t[2]) for t in tuples} == {1, 4}
+    torch.manual_seed(0)
+    res = evaluate(cases, tuples, model=build(TINY).eval(), sides=(64, 128))
+    for row in ("b0", "b1", "b2", "conr", "conr_zeroed"):
+        for n in (1, 4):
+            for side in (64, 128):
+                assert set(res.rows[(row, n, side)]) == set(METRICS)
+    for n in (1, 4):  # at initialisation the network is B2
+        assert abs(res.rows[("conr", n, 64)]["l1_rgb"] - res.rows[("b2", n, 64)]["l1_rgb"]) < 1e-4
+        assert res.rows[("b2", n, 64)]["l1_rgb"] < res.rows[("b0", n, 64)]["l1_rgb"]
+    # every baseline's alpha is the target's occupancy: the outline drawn around it is what they miss
+    assert res.rows[("b2", 4, 64)]["alpha_iou"] == res.rows[("b0", 4, 64)]["alpha_iou"] > 0.6
+    text = "\n".join(table(res))
+    assert "CoNR-lite, residual + fusion zeroed" in text and "0.0179" in text
+    assert [g[0] for g in goals(res)] == ["sheet_conr_vs_b2_l1_ratio", "sheet_conr_vs_zeroed_l1_ratio",
+                                          "sheet_conr_n4_vs_n1_l1_ratio"]
