@@ -8,9 +8,11 @@ Sources, first that works (:func:`estimate_skeleton`):
    :attr:`SkeletonConfig.detector_threshold` or more and inside the (slightly grown) mask;
 3. the mask's medial axis matched to a humanoid template (:func:`medial_axis_joints`): the axis'
    end points are matched to head, hands and feet by where a standing figure has them (one optimal
-   assignment), and the joints are placed along the axis paths between them: the head's centre
-   where the axis below the head end is widest, the crotch where the paths to the feet part, the
-   shoulders where the arm paths leave the torso, elbows and knees half-way along the limbs;
+   assignment), and the joints are placed along the axis paths between them: shoulders and hips
+   where the figure's width across the limb first grows into the torso (:func:`limb_root`; a
+   skirt's hips below its waist, :func:`skirt_waist`), elbows and knees half-way along the limbs,
+   wrists and ankles a little back from the ends, the nose :data:`NOSE_RATIO` of the way from the
+   head's top to the shoulders;
 4. the bounding-box template (:func:`kyara.detect.drawings.template_baseline`).
 
 Whatever the source, the same axis graph checks that the figure is a humanoid
@@ -232,6 +234,10 @@ ROLES = ("head", "right_hand", "left_hand", "right_foot", "left_foot")
 ROLE_AT = np.array([[0.5, 0.0], [0.0, 0.45], [1.0, 0.45], [0.35, 1.0], [0.65, 1.0]])
 ROLE_WEIGHT = np.array([[1.0, 1.0], [1.0, 0.25], [1.0, 0.25], [0.3, 1.0], [0.3, 1.0]])
 MEDIAL_CONFIDENCE = 0.6
+SHOULDER_INSET = 0.5  # the shoulder joint: this many arm widths inside where the arm meets the torso
+ANKLE_BACK = 0.08  # the ankle: this share of the leg's axis back from the foot's end
+NOSE_RATIO = 0.42  # the nose: this share of the way from the head's top down to the shoulder line
+SKIRT_FLARE = 1.3  # a figure this much wider just above where its legs part than at its waist wears a skirt
 
 
 def _path(pred: np.ndarray, end: int) -> list[int]:
@@ -312,28 +318,46 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
             raise NoMatch(f"the {side} arm leaves the axis at the head, expected it to join the torso")
         limb = arm[j - 1:]
         arc = _arc(g, limb)
-        shoulder_s, shoulder = limb_root(g, limb, arc, 0.45, 0.0)
+        shoulder_s, shoulder = limb_root(g, limb, arc, 0.45, SHOULDER_INSET)
         wrist_s = arc[-1] - 0.12 * (arc[-1] - shoulder_s)
         kp[J[f"{side}_shoulder"]] = (*shoulder, conf)
         kp[J[f"{side}_wrist"]] = (*_at(g, limb, wrist_s), conf)
         kp[J[f"{side}_elbow"]] = (*_at(g, limb, 0.5 * (shoulder_s + wrist_s)), conf)
     # legs: from the crotch
+    legs = {}
     for side in ("right", "left"):
         leg = paths[f"{side}_foot"][nc - 1:]
         arc = _arc(g, leg)
         hip_s, hip = limb_root(g, leg, arc, 0.3, 0.6, across=(1.0, 0.0))  # legs: across the body
-        ankle_s = arc[-1] - 0.08 * (arc[-1] - hip_s)
-        ankle = _at(g, leg, ankle_s)
+        ankle_s = arc[-1] - ANKLE_BACK * (arc[-1] - hip_s)
+        legs[side] = (leg, arc, hip_s, hip, _at(g, leg, ankle_s), ankle_s)
+    # a skirt or a dress: the legs part at its hem, below the hips; the hips then go a little below the
+    # waist (the narrowest row of the torso above the hem), the knees half-way down to the ankles
+    skirt_at = skirt_waist(g, kp, trunk[-1])
+    for side in ("right", "left"):
+        leg, arc, hip_s, hip, ankle, ankle_s = legs[side]
+        if skirt_at is not None:
+            hip = np.array([hip[0], skirt_at])
+            knee_y = 0.5 * (hip[1] + ankle[1])
+            below = np.flatnonzero(g.xy[leg, 1] >= knee_y)
+            knee = g.xy[leg[below[0]]] if len(below) and g.xy[leg[0], 1] < knee_y else 0.5 * (hip + ankle)
+        else:
+            knee = _at(g, leg, 0.5 * (hip_s + ankle_s))
         kp[J[f"{side}_hip"]] = (*hip, conf)
+        kp[J[f"{side}_knee"]] = (*knee, conf)
         kp[J[f"{side}_ankle"]] = (*ankle, conf)
-        kp[J[f"{side}_knee"]] = (*_at(g, leg, 0.5 * (hip_s + ankle_s)), conf)
-    # head: the widest point of the axis between the head end and where the arms join
-    top = trunk[:max(2, min(_common(paths["right_hand"], trunk), _common(paths["left_hand"], trunk)))]
-    r = g.radius[top]
-    k = int(np.argmax(r[: max(1, int(np.ceil(0.8 * len(top))))]))
-    centre, rad = g.xy[top[k]], float(r[k])
+    # head: the nose NOSE_RATIO of the way from the head's top down to the shoulder line, on the axis
     kp[J["neck"]] = (*(0.5 * (kp[J["right_shoulder"], :2] + kp[J["left_shoulder"], :2])), conf)
-    face_points(kp, centre, rad, conf)
+    top = trunk[:max(2, min(_common(paths["right_hand"], trunk), _common(paths["left_hand"], trunk)))]
+    head_x = float(g.xy[top[0], 0])
+    w = max(2, int(round(0.02 * g.width)))
+    col = g.mask[:, int(max(0, head_x - w)):int(head_x + w + 1)].any(axis=1)
+    crown = float(np.flatnonzero(col)[0]) if col.any() else float(g.xy[top[0], 1])
+    nose_y = crown + NOSE_RATIO * (kp[J["neck"], 1] - crown)
+    near = top[int(np.argmin(np.abs(g.xy[top, 1] - nose_y)))]
+    nose = np.array([float(g.xy[near, 0]), nose_y])
+    radius = min(0.5 * row_width(g.mask, nose[0], nose[1]), nose_y - crown)
+    face_points(kp, nose, max(radius, 1.0), conf)
     pelvis = 0.5 * (kp[J["right_hip"], :2] + kp[J["left_hip"], :2])
     return kp, pelvis
 
@@ -365,6 +389,43 @@ def chord_widths(g: AxisGraph, path: list[int], across=None) -> np.ndarray:
     return out
 
 
+def row_width(mask: np.ndarray, x: float, y: float) -> float:
+    """Width (pixels) of the mask's horizontal run through ``(x, y)`` (0 off the mask)."""
+    h, w = mask.shape
+    yi, xi = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
+    row = mask[yi]
+    if not row[xi]:
+        return 0.0
+    off = np.flatnonzero(~row)
+    left = off[off < xi]
+    right = off[off > xi]
+    return float((right[0] if len(right) else w) - (left[-1] if len(left) else -1) - 1)
+
+
+def skirt_waist(g: AxisGraph, kp: np.ndarray, crotch: int) -> float | None:
+    """The hips' y (pixels) of a figure in a skirt or dress, or None when it wears none: the figure is
+    a skirt when, just above where the legs part, it is :data:`SKIRT_FLARE` x wider than at its waist
+    (its narrowest row between the shoulders and there); the hips then sit a quarter of the way
+    from the waist down to the hem."""
+    shoulder_y = 0.5 * (kp[J["right_shoulder"], 1] + kp[J["left_shoulder"], 1])
+    fork = g.xy[crotch]
+    span = fork[1] - shoulder_y
+    if span <= 4:
+        return None
+    ys = np.linspace(shoulder_y + 0.3 * span, fork[1] - 0.04 * g.height, 24)
+    if len(ys) == 0 or ys[-1] <= ys[0]:
+        return None
+    widths = np.array([row_width(g.mask, fork[0], y) for y in ys])
+    ok = widths > 0
+    if ok.sum() < 4:
+        return None
+    k = int(np.argmin(np.where(ok, widths, np.inf)))
+    hem = float(widths[ok][-1])
+    if hem < SKIRT_FLARE * float(widths[k]) or k >= len(ys) - 2:
+        return None
+    return float(ys[k] + 0.25 * (fork[1] - ys[k]))
+
+
 def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset: float, across=None
               ) -> tuple[float, np.ndarray]:
     """The limb's root joint (shoulder, hip) on ``limb`` (the axis path from where it leaves the
@@ -383,15 +444,15 @@ def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset
     return s, p - inset * own * d
 
 
-def face_points(kp: np.ndarray, centre: np.ndarray, radius: float, conf: float) -> None:
-    """Nose, eyes and ears of a front-facing head drawn as a disc of ``radius`` at ``centre``."""
-    cx, cy = float(centre[0]), float(centre[1])
+def face_points(kp: np.ndarray, nose: np.ndarray, radius: float, conf: float) -> None:
+    """Nose, eyes and ears of a front-facing head ``radius`` pixels wide (half) with its nose at ``nose``."""
+    x, y = float(nose[0]), float(nose[1])
     r = float(radius)
-    kp[J["nose"]] = (cx, cy + 0.3 * r, conf)
-    kp[J["right_eye"]] = (cx - 0.45 * r, cy - 0.05 * r, conf)
-    kp[J["left_eye"]] = (cx + 0.45 * r, cy - 0.05 * r, conf)
-    kp[J["right_ear"]] = (cx - 0.95 * r, cy + 0.15 * r, conf)
-    kp[J["left_ear"]] = (cx + 0.95 * r, cy + 0.15 * r, conf)
+    kp[J["nose"]] = (x, y, conf)
+    kp[J["right_eye"]] = (x - 0.4 * r, y - 0.3 * r, conf)
+    kp[J["left_eye"]] = (x + 0.4 * r, y - 0.3 * r, conf)
+    kp[J["right_ear"]] = (x - 0.9 * r, y - 0.15 * r, conf)
+    kp[J["left_ear"]] = (x + 0.9 * r, y - 0.15 * r, conf)
 
 
 def template_joints(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
