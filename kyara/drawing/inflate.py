@@ -35,7 +35,7 @@ PARTS = ("head", "torso", "right_upper_arm", "right_lower_arm", "left_upper_arm"
          "right_upper_leg", "right_lower_leg", "left_upper_leg", "left_lower_leg")
 # depth of each part's cross-section relative to a round one (1: as deep as wide); the torso of a
 # figure is flatter than wide, a head drawn as a disc is a ball
-DEPTH = {"head": 1.25, "torso": 0.75}
+DEPTH = {"head": 1.25, "torso": 0.68}
 SIDES = ("front", "back", "rim")
 
 
