@@ -31,6 +31,11 @@ from kyara.sheet.prep import crop_image, crop_udp, premultiply, square_box
 
 GRAD_WEIGHT = 0.5
 FIELDS = ("rgba", "udp", "refs")
+# the recipes of ``kyara train sheet``: cpu (the shipped model, 64 px, <= 90 min on 2 cores), gpu (128 px), tiny (tests)
+ARCHITECTURES = {"cpu": {"size": 64, "widths": [16, 32, 48]},
+                 "gpu": {"size": 128, "widths": [32, 48, 64, 96]},
+                 "tiny": {"size": 64, "widths": [8, 8, 8]}}
+BATCH_SIZES = {"cpu": 8, "gpu": 32, "tiny": 2}
 
 
 @dataclass

@@ -47,13 +47,10 @@ TRAINABLE: dict[str, Trainable] = {
 
 
 def _sheet(data, seed: int, recipe: str, batch_size: int | None = None):
-    from kyara.sheet.recipe import SheetRecipe
+    from kyara.sheet.recipe import ARCHITECTURES, BATCH_SIZES, SheetRecipe
 
-    arch = {"cpu": {"size": 64, "widths": [16, 32, 48]},
-            "gpu": {"size": 128, "widths": [32, 48, 64, 96]},
-            "tiny": {"size": 64, "widths": [8, 8, 8]}}[recipe]
-    bs = batch_size or {"cpu": 8, "gpu": 32, "tiny": 2}[recipe]
-    return SheetRecipe(data=list(data), seed=seed, batch_size=bs, arch=arch, max_refs=4,
+    return SheetRecipe(data=list(data), seed=seed, batch_size=batch_size or BATCH_SIZES[recipe],
+                       arch=dict(ARCHITECTURES[recipe]), max_refs=4,
                        detector_mix=0.0 if recipe == "tiny" else 0.25, val_count=8 if recipe == "tiny" else 128)
 
 
