@@ -211,8 +211,9 @@ async function load() {
     const geo = await new STLLoader().loadAsync(cfg.model);
     geo.computeVertexNormals();
     root = new THREE.Mesh(geo, new THREE.MeshStandardMaterial({ color: 0xd8d2cc, roughness: 0.8 }));
-    if (geo.boundingBox === null) geo.computeBoundingBox();
+    root.rotation.x = -Math.PI / 2;  // kyara's print STL is Z up (millimetres): stand it up in Y-up three.js
     scene.add(root);
+    root.updateMatrixWorld(true);
     return { kind: "stl", meshes: 1, vrm: false };
   }
   const loader = new GLTFLoader();
