@@ -245,10 +245,11 @@ ROLE_AT = np.array([[0.5, 0.0], [0.0, 0.45], [1.0, 0.45], [0.35, 1.0], [0.65, 1.
 ROLE_WEIGHT = np.array([[1.0, 1.0], [1.0, 0.25], [1.0, 0.25], [0.3, 1.0], [0.3, 1.0]])
 MEDIAL_CONFIDENCE = 0.6
 SHOULDER_INSET = 0.5  # the shoulder joint: this many arm widths inside where the arm meets the torso
-ANKLE_BACK = 0.08  # the ankle: this share of the leg's axis back from the foot's end
+ANKLE_BACK = 0.12  # the ankle: this share of the leg's axis back from the foot's end
 NOSE_RATIO = 0.42  # the nose: this share of the way from the head's top down to the shoulder line
 GOWN = 0.8  # legs parting this low in the figure's box (share of its height): a gown, no legs shown
 GOWN_WIDTH = 0.2  # ... or "legs" wider than this share of the figure's height: the halves of a gown
+SKIRT_HIP = 0.55  # ... its hips this share of the way from its waist down to its hem
 SKIRT_FLARE = 1.3  # a figure this much wider just above where its legs part than at its waist wears a skirt
 
 
@@ -449,7 +450,7 @@ def skirt_waist(g: AxisGraph, kp: np.ndarray, crotch: int) -> tuple[float, float
     hem = float(widths[ok][-1])
     if hem < SKIRT_FLARE * float(widths[k]) or k >= len(ys) - 2:
         return None
-    return float(ys[k] + 0.25 * (fork[1] - ys[k])), float(widths[k])
+    return float(ys[k] + SKIRT_HIP * (fork[1] - ys[k])), float(widths[k])
 
 
 def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset: float, across=None
