@@ -1,20 +1,27 @@
-"""The studio as a person uses it: headless Chromium (Debian's, driven by Playwright) against a
-real ``kyara studio`` server process.
+"""The studio as a person uses it: headless Chromium (Debian's, driven by Playwright, WebGL on through
+SwiftShader) against a real ``kyara studio`` server process.
 
 Flow: create a character from a prompt -> Pose tab, pick ``jog``, move the elbow slider, the
-preview changes -> generate with model ``tiny``, the progress bar reaches 100% -> export and
-download the VRM (a valid GLB). Screenshots of every tab go to ``docs/studio_*.png`` when
-``KYARA_WRITE_DOCS=1`` (the README's pictures), else to a temporary folder.
+preview changes; upload a reference picture, its detected skeleton sets the sliders -> generate
+with model ``tiny``, the progress bar reaches 100% -> export and download the VRM (a valid GLB);
+the 3D view (three.js + @pixiv/three-vrm) shows each exported file, the posed STL too.
+The 3D view against kyara's preview of the same view: silhouette IoU and per-part lit colour
+(CIEDE2000), the thresholds of the export's three-vrm look test (``tests/vrm_look.py``).
+Screenshots of every tab go to ``docs/studio_*.png`` when ``KYARA_WRITE_DOCS=1`` (the README's
+pictures), else to a temporary folder.
 Faults and load: a corrupt PNG and a 20 MB upload give an error in the page and the server keeps
 serving; files outside the output folder are refused; 10 concurrent generations complete.
 Every request the page makes to a non-loopback host is blocked and fails the test.
 
-Skipped only where Chromium or the Python ``playwright``/``gradio`` packages are missing (never
-in CI, where the set-up installs them).
+The server runs with a stand-in for ``kyara.detect.detect`` (kyara's standing pose from the front, at
+the picture's size: this tests the page, not a detector) and with ``KYARA_WEB_MODULES`` pointing at the npm
+packages of ``tests/js``. Skipped only where Chromium or the Python ``playwright``/``gradio``
+packages are missing (never in CI, where the set-up installs them).
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -37,8 +44,27 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" if os.environ.get("KYARA_WRITE_DOCS") == "1" else \
     Path(tempfile.mkdtemp(prefix="kyara-studio-shots-"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+WEB_MODULES = ROOT / "tests" / "js" / "node_modules"  # three + @pixiv/three-vrm (npm ci --prefix tests/js)
+# the studio with a stand-in detector: kyara's own standing pose seen from the front, drawn to the picture's size
+LAUNCH = """
+import sys
+import numpy as np
+import kyara.detect
+from kyara.detect.types import Detection
+from kyara.pose.views import posed_keypoints_2d
+def detect(image, backend="auto"):
+    h, w = np.asarray(image).shape[:2]
+    kp = posed_keypoints_2d("teen-girl", "stand", "front", (w, h)).body
+    kp[:, 2] = np.where(kp[:, 2] > 0, 0.9, 0.0)
+    return Detection(kp, np.zeros((h, w), np.float32), w, h, "kyara" if backend == "auto" else backend,
+                     reason="stand-in detector" if backend == "auto" else "")
+kyara.detect.detect = detect
+from kyara.cli.main import main
+sys.argv = ["kyara", *sys.argv[1:]]
+main()
+"""
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 if not Path(CHROMIUM).exists() and os.environ.get("CI"):
@@ -47,6 +73,10 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("gradio")
 if not Path(CHROMIUM).exists():
     pytest.skip("Debian chromium is not installed", allow_module_level=True)
+if not (WEB_MODULES / "@pixiv" / "three-vrm").is_dir():
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the studio e2e test: tests/js/node_modules (npm ci --prefix tests/js) is missing")
+    pytest.skip("three.js / three-vrm are not installed in tests/js", allow_module_level=True)
 
 
 def _free_port() -> int:
@@ -59,9 +89,9 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     out = tmp_path_factory.mktemp("studio")
     port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", KYARA_WEB_MODULES=str(WEB_MODULES))
     log = open(out.parent / "studio.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "kyara.cli.main", "studio", "--port", str(port), "-o", str(out),
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "studio", "--port", str(port), "-o", str(out),
                              "--max-upload-mb", "16"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 90
@@ -165,7 +195,35 @@ def _error_toast(pg, pattern: str, timeout_s: float = 30) -> str:
     raise AssertionError(f"no error matching {pattern!r} appeared in the page")
 
 
-def test_create_pose_generate_export(page, server):
+def _viewer(pg, elem_id: str, name: str, timeout_s: float = 90):
+    """The frame of the 3D view ``#elem_id`` once it shows the file ``name`` (loaded, no error)."""
+    deadline = time.time() + timeout_s
+    seen = None
+    while time.time() < deadline:
+        handle = pg.locator(f"#{elem_id} iframe").element_handle(timeout=30_000)
+        fr = handle.content_frame()
+        try:
+            seen = fr.evaluate("() => JSON.parse(document.getElementById('kyara-config').textContent).name")
+            state = fr.evaluate("() => window.kyaraViewer ? [window.kyaraViewer.info, window.kyaraViewer.error] : null")
+        except playwright_api.Error:  # the view was replaced while we looked
+            time.sleep(0.3)
+            continue
+        if seen == name and state is not None and (state[0] or state[1]):
+            assert state[1] is None, f"the 3D view could not show {name}: {state[1]}"
+            return fr, state[0]
+        time.sleep(0.3)
+    raise AssertionError(f"#{elem_id} never showed {name} (it shows {seen!r})")
+
+
+def _capture(fr, opts: str = "{}") -> np.ndarray:
+    """The 3D view's current picture ``[H, W, 4]`` (transparent background), see kyara/studio/viewer.py."""
+    from PIL import Image
+
+    url = fr.evaluate(f"() => window.kyaraViewer.capture({opts})")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+
+
+def test_create_pose_generate_export(page, server, tmp_path):
     pg = page
     DOCS.mkdir(exist_ok=True)
     # -- Create
@@ -175,6 +233,9 @@ def test_create_pose_generate_export(page, server):
     assert pg.locator("#create-front img").count() == 1
     spec = pg.locator("#create-spec").inner_text()
     assert "blue" in spec and "uniform" in spec.lower()
+    fr, info = _viewer(pg, "create-view3d", "avatar.vrm")
+    assert info["kind"] == "vrm" and info["meshes"] > 5, info
+    assert (_capture(fr)[..., 3] > 127).mean() > 0.03  # the character, not a blank canvas
     pg.screenshot(path=str(DOCS / "studio_create.png"), full_page=True)
 
     # -- Pose: pick jog, then move the elbow; the preview follows
@@ -205,6 +266,18 @@ def test_create_pose_generate_export(page, server):
         down.click()
     pose_json = json.loads(Path(dl.value.path()).read_text())
     assert len(pose_json["people"][0]["pose_keypoints_2d"]) == 54
+    # a reference picture: the (stand-in) detector's skeleton over it, the sliders fitted to it
+    from PIL import Image
+
+    ref = tmp_path / "reference.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (400, 300, 3), dtype=np.uint8)).save(ref)
+    pg.locator("#pose-upload-reference input[type=file]").set_input_files(str(ref))
+    _wait_text(pg, "#pose-status", r"reference reference\.png: 18/18 joints found by the kyara detector "
+                                   r"\(stand-in detector\); sliders fitted", 120)
+    assert _image_pixels(pg, "#pose-reference").shape[:2] == (400, 300)
+    assert _image_pixels(pg, "#pose-openpose").shape[:2] == (400, 300)  # the detected skeleton is the condition
+    assert abs(float(pg.locator("#pose-azimuth input[type=number]").input_value())) < 45  # seen from the front
+    assert float(pg.locator("#pose-l_knee input[type=number]").input_value()) < 30  # straight legs, not jog's
 
     # -- Image: tiny model, openpose ControlNet from the Pose tab, progress to 100%
     _tab(pg, "Image")
@@ -240,7 +313,7 @@ def test_create_pose_generate_export(page, server):
     assert pg.locator("#animate-files a").count() == 2  # the video and the conditions zip
     pg.screenshot(path=str(DOCS / "studio_animate.png"), full_page=True)
 
-    # -- Export: VRM download is a valid GLB; the GLB shows in the 3D view
+    # -- Export: VRM download is a valid GLB; the 3D view shows every file just written
     _tab(pg, "Export")
     pg.locator("#export-vrm").click()
     _wait_text(pg, "#export-status", r"wrote avatar.vrm", 120)
@@ -248,11 +321,90 @@ def test_create_pose_generate_export(page, server):
         pg.locator("#export-file a").first.click()
     gltf = _check_glb(Path(dl.value.path()).read_bytes())
     assert "VRMC_vrm" in gltf.get("extensionsUsed", [])
+    fr, info = _viewer(pg, "export-view3d", "avatar.vrm")
+    assert info["kind"] == "vrm"
+    pg.locator("#export-stl").click()
+    _wait_text(pg, "#export-status", r"wrote avatar_print.stl", 120)
+    fr, info = _viewer(pg, "export-view3d", "avatar_print.stl")  # the posed STL, as downloaded
+    shown = _capture(fr)[..., 3] > 127
+    assert info["kind"] == "stl" and shown.mean() > 0.03
+    rows, cols = np.flatnonzero(shown.any(axis=1)), np.flatnonzero(shown.any(axis=0))
+    assert rows[-1] - rows[0] > 1.5 * (cols[-1] - cols[0])  # standing up (the print file is Z up)
     pg.locator("#export-glb").click()
     _wait_text(pg, "#export-status", r"wrote avatar.glb", 120)
-    pg.wait_for_selector("#export-model3d canvas", timeout=30_000)
-    time.sleep(1.5)
+    fr, info = _viewer(pg, "export-view3d", "avatar.glb")
+    assert info["kind"] == "gltf" and (_capture(fr)[..., 3] > 127).mean() > 0.03
     pg.screenshot(path=str(DOCS / "studio_export.png"), full_page=True)
+
+
+def test_3d_view_shows_what_the_preview_shows(page, server):
+    """The Create tab's 3D view (three.js + three-vrm, the exported VRM) with the camera of kyara's
+    preview: what the canvas shows against the preview of the same view, by the thresholds of the
+    export's look test (silhouette IoU >= 0.95, 0.93 for the face close-up; per-part lit colour
+    CIEDE2000 < 10; the irises show)."""
+    from PIL import Image
+    from vrm_look import DEMO_PROMPT, compare_look, erode, front_cameras, iris_fraction, iris_part, preview_and_jobs
+
+    from kyara.avatar import load_character
+    from kyara.character.colors import delta_e2000, srgb_to_lab
+    from kyara.studio.viewer import BACKGROUND
+
+    pg = page
+    pg.locator("#create-prompt textarea").fill(DEMO_PROMPT)
+    pg.locator("#create-button").click()
+    _wait_text(pg, "#create-status", r"created in", 180)
+    fr, info = _viewer(pg, "create-view3d", "avatar.vrm")
+    made = [p for p in server["out"].rglob("create-*/character.json") if DEMO_PROMPT in p.read_text()]
+    path = max(made, key=lambda p: p.stat().st_mtime)
+    c = load_character(path)  # the same spec builds the same character here
+    names = [p.name for p in c.parts]
+    eyes = iris_part(c)
+    iris_colours = np.unique(np.round(eyes.colors * 255), axis=0) / 255.0
+    white = srgb_to_lab(np.array([0.98, 0.98, 1.0]))
+    iris_colours = iris_colours[delta_e2000(srgb_to_lab(iris_colours), white) > 25]
+    summary = {}
+    for view, cam in front_cameras(c).items():
+        preview, style, jobs = preview_and_jobs(c, {"vrm": path.with_name("avatar.vrm")}, cam)
+        fr.evaluate("(job) => window.kyaraViewer.setView(job)", jobs[0])
+        on_screen = pg.frame_locator("#create-view3d iframe").locator("#view").screenshot()
+        screen = np.asarray(Image.open(io.BytesIO(on_screen)).convert("RGB"), np.float64)
+        color, surface, ids = _capture(fr), _capture(fr, "{outlines: false}"), _capture(fr, "{ids: true}")
+        assert color.shape[:2] == (cam.height, cam.width)
+        # what the page shows is what is measured: the capture over the view's background (the element's
+        # screenshot may hold one more row or column where the page puts it at a fractional position)
+        sh, sw = screen.shape[0] - cam.height, screen.shape[1] - cam.width
+        assert 0 <= sh <= 1 and 0 <= sw <= 1, screen.shape
+        a = color[..., 3:] / 255.0
+        composed = color[..., :3] * a + np.array(BACKGROUND) * 255.0 * (1 - a)
+        diff = min((np.abs(screen[y:y + cam.height, x:x + cam.width] - composed).max(axis=2)
+                    for y in range(sh + 1) for x in range(sw + 1)), key=lambda d: d.mean())
+        assert diff.mean() < 2.0 and (diff > 24).mean() < 0.01, (diff.mean(), (diff > 24).mean())
+        png = lambda img: base64.b64encode(_png_bytes(img)).decode()  # noqa: E731
+        res = compare_look(preview, style, {"color": png(color), "surface": png(surface), "ids": png(ids)}, names)
+        summary[view] = {"iou": round(res["iou"], 4), **{k: round(v["median_de"], 2) for k, v in res["parts"].items()}}
+        face = view == "face"
+        assert res["iou"] >= (0.93 if face else 0.95), (view, res["iou"])
+        must = ("body", eyes.name, "brows", "hair_cap") if face else ("body", "hair_cap", "hair_strands", "kimono")
+        for name in must:
+            assert name in res["parts"], (view, name, sorted(res["parts"]))
+        for name, r in res["parts"].items():
+            assert r["median_de"] < 10, (view, name, r)
+        if face:  # the irises show their colour in the 3D view as in the preview
+            k = names.index(eyes.name)
+            region = erode((preview["parts"][..., 0] == k) & (res["ids"] == k))
+            mine = iris_fraction(res["lab_preview"], region, iris_colours)
+            theirs = iris_fraction(res["lab_viewer"], region, iris_colours)
+            assert mine > 0.5 and theirs > 0.8 * mine, (mine, theirs)
+    print(json.dumps(summary, indent=1))
+    fr.evaluate("() => window.kyaraViewer.frame()")  # back to the orbit view
+
+
+def _png_bytes(img: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(img.astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def test_bad_uploads_and_paths(page, server, tmp_path):
