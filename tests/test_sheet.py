@@ -14,16 +14,21 @@ import pytest
 from kyara.sheet.prep import premultiply, square_box, straight_uint8
 
 
+_MADE: dict = {}  # the files importing the fixture share one dataset per test session
+
+
 @pytest.fixture(scope="session")
 def sheet_data(tmp_path_factory, gl):
     """The dataset folder and its samples (each with ``refs``)."""
     from kyara.dataset import DatasetConfig, write_dataset
     from kyara.dataset.reader import iter_samples
 
-    folder = tmp_path_factory.mktemp("sheets") / "data"
-    write_dataset(DatasetConfig(kind="sheets", count=8, per_character=4, size=64, seed=5, refs=4,
-                                shard_characters=2, splits=(1.0, 0.0, 0.0)), folder, use_ray=False)
-    return folder, list(iter_samples(folder, "train"))
+    if "data" not in _MADE:
+        folder = tmp_path_factory.mktemp("sheets") / "data"
+        write_dataset(DatasetConfig(kind="sheets", count=8, per_character=4, size=64, seed=5, refs=4,
+                                    shard_characters=2, splits=(1.0, 0.0, 0.0)), folder, use_ray=False)
+        _MADE["data"] = (folder, list(iter_samples(folder, "train")))
+    return _MADE["data"]
 
 
 def views_of(sample):
