@@ -72,12 +72,14 @@ class BuildOptions:
 
 
 def _dataset_body(params, div: float):
-    """The coarse body of dataset quality; a decimation that cannot keep the surface closed is
-    retried on a slightly finer grid (deterministic: the same params give the same body)."""
+    """The coarse body of dataset quality. Decimating the coarse grid often pinches a thin finger's
+    two sides onto one edge: the pinch is split (``repair``), which leaves every triangle where it
+    was; a decimation that cannot be kept closed that way is retried on a slightly finer grid
+    (deterministic: the same params give the same body)."""
     height = float(params.height)
     for k in range(4):
         try:
-            return build_body(params, 10000, voxel=min(0.05, max(0.002, height / (div * 1.12 ** k))))
+            return build_body(params, 10000, voxel=min(0.05, max(0.002, height / (div * 1.12 ** k))), repair=True)
         except RuntimeError:
             continue
     return build_body(params)

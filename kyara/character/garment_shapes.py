@@ -57,8 +57,11 @@ class BodyField:
     """The body's signed distance on the lattice ``i * voxel``, computed per chunk on demand."""
 
     def __init__(self, prims: list, voxel: float) -> None:
+        from kyara.body.surface import primitive_boxes
+
         self.prims = prims
         self.voxel = float(voxel)
+        self._boxes = primitive_boxes(prims)
         self._chunks: dict[tuple[int, int, int], np.ndarray] = {}
 
     def _chunk(self, key: tuple[int, int, int]) -> np.ndarray:
@@ -67,7 +70,7 @@ class BodyField:
             from kyara.body.surface import field_on_grid
 
             origin = np.array(key, dtype=np.float64) * CHUNK * self.voxel
-            got = field_on_grid(self.prims, origin, self.voxel, (CHUNK,) * 3).astype(np.float32)
+            got = field_on_grid(self.prims, origin, self.voxel, (CHUNK,) * 3, self._boxes).astype(np.float32)
             np.minimum(got, FAR, out=got)
             self._chunks[key] = got
         return got
