@@ -8,6 +8,7 @@ and renumbers, so modules never need to know about each other.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 
 from kyara.body.model import build_body
@@ -54,10 +55,11 @@ class BuildOptions:
     ``quality="dataset"``: a coarser mesh for small renders (``kyara dataset`` at 128 px): the body
     grid at height / ``body_voxel_div`` (260: fingers still resolved, so hand keypoints lie on the
     rendered hands as with the full-quality body; coarser grids lose them), decimated to 10,000
-    faces, garments on a lattice 1.4x
-    coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm, no fold
-    ridges (sub-pixel at 128 px); silhouettes move by under half a pixel on average at 128 px
-    and the build takes under half the time (tests/test_dataset.py). Hair, face and
+    faces (a finger whose two sides the decimation pinched onto one edge is split there, not
+    rebuilt), garments on a lattice 1.4x coarser (height / 200) decimated in one pass to up to
+    3,000 faces per part, jersey digits at 3.5 mm, no fold ridges (sub-pixel at 128 px);
+    silhouettes move by under half a pixel on average at 128 px and the build takes about a
+    quarter of the time (tests/test_dataset.py, benchmarks/dataset.py). Hair, face and
     accessories are built as by default.
     """
 
@@ -98,20 +100,27 @@ def _garment_config(options: BuildOptions):
                          target_faces=3000, folds=False, quick_decimation=True)
 
 
-def build_character(spec, options: BuildOptions | None = None) -> Character:
+def build_character(spec, options: BuildOptions | None = None,
+                    timings: dict[str, float] | None = None) -> Character:
     """Build the rigged, dressed character for a :class:`~kyara.character.spec.CharacterSpec`
-    (``options``: :class:`BuildOptions`, default full quality)."""
+    (``options``: :class:`BuildOptions`, default full quality). ``timings``: when given, the CPU
+    seconds of each step are added to it (``body``, ``face``, ``hair``, ``garments``,
+    ``accessories``)."""
     import importlib
 
     opts = options or BuildOptions()
     if not isinstance(opts, BuildOptions):
         raise ValueError(f"options is a {type(opts).__name__}, expected kyara.character.build.BuildOptions")
+    spent = {} if timings is None else timings
+    t = time.process_time()
     params = spec.body.params()
     body = build_body(params) if opts.quality == "default" else _dataset_body(params, opts.body_voxel_div)
+    spent["body"] = spent.get("body", 0.0) + time.process_time() - t
     garment_cfg = _garment_config(opts)
     parts: list[Part] = [body_part(body, spec)]
     extra: list[ExtraBone] = []
     for module_name, fn_name in _feature_builders():
+        t = time.process_time()
         fn = getattr(importlib.import_module(module_name), fn_name)
         if fn_name == "build_garments" and garment_cfg is not None:
             new_parts, new_bones = fn(spec, body, garment_cfg)
@@ -119,6 +128,8 @@ def build_character(spec, options: BuildOptions | None = None) -> Character:
             new_parts, new_bones = fn(spec, body)
         parts += _renumber(list(new_parts), NUM_BONES + len(extra))
         extra += list(new_bones)
+        step = fn_name.removeprefix("build_")
+        spent[step] = spent.get(step, 0.0) + time.process_time() - t
     return Character(spec=spec, body=body, parts=parts, extra_bones=extra)
 
 
