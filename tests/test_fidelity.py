@@ -73,7 +73,8 @@ def _shots(prompt: str, views=("front", "bust-front")):
 
 
 FAST = ["a girl with teal hair", "a girl in a khaki trousers", "a girl with a high ponytail", "a girl with drill hair",
-        "a girl with cat ears", "a chibi girl", "a girl in a kimono", "a girl with twin tails"]
+        "a girl with cat ears", "a chibi girl", "a girl in a kimono", "a girl with twin tails",
+        "a girl with long wavy hair down"]
 
 
 @pytest.mark.parametrize("prompt", FAST)
@@ -96,6 +97,10 @@ def test_checks_fail_on_the_wrong_render():
     assert not fidelity._colour_check(teal.views["bust-front"], fidelity.HAIR_PARTS, "pink")[0]
     chibi = _shots("a chibi girl")
     assert not fidelity.check(chibi, "heads_tall", (5.5, 7.3))[0]
+    straight = _shots("a girl with long straight hair down")
+    assert straight.spec.hair.texture == "straight"
+    assert fidelity.silhouette_waves(straight.views["bust-front"]) == (0, 0)
+    assert not fidelity.hair_style_check(straight, "wavy")[0] and not fidelity.hair_style_check(straight, "curly")[0]
 
 
 @pytest.mark.slow

@@ -348,6 +348,22 @@ def test_angel_ring_is_its_own_brighter_part(body):
     assert ys.max() < brow_row
 
 
+@pytest.mark.parametrize("colour,min_de", [("black", 30.0), ("brown", 30.0), ("blonde", 12.0)])
+def test_angel_ring_reads_as_a_shine(body, colour, min_de):
+    """The ring's lit colour against the hair's (most frequent non-ink colours of each on a front
+    render): a clear CIEDE2000 step up in lightness; on black hair a light, cool blue-grey (anime
+    black hair's shine), not a neutral mid grey."""
+    c = _character(body, style="long", colour=colour, bangs="blunt")
+    toon, pid, _ = _render(c)
+    ring = mode(toon[0][_mask(c, pid[0], ("hair_shine",))])
+    hair_lit = mode(toon[0][_mask(c, pid[0], HAIR_PARTS)])
+    assert de(ring, hair_lit) > min_de, (colour, ring, hair_lit, de(ring, hair_lit))
+    L_ring, _, b_ring = lab(ring)
+    assert L_ring > lab(hair_lit)[0] + 8
+    if colour == "black":
+        assert L_ring > 60 and b_ring < -8, lab(ring)
+
+
 # ---------------------------------------------------------------------------------------------- words
 
 

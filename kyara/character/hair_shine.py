@@ -3,9 +3,9 @@
 :func:`angel_ring` lays a thin closed band over the outer hair surface around the upper head, the
 glossy "angel ring" (tenshi no wa) anime hair is drawn with: a smooth upper edge, a zig-zag lower
 edge (highlight teeth pointing down the locks) and pointed ends. It is its own part,
-``hair_shine``, with its own material (``hair_shine``: the hair colour lightened, no ink outline),
-so the VRM exports it as its own MToon material. Each of its vertices is skinned like the hair
-vertex under it, so it rides on the bangs when they sway.
+``hair_shine``, with its own material (``hair_shine``: the hair colour's highlight, see
+:func:`shine_colour`; no ink outline), so the VRM exports it as its own MToon material. Each of
+its vertices is skinned like the hair vertex under it, so it rides on the bangs when they sway.
 
 :func:`tone_colours` gives per-vertex colours that fade a lock from the base colour to the tip
 colour along its length (two-tone / gradient hair).
@@ -22,7 +22,15 @@ RING_HALF_WIDTH_DEG = 5.5  # half the band's width at its middle
 RING_TEETH_DEG = 4.0  # depth of the zig-zag of the lower edge
 RING_TOOTH_PERIOD_DEG = 13.0  # azimuth between two teeth
 RING_LIFT = (0.0008, 0.0022)  # metres above the hair: inner and outer sheet of the band
-RING_LIGHTEN = 0.5  # ring colour = base + this * (white - base)
+# The ring's colour, from the hair's in CIE Lab (L, a*, b*, chroma C): L* = L + RING_LIGHT * (100 - L);
+# a*b* = the hair's times RING_CHROMA * (1 - RING_CHROMA_FADE * L / 100) (lighter hair: a paler ring,
+# blonde gets a pale cream), plus RING_COOL * (1 - L / 100) ** 2 * (1 - C / 30): dark greyish hair gets
+# the light blue-grey shine of anime black hair, not a mid grey.
+RING_LIGHT = 0.65
+RING_CHROMA = 0.6
+RING_CHROMA_FADE = 0.7
+RING_COOL = (1.0, -18.0)
+RING_SHADE_LIGHT = 0.45  # the same lift of the hair's shade colour: the ring on the shaded side
 
 
 def smoothstep(a: float, b: float, x: np.ndarray) -> np.ndarray:
@@ -42,9 +50,22 @@ def lighten(rgb, amount: float) -> tuple[float, float, float]:
     return tuple(float(x) for x in np.clip(c + amount * (1.0 - c), 0.0, 1.0))  # type: ignore[return-value]
 
 
+def shine_colour(rgb, light: float = RING_LIGHT) -> tuple[float, float, float]:
+    """The highlight of the sRGB hair colour ``rgb`` (floats in [0, 1]): lighter by ``light`` of the way
+    to white in L*, less saturated, and cooler the darker the hair (see RING_* above)."""
+    from kyara.character.colors import lab_to_srgb, srgb_to_lab
+
+    L, a, b = srgb_to_lab(np.asarray(rgb, float))
+    k = RING_CHROMA * (1.0 - RING_CHROMA_FADE * L / 100.0)
+    cool = (1.0 - L / 100.0) ** 2 * max(0.0, 1.0 - float(np.hypot(a, b)) / 30.0)
+    lab = (L + light * (100.0 - L), k * a + cool * RING_COOL[0], k * b + cool * RING_COOL[1])
+    return tuple(float(x) for x in lab_to_srgb(np.array(lab)))  # type: ignore[return-value]
+
+
 def ring_material(base) -> Material:
-    """The angel ring's material: the hair colour lightened, its shade a lighter hair shade, no outline."""
-    return Material("hair_shine", lighten(base, RING_LIGHTEN), shade_color=lighten(shade_of(base, 0.68), 0.3 * RING_LIGHTEN),
+    """The angel ring's material: the hair colour's highlight (:func:`shine_colour`), its shade the
+    hair shade lifted the same way, less; no outline."""
+    return Material("hair_shine", shine_colour(base), shade_color=shine_colour(shade_of(base, 0.68), RING_SHADE_LIGHT),
                     outline_width=0.0)
 
 

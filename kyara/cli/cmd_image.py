@@ -85,6 +85,18 @@ def check_pose_json(cfg) -> list[str]:
     return pose.notes
 
 
+def check_pose_image(cfg) -> list[str]:
+    """Make the OpenPose condition of ``cfg.pose_image`` before any weights load (an OpenPose drawing
+    as is; any other picture through ``kyara detect``'s auto backend, see
+    :mod:`kyara.detect.condition`): a bad image, a picture without a person or a missing detector
+    raises here. Returns the notes; the generation reuses the cached result."""
+    from kyara.detect.condition import pose_image_condition
+
+    if not any(c.kind == "openpose" for c in cfg.controlnets):
+        return []
+    return pose_image_condition(cfg.pose_image, (cfg.width, cfg.height))[1]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("image")
     def image_cmd(
@@ -112,7 +124,8 @@ def register(app: typer.Typer) -> None:
         pose_json: Optional[str] = typer.Option(None, "--pose-json", help="OpenPose JSON file: pixels or normalized, "
                                                                           "COCO-18 or BODY_25, ComfyUI pose lists"),
         frame: Optional[int] = typer.Option(None, "--frame", help="frame of a ComfyUI pose list (--pose-json), from 0"),
-        pose_image: Optional[str] = typer.Option(None, "--pose-image", help="OpenPose skeleton image, used as is"),
+        pose_image: Optional[str] = typer.Option(None, "--pose-image", help="OpenPose drawing (used as is) or any "
+                                                                            "picture of a character (pose detected)"),
         init_image: Optional[str] = typer.Option(None, "--init-image", help="img2img source image"),
         denoise: Optional[float] = typer.Option(None, "--denoise", help="img2img strength 0-1 (default 0.75)"),
         hires_scale: Optional[float] = typer.Option(None, "--hires-scale", help="hires pass: upscale factor 1-4 (1 = off)"),
@@ -208,6 +221,9 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--frame {frame} was given without --pose-json, expected an OpenPose JSON file")
         if cfg.pose_json:
             for note in check_pose_json(cfg):
+                typer.echo(f"note: {note}", err=True)
+        if cfg.pose_image:
+            for note in check_pose_image(cfg):
                 typer.echo(f"note: {note}", err=True)
         outs = _outputs(output, cfg.batch * cfg.count)
         _run(cfg, outs, save_conditions)

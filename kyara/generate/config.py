@@ -54,7 +54,7 @@ class ImageConfig:
     character: str | None = None  # character.json
     pose_json: str | None = None
     pose_frame: int = 0  # frame of a ComfyUI pose list file given as pose_json
-    pose_image: str | None = None  # an openpose image used as is
+    pose_image: str | None = None  # an OpenPose drawing (used as is) or any picture (its pose detected)
     control_images: tuple[tuple[str, str], ...] = ()  # (kind, image file) used as is
     # modes
     init_image: str | None = None  # img2img source

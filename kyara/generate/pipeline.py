@@ -238,8 +238,10 @@ def make_control_images(cfg: ImageConfig) -> dict[str, np.ndarray]:
         k = spec.kind
         if k in given:
             out[k] = C.read_image_rgb(given[k], size, f"--control-image {k}")
-        elif k == "openpose" and cfg.pose_image:
-            out[k] = C.read_image_rgb(cfg.pose_image, size, "--pose-image")
+        elif k == "openpose" and cfg.pose_image:  # an OpenPose drawing as is, any other picture detected
+            from kyara.detect.condition import pose_image_condition
+
+            out[k] = pose_image_condition(cfg.pose_image, size, style)[0]
         elif k == "openpose" and cfg.pose_json:
             out[k] = C.openpose_from_json(cfg.pose_json, size, style, frame=cfg.pose_frame)
         elif cfg.character or cfg.body or cfg.pose:

@@ -45,6 +45,10 @@ class ToonStyle:
     outline_width: float = 2  # pixels at the mesh's middle depth, 0 = no outline
     outline_depth_power: float = 3.0  # ink width * (z_mid / z) ** this (0 = one width; ortho views: one width)
     outline_scale_range: tuple[float, float] = (0.6, 1.4)  # clamp of that factor
+    # ink is pulled towards the camera by this fraction of its depth (plus two ink widths of pixels)
+    # before the depth test, so a contour is not hidden by the surface curving away beside it; more
+    # shows edges hidden behind a nearby surface (tests/test_ink_depth.py measures the trade-off)
+    outline_depth_bias: float = 0.008
     outline_color: tuple[float, float, float] = (0.14, 0.09, 0.11)
     ink_creases: bool = False  # ink on creases too (False: silhouettes and open edges, as MToon's outline)
     background: tuple[float, float, float] | None = None  # None = transparent (alpha 0)
@@ -64,6 +68,8 @@ class ToonStyle:
             raise ValueError(f"outline_width {w!r}, expected 0..16 pixels")
         if not (math.isfinite(self.outline_depth_power) and 0.0 <= self.outline_depth_power <= 16.0):
             raise ValueError(f"outline_depth_power {self.outline_depth_power} is out of range, expected [0, 16]")
+        if not 0.0 <= self.outline_depth_bias < 1.0:
+            raise ValueError(f"outline_depth_bias {self.outline_depth_bias} is out of range, expected [0, 1)")
         lo, hi = (float(x) for x in self.outline_scale_range)
         if not (0.0 < lo <= 1.0 <= hi <= 8.0):
             raise ValueError(f"outline_scale_range {self.outline_scale_range!r}, expected (lo, hi), 0 < lo <= 1 <= hi <= 8")
@@ -107,8 +113,9 @@ class MapStyle:
     depth_floor: float = 0.15  # grey of the farthest mesh point in the depth map (background = 0)
     line_width: int = 1  # lineart line width, pixels
     crease_deg: float = 55.0  # edges whose two faces bend more than this draw a line
-    line_depth_bias: float = 0.03  # lines are pulled towards the camera by this fraction of their depth
-    # (plus two line widths of pixels) so a contour is not hidden by the surface curving away beside it
+    line_depth_bias: float = 0.03  # lineart lines are pulled towards the camera by this fraction of their
+    # depth (plus two line widths of pixels) so a contour is not hidden by the surface curving away beside
+    # it (the toon map's ink: ToonStyle.outline_depth_bias)
     cull_backfaces: bool = True  # faces must wind counter-clockwise seen from outside (closed meshes)
     toon: ToonStyle = field(default_factory=ToonStyle)
 

@@ -10,9 +10,11 @@ sliders, live OpenPose/depth/toon, OpenPose JSON in and out), Image (diffusers, 
 progress, cancel, gallery), Animate (built-in or uploaded motion -> video + conditions), Export
 (VRM / GLB / STL, 3D view).
 
-Modules: :mod:`~kyara.studio.handlers` (what each button does; no gradio), :mod:`~kyara.studio.session`
-(output folders, upload checks), :mod:`~kyara.studio.app` (the page), :mod:`~kyara.studio.server`
-(environment and launch). ``import kyara.studio`` does not import gradio; :func:`launch` does.
+Modules: :mod:`~kyara.studio.handlers` (what each button does, one module per tab; no gradio),
+:mod:`~kyara.studio.session` (output folders, upload checks), :mod:`~kyara.studio.tabs` (one module per
+tab, ``tabs/tab_*.py``, found like the CLI's ``cmd_*.py``), :mod:`~kyara.studio.app` (the page that lays
+them out), :mod:`~kyara.studio.server` (environment and launch). ``import kyara.studio`` does not
+import gradio; :func:`launch` does.
 """
 
 from __future__ import annotations

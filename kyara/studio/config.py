@@ -18,6 +18,7 @@ class StudioConfig:
     max_upload_mb: float = 16.0  # uploads above this are refused by the server and by the page
     queue_size: int = 64  # requests waiting in the queue before new ones are refused
     share: bool = False  # a public gradio share link (sends traffic through gradio's relay)
+    web_modules: Path | None = None  # node_modules with three + @pixiv/three-vrm for the 3D view (None: searched)
 
     def check(self) -> "StudioConfig":
         """Raise a one-line ``ValueError`` naming the first bad value; returns self."""
@@ -30,6 +31,10 @@ class StudioConfig:
             raise ValueError(f"--max-upload-mb {mb!r} is out of range, expected 0 < MB <= 4096")
         if isinstance(self.queue_size, bool) or not isinstance(self.queue_size, int) or not 1 <= self.queue_size <= 10000:
             raise ValueError(f"queue size {self.queue_size!r} is out of range, expected 1..10000")
+        if self.web_modules is not None:
+            from kyara.studio.viewer import find_web_modules
+
+            find_web_modules(self.web_modules)
         if self.output is not None:
             p = Path(self.output)
             if p.exists() and not p.is_dir():

@@ -3,7 +3,8 @@ gradio, then the server on loopback.
 
 Gradio reads ``GRADIO_*`` variables at import time, so :func:`prepare_environment` runs before
 the first ``import gradio``: analytics off, the upload/cache folder inside the output folder.
-The server is told to serve files from the output folder only (``allowed_paths``); uploads
+The server is told to serve files from the output folder only (``allowed_paths``; plus the 3D view's
+script folders of three.js and three-vrm, see :mod:`kyara.studio.viewer`); uploads
 larger than ``max_upload_mb`` are refused by the server (and the page says so).
 """
 
@@ -59,12 +60,16 @@ def launch(config: StudioConfig, block: bool = True):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for name in ("httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    cfg = dataclasses.replace(cfg, output=out)
+    from kyara.studio.viewer import find_web_modules, served_dirs
+
+    modules = find_web_modules(cfg.web_modules)
+    cfg = dataclasses.replace(cfg, output=out, web_modules=modules)
     demo = build_app(cfg)
+    allowed = [str(out)] + (served_dirs(modules) if modules is not None else [])  # the 3D view's scripts
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])  # no web fonts: works offline
     _, url, _ = demo.launch(server_name=cfg.host, server_port=cfg.port or free_port(cfg.host), share=cfg.share,
-                            max_file_size=int(cfg.max_upload_mb * 2**20), allowed_paths=[str(out)],
+                            max_file_size=int(cfg.max_upload_mb * 2**20), allowed_paths=allowed,
                             show_error=False, quiet=True, prevent_thread_lock=True, ssr_mode=False,
                             mcp_server=False, pwa=False, enable_monitoring=False, inbrowser=False,
                             footer_links=[], theme=theme, css=CSS)

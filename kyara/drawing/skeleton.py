@@ -1,0 +1,566 @@
+"""Step 2 of :func:`kyara.drawing.lift`: the drawn character's joints (COCO-18, drawing pixels).
+
+Sources, first that works (:func:`estimate_skeleton`):
+
+1. ``joints`` the caller gives (``--joints``: AnimatedDrawings ``char_cfg.yaml`` or OpenPose JSON,
+   :mod:`kyara.drawing.joints_io`); joints it lacks are filled in from the steps below;
+2. the detector (:func:`kyara.detect.detect`) when it is *confident*: every joint a rig needs at
+   :attr:`SkeletonConfig.detector_threshold` or more and inside the (slightly grown) mask;
+3. the mask's medial axis matched to a humanoid template (:func:`medial_axis_joints`): the axis'
+   end points are matched to head, hands and feet by where a standing figure has them (one optimal
+   assignment), and the joints are placed along the axis paths between them: shoulders and hips
+   where the figure's width across the limb first grows into the torso (:func:`limb_root`; a
+   skirt's hips below its waist, :func:`skirt_waist`), elbows and knees half-way along the limbs,
+   wrists and ankles a little back from the ends, the nose :data:`NOSE_RATIO` of the way from the
+   head's top to the shoulders;
+4. the bounding-box template (:func:`kyara.detect.drawings.template_baseline`).
+
+Whatever the source, the same axis graph checks that the figure is a humanoid
+(:func:`check_humanoid`): more than :data:`MAX_LIMBS` long branches (six arms, tentacles) or a wide
+figure standing on three or more legs (a quadruped) ends in a one-line ``ValueError``, never in a
+wrong rig. Joints the user gives skip that check: they say what the figure is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kyara.drawing.joints_io import CORE_INDEX, HEAD_INDEX, missing_core
+from kyara.pose.openpose import OPENPOSE_BODY_NAMES
+
+AXIS_SIDE = 192  # pixels: the medial axis is traced on the mask's box scaled to this long side
+MAX_LIMBS = 8  # long axis branches a humanoid may have (head, arms, legs, and pigtails, a skirt's hem, a tail)
+LIMB_LENGTH = 0.15  # a branch at least this share of the figure's height is a limb
+SPUR = 0.06  # shorter branches off a junction are pruned (fingers, strands, bumps of the outline)
+SOURCES = ("joints file", "detector", "medial axis", "box template")
+J = {n: i for i, n in enumerate(OPENPOSE_BODY_NAMES)}
+
+
+@dataclass(frozen=True)
+class SkeletonConfig:
+    detector: str = "auto"  # kyara.detect backend ("auto", "kyara", "mediapipe") or "none"
+    detector_threshold: float = 0.5  # every joint a rig needs at least this confident
+    inside_margin: float = 0.03  # joints may lie this share of the box diagonal outside the mask
+
+
+@dataclass
+class Skeleton2D:
+    """Joints of the drawn character."""
+
+    keypoints: np.ndarray  # [18, 3] float64: COCO-18 x, y (drawing pixels), confidence
+    pelvis: np.ndarray  # [2] float64 pixels: centre of the pelvis (VRM hips)
+    source: str  # SOURCES
+    reason: str = ""  # why this source was used
+    notes: list[str] = field(default_factory=list)
+
+    def joint(self, name: str) -> np.ndarray:
+        return self.keypoints[J[name], :2]
+
+
+class NoMatch(Exception):
+    """The medial axis could not be matched to a humanoid (the box template is used instead)."""
+
+
+# -- the axis graph -----------------------------------------------------------------------------
+@dataclass
+class AxisGraph:
+    xy: np.ndarray  # [N, 2] float64 node positions, drawing pixels
+    radius: np.ndarray  # [N] float64 distance to the mask's edge, drawing pixels
+    graph: object  # scipy.sparse csr [N, N], edge length in drawing pixels
+    degree: np.ndarray  # [N]
+    box: tuple[float, float, float, float]  # the mask's box, drawing pixels (x0, y0, x1, y1)
+    mask: np.ndarray | None = None  # [H, W] bool, the figure (drawing pixels)
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1] + 1.0
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0] + 1.0
+
+    def neighbours(self, i: int) -> np.ndarray:
+        g = self.graph
+        return g.indices[g.indptr[i]:g.indptr[i + 1]]
+
+
+def axis_graph(mask: np.ndarray) -> AxisGraph:
+    """The medial axis (skeletonized mask, traced at :data:`AXIS_SIDE` px) as a graph, spurs shorter
+    than :data:`SPUR` of the figure's height pruned."""
+    import cv2
+    from scipy.ndimage import binary_fill_holes, distance_transform_edt
+    from scipy.sparse import csr_matrix
+    from skimage.morphology import skeletonize
+
+    from kyara.detect.drawings import mask_box
+
+    x0, y0, x1, y1 = mask_box(mask)
+    pad = 2
+    crop = mask[int(y0):int(y1) + 1, int(x0):int(x1) + 1].astype(np.uint8)
+    s = AXIS_SIDE / max(crop.shape)
+    w, h = max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))
+    small = cv2.resize(crop * 255, (w, h), interpolation=cv2.INTER_AREA) >= 128
+    small = np.pad(small, pad)
+    small = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
+    small = binary_fill_holes(small)  # a hole would make a loop of the axis
+    sk = skeletonize(small)
+    dt = distance_transform_edt(small)
+    ys, xs = np.nonzero(sk)
+    n = len(ys)
+    index = -np.ones(sk.shape, dtype=np.int64)
+    index[ys, xs] = np.arange(n)
+    rows, cols, lens = [], [], []
+    padded = np.pad(sk, 1)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        y2, x2 = ys + dy, xs + dx
+        ok = (y2 >= 0) & (y2 < sk.shape[0]) & (x2 >= 0) & (x2 < sk.shape[1])
+        if dy and dx:  # a diagonal step where an L-shaped one exists closes a triangle: left out
+            ok &= ~padded[ys + 1, xs + dx + 1] & ~padded[ys + dy + 1, xs + 1]
+        j = np.full(n, -1)
+        j[ok] = index[y2[ok], x2[ok]]
+        good = j >= 0
+        rows.append(np.flatnonzero(good))
+        cols.append(j[good])
+        lens.append(np.full(int(good.sum()), np.hypot(dy, dx) / s))
+    r, c, L = np.concatenate(rows), np.concatenate(cols), np.concatenate(lens)
+    g = csr_matrix((np.r_[L, L], (np.r_[r, c], np.r_[c, r])), shape=(n, n))
+    g.sum_duplicates()
+    deg = np.diff(g.indptr)
+    xy = np.stack([(xs - pad + 0.5) / s - 0.5 + x0, (ys - pad + 0.5) / s - 0.5 + y0], axis=1)
+    full = AxisGraph(xy, dt[ys, xs] / s, g, deg, (x0, y0, x1, y1), np.asarray(mask, dtype=bool))
+    return prune(full, SPUR * full.height)
+
+
+def branches(g: AxisGraph, ends: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """For each end point: (axis length in pixels to the nearest junction (degree >= 3), the nodes
+    from the end up to, not including, that junction)."""
+    out = np.zeros(len(ends))
+    nodes: list[list[int]] = []
+    for k, e in enumerate(ends):
+        prev, cur, length = -1, int(e), 0.0
+        walk = []
+        for _ in range(len(g.xy)):
+            nb = [int(v) for v in g.neighbours(cur) if v != prev]
+            if cur != e and g.degree[cur] >= 3:
+                break
+            walk.append(cur)
+            if not nb:
+                break
+            nxt = nb[0]
+            length += float(np.hypot(*(g.xy[nxt] - g.xy[cur])))
+            prev, cur = cur, nxt
+        out[k] = length
+        nodes.append(walk)
+    return out, nodes
+
+
+def branch_lengths(g: AxisGraph, ends: np.ndarray) -> np.ndarray:
+    return branches(g, ends)[0]
+
+
+def subgraph(g: AxisGraph, keep: np.ndarray) -> AxisGraph:
+    """The graph of the nodes where ``keep [N]`` is true."""
+    idx = np.flatnonzero(keep)
+    sub = g.graph[idx][:, idx].tocsr()
+    return AxisGraph(g.xy[idx], g.radius[idx], sub, np.diff(sub.indptr), g.box, g.mask)
+
+
+def prune(g: AxisGraph, min_length: float, rounds: int = 4) -> AxisGraph:
+    """``g`` without its spurs: branches shorter than ``min_length`` pixels that end at a junction
+    (fingers, hair strands, bumps of the outline), removed ``rounds`` times over."""
+    for _ in range(rounds):
+        ends = np.flatnonzero(g.degree == 1)
+        if len(ends) == 0:
+            break
+        lengths, nodes = branches(g, ends)
+        keep = np.ones(len(g.xy), dtype=bool)
+        for L, walk in zip(lengths, nodes):
+            if L < min_length and len(walk) < len(g.xy) and g.degree[walk[-1]] <= 2:
+                last = walk[-1]
+                nb = [int(v) for v in g.neighbours(last) if v not in walk]
+                if any(g.degree[v] >= 3 for v in nb):  # a spur off a junction, not a piece on its own
+                    keep[walk] = False
+        if keep.all():
+            break
+        g = subgraph(g, keep)
+    return g
+
+
+def _components(g: AxisGraph) -> np.ndarray:
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(g.graph, directed=False)[1]
+
+
+def limb_ends(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(end nodes of the axis' largest piece, their branch lengths)."""
+    if len(g.xy) == 0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    comp = _components(g)
+    main = np.argmax(np.bincount(comp))
+    ends = np.flatnonzero((g.degree == 1) & (comp == main))
+    return ends, branch_lengths(g, ends)
+
+
+# -- humanoid check -----------------------------------------------------------------------------
+def check_humanoid(g: AxisGraph) -> None:
+    """``ValueError`` for a figure that is not a humanoid (module doc): three or more long branches
+    reaching out on one side above the legs (arms), more than :data:`MAX_LIMBS` long branches, or a
+    figure wider than tall standing on three or more legs."""
+    ends, lengths = limb_ends(g)
+    long_ = ends[lengths >= LIMB_LENGTH * g.height]
+    u = (g.xy[long_, 0] - g.box[0]) / g.width
+    v = (g.xy[long_, 1] - g.box[1]) / g.height
+    for side, out in (("left", u < 0.3), ("right", u > 0.7)):
+        arms = int((out & (v < 0.7)).sum())
+        if arms >= 3:
+            raise ValueError(f"the figure has {arms} arms on its {side} side, expected a humanoid with two arms: "
+                             "kyara rigs humanoid drawings only")
+    if len(long_) > MAX_LIMBS:
+        raise ValueError(f"the figure has {len(long_)} limbs, expected a humanoid (a head, two arms and two legs): "
+                         "kyara rigs humanoid drawings only")
+    standing = int((v > 0.7).sum())
+    if standing >= 3 and g.width > 1.2 * g.height:
+        raise ValueError(f"the figure stands on {standing} legs and is wider than tall: it looks like a four-legged "
+                         "animal, expected a humanoid standing on two legs")
+
+
+# -- medial axis -> joints ----------------------------------------------------------------------
+# where a standing figure's head, hands and feet are in its box (u right, v down), and how much each
+# axis counts: hands may be raised or lowered, feet may stand apart
+ROLES = ("head", "right_hand", "left_hand", "right_foot", "left_foot")
+ROLE_AT = np.array([[0.5, 0.0], [0.0, 0.45], [1.0, 0.45], [0.35, 1.0], [0.65, 1.0]])
+ROLE_WEIGHT = np.array([[1.0, 1.0], [1.0, 0.25], [1.0, 0.25], [0.3, 1.0], [0.3, 1.0]])
+MEDIAL_CONFIDENCE = 0.6
+SHOULDER_INSET = 0.5  # the shoulder joint: this many arm widths inside where the arm meets the torso
+ANKLE_BACK = 0.08  # the ankle: this share of the leg's axis back from the foot's end
+NOSE_RATIO = 0.42  # the nose: this share of the way from the head's top down to the shoulder line
+SKIRT_FLARE = 1.3  # a figure this much wider just above where its legs part than at its waist wears a skirt
+
+
+def _path(pred: np.ndarray, end: int) -> list[int]:
+    out = [int(end)]
+    while pred[out[-1]] >= 0:
+        out.append(int(pred[out[-1]]))
+    return out[::-1]
+
+
+def _arc(g: AxisGraph, path: list[int]) -> np.ndarray:
+    p = g.xy[path]
+    return np.r_[0.0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
+
+
+def _at(g: AxisGraph, path: list[int], s: float) -> np.ndarray:
+    """The point at arc length ``s`` along ``path`` (clamped)."""
+    arc = _arc(g, path)
+    s = float(np.clip(s, 0.0, arc[-1]))
+    return np.array([np.interp(s, arc, g.xy[path, 0]), np.interp(s, arc, g.xy[path, 1])])
+
+
+def _common(a: list[int], b: list[int]) -> int:
+    """Length of the common prefix of two paths from the same start."""
+    n = 0
+    for u, v in zip(a, b):
+        if u != v:
+            break
+        n += 1
+    return n
+
+
+def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
+    """COCO-18 joints ``[18, 3]`` and the pelvis ``[2]`` (pixels) from the axis graph (module doc,
+    step 3); :class:`NoMatch` when its ends cannot be matched to a standing figure."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse.csgraph import dijkstra
+
+    ends, lengths = limb_ends(g)
+    ends = ends[lengths >= 0.04 * g.height]
+    # the head's top may fork (pigtails, hair tufts): the axis' highest node near the middle is a candidate too
+    uv_all = (g.xy - np.array(g.box[:2])) / np.array([g.width, g.height])
+    comp = _components(g)
+    central = np.flatnonzero((np.abs(uv_all[:, 0] - 0.5) < 0.25) & (comp == comp[ends[0]] if len(ends) else True))
+    if len(central):
+        top = int(central[np.argmin(uv_all[central, 1])])
+        if top not in ends:
+            ends = np.r_[ends, top]
+    if len(ends) < 5:
+        raise NoMatch(f"the medial axis has {len(ends)} end points, expected head, hands and feet (5)")
+    uv = (g.xy[ends] - np.array(g.box[:2])) / np.array([g.width, g.height])
+    cost = (((uv[None, :, :] - ROLE_AT[:, None, :]) * ROLE_WEIGHT[:, None, :]) ** 2).sum(-1)  # [5, E]
+    rows, cols = linear_sum_assignment(cost)
+    role = {ROLES[r]: int(ends[c]) for r, c in zip(rows, cols)}
+    for a, b in (("right_hand", "left_hand"), ("right_foot", "left_foot")):  # image left = the character's right
+        if g.xy[role[a], 0] > g.xy[role[b], 0]:
+            role[a], role[b] = role[b], role[a]
+    head_v = (g.xy[role["head"], 1] - g.box[1]) / g.height
+    foot_v = (np.array([g.xy[role["right_foot"], 1], g.xy[role["left_foot"], 1]]) - g.box[1]) / g.height
+    if head_v > 0.3 or foot_v.min() < 0.6:
+        raise NoMatch("the medial axis' ends are not where a standing figure's head and feet are")
+    _, pred = dijkstra(g.graph, directed=False, indices=role["head"], return_predecessors=True)
+    paths = {k: _path(pred, v) for k, v in role.items() if k != "head"}
+    if any(p[0] != role["head"] for p in paths.values()):
+        raise NoMatch("the medial axis is in pieces, expected one connected figure")
+    rf, lf = paths["right_foot"], paths["left_foot"]
+    nc = _common(rf, lf)
+    trunk = rf[:nc]  # head end -> crotch
+    if nc < 3:
+        raise NoMatch("the paths to the feet part at the head, expected them to part at the crotch")
+    crotch = trunk[-1]
+    kp = np.zeros((18, 3))
+    conf = MEDIAL_CONFIDENCE
+    # arms: where each leaves the trunk; the shoulder where the arm becomes as thin as itself
+    for side in ("right", "left"):
+        arm = paths[f"{side}_hand"]
+        j = _common(arm, trunk)
+        if j < 2:
+            raise NoMatch(f"the {side} arm leaves the axis at the head, expected it to join the torso")
+        limb = arm[j - 1:]
+        arc = _arc(g, limb)
+        shoulder_s, shoulder = limb_root(g, limb, arc, 0.45, SHOULDER_INSET)
+        wrist_s = arc[-1] - 0.12 * (arc[-1] - shoulder_s)
+        kp[J[f"{side}_shoulder"]] = (*shoulder, conf)
+        kp[J[f"{side}_wrist"]] = (*_at(g, limb, wrist_s), conf)
+        kp[J[f"{side}_elbow"]] = (*_at(g, limb, 0.5 * (shoulder_s + wrist_s)), conf)
+    # legs: from the crotch
+    legs = {}
+    for side in ("right", "left"):
+        leg = paths[f"{side}_foot"][nc - 1:]
+        arc = _arc(g, leg)
+        hip_s, hip = limb_root(g, leg, arc, 0.3, 0.6, across=(1.0, 0.0))  # legs: across the body
+        ankle_s = arc[-1] - ANKLE_BACK * (arc[-1] - hip_s)
+        legs[side] = (leg, arc, hip_s, hip, _at(g, leg, ankle_s), ankle_s)
+    # a skirt or a dress: the legs part at its hem, below the hips; the hips then go a little below the
+    # waist (the narrowest row of the torso above the hem), the knees half-way down to the ankles
+    skirt_at = skirt_waist(g, kp, trunk[-1])
+    for side in ("right", "left"):
+        leg, arc, hip_s, hip, ankle, ankle_s = legs[side]
+        if skirt_at is not None:
+            hip = np.array([hip[0], skirt_at])
+            knee_y = 0.5 * (hip[1] + ankle[1])
+            below = np.flatnonzero(g.xy[leg, 1] >= knee_y)
+            knee = g.xy[leg[below[0]]] if len(below) and g.xy[leg[0], 1] < knee_y else 0.5 * (hip + ankle)
+        else:
+            knee = _at(g, leg, 0.5 * (hip_s + ankle_s))
+        kp[J[f"{side}_hip"]] = (*hip, conf)
+        kp[J[f"{side}_knee"]] = (*knee, conf)
+        kp[J[f"{side}_ankle"]] = (*ankle, conf)
+    # head: the nose NOSE_RATIO of the way from the head's top down to the shoulder line, on the axis
+    kp[J["neck"]] = (*(0.5 * (kp[J["right_shoulder"], :2] + kp[J["left_shoulder"], :2])), conf)
+    top = trunk[:max(2, min(_common(paths["right_hand"], trunk), _common(paths["left_hand"], trunk)))]
+    head_x = float(g.xy[top[0], 0])
+    w = max(2, int(round(0.02 * g.width)))
+    col = g.mask[:, int(max(0, head_x - w)):int(head_x + w + 1)].any(axis=1)
+    crown = float(np.flatnonzero(col)[0]) if col.any() else float(g.xy[top[0], 1])
+    nose_y = crown + NOSE_RATIO * (kp[J["neck"], 1] - crown)
+    near = top[int(np.argmin(np.abs(g.xy[top, 1] - nose_y)))]
+    nose = np.array([float(g.xy[near, 0]), nose_y])
+    radius = min(0.5 * row_width(g.mask, nose[0], nose[1]), nose_y - crown)
+    face_points(kp, nose, max(radius, 1.0), conf)
+    pelvis = 0.5 * (kp[J["right_hip"], :2] + kp[J["left_hip"], :2])
+    return kp, pelvis
+
+
+def chord_widths(g: AxisGraph, path: list[int], across=None) -> np.ndarray:
+    """``[P]`` the figure's width (pixels) across ``path`` at each node: the chord of the mask through
+    the node along ``across`` (a unit direction; default: perpendicular to the limb's overall
+    direction, its first node to its last)."""
+    p = g.xy[path]
+    n = len(p)
+    if across is None:
+        d = p[-1] - p[0]
+        d = d / max(float(np.linalg.norm(d)), 1e-9)
+        across = (-d[1], d[0])
+    normal = np.broadcast_to(np.asarray(across, dtype=np.float64), (n, 2))
+    m = g.mask
+    h, w = m.shape
+    reach = int(max(h, w))
+    t = np.arange(1, reach, dtype=np.float64)
+    out = np.zeros(n)
+    for sign in (1.0, -1.0):
+        q = p[:, None, :] + sign * t[None, :, None] * normal[:, None, :]  # [P, T, 2]
+        xi, yi = np.rint(q[..., 0]).astype(np.int64), np.rint(q[..., 1]).astype(np.int64)
+        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+        on = np.zeros(inside.shape, dtype=bool)
+        on[inside] = m[yi[inside], xi[inside]]
+        first_off = np.where((~on).any(axis=1), np.argmax(~on, axis=1), len(t))
+        out += first_off + 0.5
+    return out
+
+
+def row_width(mask: np.ndarray, x: float, y: float) -> float:
+    """Width (pixels) of the mask's horizontal run through ``(x, y)`` (0 off the mask)."""
+    h, w = mask.shape
+    yi, xi = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
+    row = mask[yi]
+    if not row[xi]:
+        return 0.0
+    off = np.flatnonzero(~row)
+    left = off[off < xi]
+    right = off[off > xi]
+    return float((right[0] if len(right) else w) - (left[-1] if len(left) else -1) - 1)
+
+
+def skirt_waist(g: AxisGraph, kp: np.ndarray, crotch: int) -> float | None:
+    """The hips' y (pixels) of a figure in a skirt or dress, or None when it wears none: the figure is
+    a skirt when, just above where the legs part, it is :data:`SKIRT_FLARE` x wider than at its waist
+    (its narrowest row between the shoulders and there); the hips then sit a quarter of the way
+    from the waist down to the hem."""
+    shoulder_y = 0.5 * (kp[J["right_shoulder"], 1] + kp[J["left_shoulder"], 1])
+    fork = g.xy[crotch]
+    span = fork[1] - shoulder_y
+    if span <= 4:
+        return None
+    ys = np.linspace(shoulder_y + 0.3 * span, fork[1] - 0.04 * g.height, 24)
+    if len(ys) == 0 or ys[-1] <= ys[0]:
+        return None
+    widths = np.array([row_width(g.mask, fork[0], y) for y in ys])
+    ok = widths > 0
+    if ok.sum() < 4:
+        return None
+    k = int(np.argmin(np.where(ok, widths, np.inf)))
+    hem = float(widths[ok][-1])
+    if hem < SKIRT_FLARE * float(widths[k]) or k >= len(ys) - 2:
+        return None
+    return float(ys[k] + 0.25 * (fork[1] - ys[k]))
+
+
+def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset: float, across=None
+              ) -> tuple[float, np.ndarray]:
+    """The limb's root joint (shoulder, hip) on ``limb`` (the axis path from where it leaves the
+    torso's axis to its end): walking in from the limb's end, where the figure's width across the path
+    first grows past 1.6 x the limb's own width (the chord, along ``across`` or across the limb's
+    overall direction, reaches into the torso); from there
+    ``inset`` limb widths further in, against the limb's direction. At most ``most`` of the way out
+    from the junction. Returns ``(arc length, position [2])``."""
+    wd = chord_widths(g, limb, across)
+    own = float(np.median(wd[len(wd) // 2:]))
+    wide = np.flatnonzero((wd > 1.6 * own) & (arc <= most * arc[-1]))  # not a hand or foot wider than the limb
+    s = float(arc[wide[-1]]) if len(wide) else 0.0
+    p = _at(g, limb, s)
+    d = g.xy[limb[-1]] - p
+    d /= max(float(np.linalg.norm(d)), 1e-9)
+    return s, p - inset * own * d
+
+
+def face_points(kp: np.ndarray, nose: np.ndarray, radius: float, conf: float) -> None:
+    """Nose, eyes and ears of a front-facing head ``radius`` pixels wide (half) with its nose at ``nose``."""
+    x, y = float(nose[0]), float(nose[1])
+    r = float(radius)
+    kp[J["nose"]] = (x, y, conf)
+    kp[J["right_eye"]] = (x - 0.4 * r, y - 0.3 * r, conf)
+    kp[J["left_eye"]] = (x + 0.4 * r, y - 0.3 * r, conf)
+    kp[J["right_ear"]] = (x - 0.9 * r, y - 0.15 * r, conf)
+    kp[J["left_ear"]] = (x + 0.9 * r, y - 0.15 * r, conf)
+
+
+def template_joints(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bounding-box template (:func:`kyara.detect.drawings.template_baseline`) -> (joints, pelvis)."""
+    from kyara.detect.drawings import template_baseline
+
+    kp = template_baseline(mask)
+    kp[:, 2] = 0.3
+    return kp, 0.5 * (kp[J["right_hip"], :2] + kp[J["left_hip"], :2])
+
+
+# -- the detector -------------------------------------------------------------------------------
+def detector_joints(rgb: np.ndarray, mask: np.ndarray, config: SkeletonConfig) -> tuple[np.ndarray | None, str]:
+    """(COCO-18 joints, reason) from :func:`kyara.detect.detect` when it is confident, else (None, why not)."""
+    from kyara.errors import KyaraError
+
+    if config.detector == "none":
+        return None, "the detector is switched off"
+    from kyara.detect import detect
+
+    try:
+        det = detect(rgb, backend=config.detector)
+    except (FileNotFoundError, KyaraError) as exc:  # no weights, or the backend is not installed
+        return None, f"the detector is not available ({' '.join(str(exc).split())[:160]})"
+    kp = np.asarray(det.keypoints, dtype=np.float64)
+    need = list(CORE_INDEX)
+    low = [OPENPOSE_BODY_NAMES[i] for i in need if kp[i, 2] < config.detector_threshold]
+    if not (kp[list(HEAD_INDEX), 2] >= config.detector_threshold).any():
+        low.insert(0, "head")
+    if low:
+        return None, (f"the {det.backend} detector is not confident (under {config.detector_threshold:g}: "
+                      f"{', '.join(low[:4])}{' ...' if len(low) > 4 else ''})")
+    from scipy.ndimage import distance_transform_edt
+
+    from kyara.detect.metrics import box_diagonal
+
+    outside = distance_transform_edt(~mask)
+    margin = config.inside_margin * box_diagonal(mask)
+    h, w = mask.shape
+    xi = np.clip(np.rint(kp[need, 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.rint(kp[need, 1]).astype(int), 0, h - 1)
+    off = outside[yi, xi] > margin
+    if off.any():
+        names = [OPENPOSE_BODY_NAMES[need[i]] for i in np.flatnonzero(off)]
+        return None, f"the {det.backend} detector put {', '.join(names[:3])} outside the figure"
+    kp[:, 2] = np.where(kp[:, 2] >= config.detector_threshold, kp[:, 2], 0.0)
+    return kp, f"the {det.backend} detector is confident (every joint >= {config.detector_threshold:g})"
+
+
+# -- all together -------------------------------------------------------------------------------
+def _fill(kp: np.ndarray, pelvis: np.ndarray | None, fallback: np.ndarray, fallback_pelvis: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Missing rig joints of ``kp`` taken from ``fallback``."""
+    out = np.array(kp, dtype=np.float64)
+    filled = missing_core(out)
+    for name in filled:
+        if name == "nose":
+            out[list(HEAD_INDEX)] = np.where(out[list(HEAD_INDEX), 2:3] > 0, out[list(HEAD_INDEX)],
+                                             fallback[list(HEAD_INDEX)])
+        else:
+            out[J[name]] = fallback[J[name]]
+    if pelvis is None:
+        pelvis = 0.5 * (out[J["right_hip"], :2] + out[J["left_hip"], :2]) if out[[J["right_hip"], J["left_hip"]], 2].min() > 0 \
+            else fallback_pelvis
+    return out, np.asarray(pelvis, dtype=np.float64), filled
+
+
+def automatic_joints(mask: np.ndarray, graph: AxisGraph | None = None) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(joints, pelvis, source, reason) from the medial axis, else the box template."""
+    g = graph if graph is not None else axis_graph(mask)
+    try:
+        kp, pelvis = medial_axis_joints(g)
+        return kp, pelvis, "medial axis", "the mask's medial axis matched a standing humanoid"
+    except NoMatch as exc:
+        kp, pelvis = template_joints(mask)
+        return kp, pelvis, "box template", f"{exc}: joints from the bounding-box template"
+
+
+def estimate_skeleton(rgb: np.ndarray, mask: np.ndarray, joints=None, config: SkeletonConfig | None = None,
+                      pelvis=None) -> Skeleton2D:
+    """The character's joints (module doc). ``joints``: a ``--joints`` file path or a COCO-18 array
+    ``[18, 3]`` in the drawing's pixels (``pelvis`` ``[2]`` optional with it)."""
+    import os
+
+    cfg = config or SkeletonConfig()
+    h, w = mask.shape
+    notes: list[str] = []
+    if joints is not None:
+        if isinstance(joints, (str, os.PathLike)):
+            from kyara.drawing.joints_io import read_joints
+
+            kp, pelvis = read_joints(joints, (w, h))
+        else:
+            kp = np.asarray(joints, dtype=np.float64)
+            if kp.shape != (18, 3) or not np.isfinite(kp).all():
+                raise ValueError(f"joints have shape {kp.shape}, expected [18, 3] finite COCO-18 (x, y, confidence)")
+        g = axis_graph(mask)
+        auto, auto_pelvis, src, _ = automatic_joints(mask, g)
+        kp, pelvis, filled = _fill(kp, pelvis, auto, auto_pelvis)
+        if filled:
+            notes.append(f"joints not in the file, from the {src}: {', '.join(filled)}")
+        return Skeleton2D(kp, pelvis, "joints file", "joints given", notes)
+    g = axis_graph(mask)
+    check_humanoid(g)
+    det, why = detector_joints(rgb, mask, cfg)
+    if det is not None:
+        auto, auto_pelvis, _, _ = automatic_joints(mask, g)
+        kp, pv, _ = _fill(det, None, auto, auto_pelvis)
+        return Skeleton2D(kp, pv, "detector", why, notes)
+    kp, pv, src, reason = automatic_joints(mask, g)
+    return Skeleton2D(kp, pv, src, f"{why}; {reason}", notes)

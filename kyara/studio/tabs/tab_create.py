@@ -1,0 +1,73 @@
+"""Create: a prompt (or an edited spec, or an imported avatar) -> previews, turntable, VRM and STL, and
+the VRM in the 3D view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from kyara.studio import handlers as H
+from kyara.studio.session import UPLOAD_KINDS
+from kyara.studio.tabs import TabContext, safe, view3d, view3d_value
+
+TITLE = "Create"
+ORDER = 10
+
+
+def build(ctx: TabContext, tab) -> None:
+    state = ctx.state
+    with gr.Row():
+        with gr.Column(scale=2):
+            prompt = gr.Textbox(label="prompt", value="an anime girl with long pink hair in a school uniform",
+                                lines=2, elem_id="create-prompt")
+        with gr.Column(scale=1):
+            seed = gr.Number(label="seed", value=0, precision=0, minimum=0, elem_id="create-seed")
+            go = gr.Button("Create", variant="primary", elem_id="create-button")
+    status = gr.Markdown("", elem_id="create-status")
+    with gr.Row():
+        front = gr.Image(label="front", type="filepath", interactive=False, elem_id="create-front")
+        side = gr.Image(label="side", type="filepath", interactive=False, elem_id="create-side")
+        back = gr.Image(label="back", type="filepath", interactive=False, elem_id="create-back")
+        turn = gr.Image(label="turntable", type="filepath", interactive=False, elem_id="create-turntable")
+    # the exported VRM itself in three.js + three-vrm (only where its scripts are installed)
+    view = [view3d(ctx, "create-view3d")] if ctx.web_modules is not None else []
+    with gr.Row():
+        with gr.Column(scale=2):
+            spec = gr.Code(label="character spec (edit, then Apply)", language="json", interactive=True,
+                           elem_id="create-spec")
+            apply = gr.Button("Apply spec", elem_id="create-apply")
+        files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_id="create-files")
+    upload = gr.File(label="or bring your own avatar (.vrm, .glb, character.json)",
+                     file_types=list(UPLOAD_KINDS["avatar"]), type="filepath", elem_id="create-import")
+
+    def imported(path, st, request: gr.Request):
+        if path is None:
+            return (gr.update(),) * (4 + len(view)) + (st, "")
+        dst, views = H.avatar_previews(ctx.ws_of(request), path, ctx.max_mb)
+        st = dict(st, character=str(dst), pose=None, pose_files={})
+        return (*[str(v) for v in views], [str(dst)], *[view3d_value(ctx, dst) for _ in view], st,
+                f"imported `{Path(path).name}`: it is now the session's character")
+
+    import_outs = [front, side, back, files, *view, state, status]
+    upload.upload(safe(imported, import_outs, status), [upload, state], import_outs, concurrency_id="create",
+                  api_name=False)
+
+    def run(prompt_text, seed_value, spec_text, st, request, from_spec: bool):
+        out = H.create(ctx.ws_of(request), prompt_text, seed_value, spec_text if from_spec else None)
+        st = dict(st, character=str(out.character), pose=None, pose_files={})
+        return (out.spec_json, *[str(p) for p in out.views], str(out.turntable),
+                [str(out.vrm), str(out.stl), str(out.character)], *[view3d_value(ctx, out.vrm) for _ in view], st,
+                f"created in `{out.character.parent.name}`: front/side/back previews, turntable, VRM and STL")
+
+    outs = [spec, front, side, back, turn, files, *view, state, status]
+    def from_prompt(prompt_text, seed_value, spec_text, st, request: gr.Request):
+        return run(prompt_text, seed_value, spec_text, st, request, False)
+
+    def from_spec(prompt_text, seed_value, spec_text, st, request: gr.Request):
+        return run(prompt_text, seed_value, spec_text, st, request, True)
+
+    go.click(safe(from_prompt, outs, status), [prompt, seed, spec, state], outs, concurrency_id="create",
+             api_name="create")
+    apply.click(safe(from_spec, outs, status), [prompt, seed, spec, state], outs, concurrency_id="create",
+                api_name="apply_spec")
