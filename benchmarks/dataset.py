@@ -10,9 +10,10 @@ Three runs on the same machine, in one go (all pinned to 2 cores):
 Reported: samples/s and characters/min end to end (Ray start and stop included) and in steady
 state (without them), the time split per stage (build / pose / render / encode, summed over
 workers; write on the driver), wall and CPU; the mean build time per character (goal <= 2 s,
-CPU seconds of the plain run: other jobs on a shared machine stretch wall time, not CPU time) and
-the 200-character x 32-sample ``poses`` dataset extrapolated from the 2-worker run (goal <= 10 min
-on 2 free cores: Ray start + 200 x the workers' CPU seconds per character / 2; the same from this
+CPU seconds of the plain run: other jobs on a shared machine stretch wall time, not CPU time), split
+by step (body, face, hair, garments, accessories, the render adapter, the random spec); and the
+200-character x 32-sample ``poses`` dataset extrapolated from the 2-worker run (goal <= 10 min on
+2 free cores: Ray start + 200 x the workers' CPU seconds per character / 2; the same from this
 run's wall clock is printed too). Goal: 2 workers >= 1.3 x the plain process (steady-state
 samples/s). The 1-minute load average is recorded.
 
@@ -39,6 +40,7 @@ PER_CHARACTER, SIZE, SEED = 32, 128, 2026
 PLAIN_CHARS, ONE_WORKER_CHARS, TWO_WORKER_CHARS = 6, 3, 20
 GOAL_BUILD_S, GOAL_SPEEDUP, GOAL_FULL_MIN = 2.0, 1.3, 10.0
 STAGES = ("build", "pose", "render", "encode", "write")
+BUILD_STEPS = ("body", "face", "hair", "garments", "accessories", "adapter")  # cpu_build_<step>
 
 
 def _run(tmp: Path, name: str, chars: int, **kw) -> dict:
@@ -57,7 +59,8 @@ def _run(tmp: Path, name: str, chars: int, **kw) -> dict:
             "sps": n / wall, "sps_steady": n / steady, "cpm": res.characters / wall * 60,
             "cpm_steady": res.characters / steady * 60,
             "stages": {k: res.seconds.get(k, 0.0) for k in STAGES},
-            "cpu": {k: res.seconds.get("cpu_" + k, 0.0) for k in STAGES if k != "write"}, "nodes": res.nodes}
+            "cpu": {k: res.seconds.get("cpu_" + k, 0.0) for k in STAGES if k != "write"}, "nodes": res.nodes,
+            "build_steps": {k: res.seconds.get("cpu_build_" + k, 0.0) for k in BUILD_STEPS}}
 
 
 def main() -> int:
@@ -78,6 +81,9 @@ def main() -> int:
     load1 = os.getloadavg()[0]
     build_s = plain["stages"]["build"] / plain["chars"]
     build_cpu = plain["cpu"]["build"] / plain["chars"]
+    steps = {k: v / plain["chars"] for k, v in plain["build_steps"].items()}
+    steps["spec"] = build_cpu - sum(steps.values())  # the random prompt, parsed
+    step_split = " / ".join(f"{k} {v:.2f}" for k, v in steps.items())
     speedup = two["sps_steady"] / plain["sps_steady"]
     per_char = two["steady"] / two["chars"]
     full_min = (two["startup"] + 200 * per_char) / 60.0
@@ -99,6 +105,7 @@ def main() -> int:
     cpu_split = " / ".join(f"{k} {two['cpu'][k] / two['chars']:.2f}" for k in two["cpu"])
     print(f"CPU seconds per character (2-worker run): {cpu_char:.2f} ({cpu_split}); build wall {build_s:.2f} s "
           f"per character in the plain run; 200x32 extrapolated from wall clock: {full_min:.1f} min")
+    print(f"build CPU seconds per character (plain run): {step_split}")
     print(f"2 workers vs plain on 2 free cores, from CPU seconds per character ({plain_cpu:.2f} plain, "
           f"{cpu_char:.2f} per worker): {free_speedup:.2f}x")
     print(f"RESULT dataset_build_cpu_s_per_character {build_cpu:.2f} s goal=<={GOAL_BUILD_S:g} "
@@ -131,6 +138,7 @@ def main() -> int:
         "|---|---|---|",
         f"| build per character (dataset quality, plain run): CPU / wall | {build_cpu:.2f} s / {build_s:.2f} s | "
         f"<= {GOAL_BUILD_S:g} s {'ok' if ok_build else 'FAIL'} |",
+        f"| the build's CPU seconds per character by step (plain run): {step_split} | {build_cpu:.2f} s | |",
         f"| CPU seconds per character, 2-worker run ({cpu_split}) | {cpu_char:.2f} s | |",
         f"| 2 workers / plain, steady samples/s | {speedup:.2f}x | >= {GOAL_SPEEDUP:g}x {'ok' if ok_speed else 'FAIL'} |",
         f"| the same on 2 free cores, from CPU seconds per character ({plain_cpu:.2f} plain, {cpu_char:.2f} per "

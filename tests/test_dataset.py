@@ -23,6 +23,8 @@ import pytest
 from kyara.cli.main import run
 
 RAY = Path(sys.executable).parent / "ray"
+DATA = Path(__file__).parent / "data"
+MOTIONS = Path(__file__).parents[1] / "kyara" / "data" / "motions"  # the shipped CMU clips
 KYARA = Path(sys.executable).parent / "kyara"
 # 4 characters x 2 samples at 64 px, one character per shard: 2 train, 1 val, 1 test shards
 CFG = dict(kind="poses", count=8, per_character=2, size=64, seed=1, shard_characters=1, splits=(0.5, 0.25, 0.25))
@@ -53,6 +55,16 @@ BAD_DATASET_ARGS = [
     ("output-parent-missing", ["dataset", "poses", "--count", "4", "-o", "{tmp}/no/such/out"], r"does not exist"),
     ("output-is-file", ["dataset", "poses", "--count", "4", "-o", "{tmp}/file.txt"], r"not a folder"),
     ("output-not-a-dataset", ["dataset", "poses", "--count", "4", "-o", "{tmp}/full"], r"holds no manifest.json"),
+    ("motion-missing", ["dataset", "poses", "--count", "4", "--motion", "{tmp}/none.bvh", "-o", "{tmp}/out"],
+     r"motion file '.*none.bvh' does not exist"),
+    ("motion-not-bvh", ["dataset", "poses", "--count", "4", "--motion", "{tmp}/file.txt", "-o", "{tmp}/out"],
+     r"--motion '.*file.txt' is not a .bvh file"),
+    ("motion-truncated", ["dataset", "poses", "--count", "4", "--motion", "{data}/motion_corpus/truncated.bvh",
+                          "-o", "{tmp}/out"], r"truncated.bvh line \d+: truncated file"),
+    ("motion-unknown-rig", ["dataset", "poses", "--count", "4", "--motion", "{data}/motion_corpus/unknown_joints.bvh",
+                            "-o", "{tmp}/out"], r"--motion '.*unknown_joints.bvh': unknown joint names.*kyara inspect"),
+    ("motion-twice", ["dataset", "poses", "--count", "4", "--motion", "{motions}/walk.bvh", "--motion",
+                      "{motions}/walk.bvh", "-o", "{tmp}/out"], r"two files are named 'walk.bvh'"),
 ]
 
 
@@ -68,7 +80,8 @@ def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, capsys, name, a
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "stray.txt").write_text("x")
     before = _tree(tmp_path)
-    code = run([a.replace("{tmp}", str(tmp_path)) for a in args])
+    code = run([a.replace("{tmp}", str(tmp_path)).replace("{data}", str(DATA)).replace("{motions}", str(MOTIONS))
+                for a in args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2, err
     assert len(err) == 1 and err[0].startswith("error: "), err
@@ -305,6 +318,144 @@ def test_dataset_build_quality_is_faster_and_looks_the_same_at_128(gl):
         assert (a ^ b).sum() / rim < 0.5, (views[i].name, (a ^ b).sum(), rim)
     # the fingers survive the coarser grid: hand keypoints lie on the drawn hands as often as before
     assert off_hand["dataset"] <= off_hand["default"] + 0.05, off_hand
+
+
+# -- the fast paths of dataset-quality builds against their references ---------------------------
+def test_pinched_edge_is_split_without_moving_anything():
+    """Two closed tetrahedra sharing one edge (four faces on it, as decimation leaves a thin finger):
+    the split mesh is a closed 2-manifold with the same points, triangles and volume."""
+    from kyara.body.mesh_ops import is_closed_manifold, signed_volume, split_pinched_edges
+
+    v = np.array([[0, 0, 0], [1, 0, 0], [0.5, 1, 0.2], [0.5, 0.3, 1], [0.5, -1, 0.2], [0.5, -0.3, -1]], float)
+
+    def tet(a, b, c, d):  # outward winding
+        f = np.array([[a, c, b], [a, b, d], [a, d, c], [b, c, d]])
+        return f if signed_volume(v, f) > 0 else f[:, ::-1]
+
+    f = np.concatenate([tet(0, 1, 2, 3), tet(0, 1, 4, 5)])
+    assert not is_closed_manifold(f)
+    nv, nf = split_pinched_edges(v, f)
+    assert is_closed_manifold(nf) and len(nv) == len(v) + 1 and len(nf) == len(f) + 2
+    assert np.allclose(nv[-1], 0.5 * (v[0] + v[1])) and np.array_equal(nv[:len(v)], v)
+    assert np.isclose(signed_volume(nv, nf), signed_volume(v, f))
+    assert split_pinched_edges(v, f[:-1]) is None  # not watertight: not repaired
+
+
+def test_closest_points_in_one_batch_equal_the_reference():
+    import trimesh
+
+    from kyara.character.skinning import closest_points_on_mesh, closest_points_on_mesh_reference
+
+    m = trimesh.creation.icosphere(subdivisions=3)
+    v, f = np.asarray(m.vertices), np.asarray(m.faces)
+    rng = np.random.default_rng(0)
+    p = v[rng.integers(0, len(v), 500)] * rng.uniform(0.8, 1.2, (500, 1)) + rng.normal(0, 0.02, (500, 3))
+    normals = np.asarray(m.vertex_normals)
+    for kw in ({}, {"k": 16}, {"mask": v[:, 1] > 0}, {"k": 8, "beneath": normals}):
+        a, b = closest_points_on_mesh(v, f, p, **kw), closest_points_on_mesh_reference(v, f, p, **kw)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]), kw
+    assert (closest_points_on_mesh(v, f, p, k=8, beneath=normals)[0] == -1).any()  # the filter did something
+
+
+def test_field_on_grid_equals_the_reference():
+    from kyara.body.layout import body_layout
+    from kyara.body.params import get_preset
+    from kyara.body.surface import body_primitives, field_on_grid, field_on_grid_reference, primitive_boxes
+
+    prims = body_primitives(body_layout(get_preset("chibi")))
+    for origin, shape in ((np.array([-0.6, -0.02, -0.2]), (61, 60, 21)), (np.array([0.1, 0.5, 0.0]), (16, 16, 16))):
+        ref = field_on_grid_reference(prims, origin, 0.02, shape)
+        assert np.array_equal(field_on_grid(prims, origin, 0.02, shape), ref)
+        assert np.array_equal(field_on_grid(prims, origin, 0.02, shape, primitive_boxes(prims)), ref)
+        assert (ref < 0).any()
+
+
+# -- the user's motion files ------------------------------------------------------------------
+def _file_pose_seed(n_builtin: int) -> int:
+    """The first seed whose character 0 takes its first pose from the one user file (drawn after
+    the built-in clips), following the draws of kyara.dataset.sampling.random_pose."""
+    from kyara.dataset.sampling import POSE_SOURCE_P, POSE_SOURCES, rng_for
+
+    for seed in range(10_000):
+        rng = rng_for(seed, 0, 2, 0)
+        if str(rng.choice(POSE_SOURCES, p=POSE_SOURCE_P)) == "motion" and int(rng.choice(n_builtin + 1)) == n_builtin:
+            return seed
+    raise AssertionError("no seed draws the file")
+
+
+def test_motion_files_join_the_pose_mix(tmp_path):
+    """A file's frames are drawn like a built-in clip's (same sources as without files, presets and
+    random poses unchanged); the arguments name the file and its sha256, and need its bytes back."""
+    import hashlib
+
+    from kyara.body.model import build_body
+    from kyara.dataset.config import DatasetConfig
+    from kyara.dataset.sampling import _file_mocap, random_pose, read_motion_files, rng_for
+
+    src = tmp_path / "mine.bvh"
+    shutil.copy(MOTIONS / "jog.bvh", src)
+    files = read_motion_files([src])
+    body = build_body("teen-girl", 10000, voxel=0.0067, repair=True)
+    seen = []
+    for i in range(40):
+        with_files = random_pose(rng_for(3, 0, 2, i), body, files)[1]
+        without = random_pose(rng_for(3, 0, 2, i), body)[1]
+        assert with_files["source"].startswith(without["source"])
+        if without["source"] != "motion":
+            assert with_files == without
+        seen.append(with_files)
+    mine = [s for s in seen if s["source"] == "motion_file"]
+    frames = _file_mocap(files[0])[1].num_frames  # all of the file's frames, its frame 1 too
+    assert mine and all(s["name"] == "mine.bvh" and 0 <= s["frame"] < frames for s in mine), seen
+    cfg = DatasetConfig(count=4, motions=files)
+    sha = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert cfg.to_dict()["motions"] == [{"name": "mine.bvh", "sha256": sha}]
+    assert "motions" not in DatasetConfig(count=4).to_dict()  # manifests without files stay as they were
+    assert DatasetConfig.from_dict(cfg.to_dict(), cfg.motion_data()) == cfg
+    with pytest.raises(ValueError, match="does not match"):
+        DatasetConfig.from_dict(cfg.to_dict(), (b"other bytes",))
+
+
+@pytest.mark.slow
+def test_motion_file_z_up_centimetres_gives_the_same_samples(tmp_path, gl):
+    """A CMU clip and the same clip turned Z up in centimetres (units and up axis detected) give the
+    same samples; the same file through the CLI and a local Ray worker gives the same bytes."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_bvh_files import scaled_text, z_up_text
+
+    from kyara.dataset import DatasetConfig, iter_samples, read_manifest, write_dataset
+    from kyara.dataset.sampling import read_motion_files
+    from kyara.motion import BUILTIN_MOTIONS
+    from kyara.motion.units import UNIT_SCALES
+
+    text = (MOTIONS / "walk.bvh").read_text()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "walk.bvh").write_text(text)
+    (tmp_path / "b" / "walk.bvh").write_text(scaled_text(z_up_text(text), UNIT_SCALES["cmu"] / 0.01))
+    seed = _file_pose_seed(len(BUILTIN_MOTIONS))
+    samples = {}
+    for k in ("a", "b"):
+        cfg = DatasetConfig(kind="poses", count=2, per_character=2, size=64, seed=seed, splits=(1.0, 0.0, 0.0),
+                            motions=read_motion_files([tmp_path / k / "walk.bvh"]))
+        write_dataset(cfg, tmp_path / f"ds_{k}", use_ray=False)
+        samples[k] = list(iter_samples(tmp_path / f"ds_{k}", "train"))
+    assert read_manifest(tmp_path / "ds_b")["args"]["motions"][0]["name"] == "walk.bvh"
+    assert len(samples["a"]) == len(samples["b"]) == 2
+    for a, b in zip(samples["a"], samples["b"]):
+        pa, pb = a["meta"]["pose"], b["meta"]["pose"]
+        assert pa["source"] == "motion_file" and pa["name"] == "walk.bvh"
+        assert {k: pa[k] for k in ("source", "name", "frame")} == {k: pb[k] for k in ("source", "name", "frame")}
+        assert np.allclose(pa["rotations_xyzw"], pb["rotations_xyzw"], atol=1e-5)
+        assert np.allclose(pa["translation"], pb["translation"], atol=1e-5)
+        assert np.mean(a["mask"] != b["mask"]) < 0.002
+        assert np.abs(a["rgba"].astype(int) - b["rgba"].astype(int)).mean() < 0.5
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    r = _kyara(["dataset", "poses", "--count", "2", "--per-character", "2", "--size", "64", "--seed", str(seed),
+                "--splits", "100,0,0", "--motion", str(tmp_path / "a" / "walk.bvh"), "-o", str(tmp_path / "ray"),
+                "--workers", "1"], env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _tree(tmp_path / "ray") == _tree(tmp_path / "ds_a")
 
 
 # -- Ray ------------------------------------------------------------------------------------------

@@ -107,23 +107,25 @@ def _resolve(params: BodyParams | str | None) -> BodyParams:
 
 
 def build_body(params: BodyParams | str | None = None, target_faces: int = DEFAULT_FACES,
-               voxel: float | None = None) -> Body:
+               voxel: float | None = None, repair: bool = False) -> Body:
     """Build (or fetch from cache) the rigged body for a preset name or :class:`BodyParams`.
 
     ``target_faces`` must be within 10,000..40,000. ``voxel`` (metres, 0.002..0.05) is the
     marching-cubes grid spacing; None = the default (about height / 520). A coarser grid builds
-    much faster (dataset renders at 128 px) and may make decimation fail (``RuntimeError``).
+    much faster (dataset renders at 128 px) and may make decimation fail (``RuntimeError``);
+    ``repair`` keeps a decimation that pinched a thin finger's two sides onto one edge, with the
+    pinch split (:func:`kyara.body.mesh_ops.split_pinched_edges`), instead of failing.
     """
     p = _resolve(params)
     if not 10000 <= int(target_faces) <= 40000:
         raise ValueError(f"target_faces={target_faces} is out of range, expected 10000..40000")
     if voxel is not None and not 0.002 <= float(voxel) <= 0.05:
         raise ValueError(f"voxel={voxel} is out of range, expected 0.002..0.05 metres")
-    return _build_cached(p, int(target_faces), None if voxel is None else float(voxel))
+    return _build_cached(p, int(target_faces), None if voxel is None else float(voxel), bool(repair))
 
 
 @functools.lru_cache(maxsize=16)
-def _build_cached(params: BodyParams, target_faces: int, voxel: float | None = None) -> Body:
+def _build_cached(params: BodyParams, target_faces: int, voxel: float | None = None, repair: bool = False) -> Body:
     from kyara.body.anchors import face_anchors
     from kyara.body.mesh_ops import decimate_manifold, vertex_normals
     from kyara.body.surface import build_surface
@@ -132,7 +134,7 @@ def _build_cached(params: BodyParams, target_faces: int, voxel: float | None = N
 
     layout = body_layout(params)
     verts, faces, prims = build_surface(layout, voxel=voxel)
-    verts, faces = decimate_manifold(verts, faces, target_faces)
+    verts, faces = decimate_manifold(verts, faces, target_faces, repair=repair)
     idx, w = skin_weights(verts, prims, layout)
     dense = np.zeros((len(verts), NUM_BONES))
     np.add.at(dense, (np.repeat(np.arange(len(verts)), 4), idx.ravel()), w.ravel())

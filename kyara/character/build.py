@@ -8,6 +8,7 @@ and renumbers, so modules never need to know about each other.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 
 from kyara.body.model import build_body
@@ -54,10 +55,11 @@ class BuildOptions:
     ``quality="dataset"``: a coarser mesh for small renders (``kyara dataset`` at 128 px): the body
     grid at height / ``body_voxel_div`` (260: fingers still resolved, so hand keypoints lie on the
     rendered hands as with the full-quality body; coarser grids lose them), decimated to 10,000
-    faces, garments on a lattice 1.4x
-    coarser (height / 200) with up to 3,000 faces per part, jersey digits at 3.5 mm, no fold
-    ridges (sub-pixel at 128 px); silhouettes move by under half a pixel on average at 128 px
-    and the build takes under half the time (tests/test_dataset.py). Hair, face and
+    faces (a finger whose two sides the decimation pinched onto one edge is split there, not
+    rebuilt), garments on a lattice 1.4x coarser (height / 200) decimated in one pass to up to
+    3,000 faces per part, jersey digits at 3.5 mm, no fold ridges (sub-pixel at 128 px);
+    silhouettes move by under half a pixel on average at 128 px and the build takes about a
+    quarter of the time (tests/test_dataset.py, benchmarks/dataset.py). Hair, face and
     accessories are built as by default.
     """
 
@@ -72,12 +74,14 @@ class BuildOptions:
 
 
 def _dataset_body(params, div: float):
-    """The coarse body of dataset quality; a decimation that cannot keep the surface closed is
-    retried on a slightly finer grid (deterministic: the same params give the same body)."""
+    """The coarse body of dataset quality. Decimating the coarse grid often pinches a thin finger's
+    two sides onto one edge: the pinch is split (``repair``), which leaves every triangle where it
+    was; a decimation that cannot be kept closed that way is retried on a slightly finer grid
+    (deterministic: the same params give the same body)."""
     height = float(params.height)
     for k in range(4):
         try:
-            return build_body(params, 10000, voxel=min(0.05, max(0.002, height / (div * 1.12 ** k))))
+            return build_body(params, 10000, voxel=min(0.05, max(0.002, height / (div * 1.12 ** k))), repair=True)
         except RuntimeError:
             continue
     return build_body(params)
@@ -90,26 +94,33 @@ def _garment_config(options: BuildOptions):
 
     # a lattice 1.4x coarser than the default one: cloth thickens to 1.6 voxels on coarse lattices,
     # so coarser still would move silhouettes by more than half a pixel at 128 px
-    # fold ridges (a few mm wide) are below a pixel at 128 px: left out where the garments have them
-    extra = {"folds": False} if "folds" in GarmentConfig.__dataclass_fields__ else {}
+    # fold ridges (a few mm wide) are below a pixel at 128 px: left out
+    # one decimation pass per part, straight to the 3,000 faces (a pinched rim split, not retried)
     return GarmentConfig(voxel_per_height=1.0 / 200.0, voxel_min=0.0045, voxel_max=0.008, fine_voxel=0.0035,
-                         target_faces=3000, **extra)
+                         target_faces=3000, folds=False, quick_decimation=True)
 
 
-def build_character(spec, options: BuildOptions | None = None) -> Character:
+def build_character(spec, options: BuildOptions | None = None,
+                    timings: dict[str, float] | None = None) -> Character:
     """Build the rigged, dressed character for a :class:`~kyara.character.spec.CharacterSpec`
-    (``options``: :class:`BuildOptions`, default full quality)."""
+    (``options``: :class:`BuildOptions`, default full quality). ``timings``: when given, the CPU
+    seconds of each step are added to it (``body``, ``face``, ``hair``, ``garments``,
+    ``accessories``)."""
     import importlib
 
     opts = options or BuildOptions()
     if not isinstance(opts, BuildOptions):
         raise ValueError(f"options is a {type(opts).__name__}, expected kyara.character.build.BuildOptions")
+    spent = {} if timings is None else timings
+    t = time.process_time()
     params = spec.body.params()
     body = build_body(params) if opts.quality == "default" else _dataset_body(params, opts.body_voxel_div)
+    spent["body"] = spent.get("body", 0.0) + time.process_time() - t
     garment_cfg = _garment_config(opts)
     parts: list[Part] = [body_part(body, spec)]
     extra: list[ExtraBone] = []
     for module_name, fn_name in _feature_builders():
+        t = time.process_time()
         fn = getattr(importlib.import_module(module_name), fn_name)
         if fn_name == "build_garments" and garment_cfg is not None:
             new_parts, new_bones = fn(spec, body, garment_cfg)
@@ -117,6 +128,8 @@ def build_character(spec, options: BuildOptions | None = None) -> Character:
             new_parts, new_bones = fn(spec, body)
         parts += _renumber(list(new_parts), NUM_BONES + len(extra))
         extra += list(new_bones)
+        step = fn_name.removeprefix("build_")
+        spent[step] = spent.get(step, 0.0) + time.process_time() - t
     return Character(spec=spec, body=body, parts=parts, extra_bones=extra)
 
 

@@ -48,6 +48,7 @@ class GarmentConfig:
     fine_voxel: float = 0.0016  # jersey digits
     coarse_scale: float = 1.4  # lattice spacing of the big flowing pieces (robes, coats) / the base one
     target_faces: int = 9000  # per part, after decimation
+    quick_decimation: bool = False  # one quadric pass to target_faces, pinched rims split (dataset quality)
     spring: tuple[tuple[str, float], ...] = (("stiffness", 0.55), ("drag", 0.45), ("gravity_power", 0.1),
                                              ("hit_radius", 0.03))
     # hanging sleeve pouches: weak pull back to the T-pose direction, strong gravity, so they
@@ -263,7 +264,7 @@ class Wardrobe:
         if not comps:
             return None
         layer = gs.garment_field(self.field, comps, list(cuts), voxel)
-        v, f = gs.mesh_layer(layer, self.cfg.target_faces)
+        v, f = gs.mesh_layer(layer, self.cfg.target_faces, quick=self.cfg.quick_decimation)
         if len(f) == 0:
             return None
         dense = (weights or self.nearest)(v)

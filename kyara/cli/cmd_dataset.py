@@ -6,7 +6,7 @@ Every argument and the output folder are checked before Ray starts; a bad one en
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -37,14 +37,18 @@ def register(app: typer.Typer) -> None:
         shard_characters: int = typer.Option(16, "--shard-characters", help="characters per tar shard"),
         refs: int = typer.Option(4, "--refs", help="sheets: reference views per character"),
         splits: str = typer.Option("0.9,0.05,0.05", "--splits", help="train,val,test fractions (or percent)"),
+        motion: List[str] = typer.Option([], "--motion", help="a BVH file whose frames join the pose mix like the "
+                                                              "built-in clips' (repeatable)"),
     ) -> None:
         """Write labelled samples (RGBA, mask, parts, lineart, UDP, depth, normal, OpenPose) into tar shards."""
         from kyara.dataset.config import DatasetConfig, parse_splits
         from kyara.dataset.engine import prepare_output, write_dataset
+        from kyara.dataset.sampling import read_motion_files
         from kyara.errors import require_extra
 
         cfg = DatasetConfig(kind=kind, count=count, per_character=per_character, size=_size(size), seed=seed,
-                            shard_characters=shard_characters, refs=refs, splits=parse_splits(splits))
+                            shard_characters=shard_characters, refs=refs, splits=parse_splits(splits),
+                            motions=read_motion_files(motion))
         from kyara.dataset.config import check_ray_options
 
         check_ray_options(ray_address, workers)

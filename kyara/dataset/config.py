@@ -10,9 +10,10 @@ shard and a cluster run equals a single-process run.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 
 KINDS = ("poses", "sheets", "drawings")
 SPLITS = ("train", "val", "test")
@@ -20,6 +21,7 @@ MAX_COUNT = 100_000_000
 MAX_PER_CHARACTER = 1024
 MIN_SIZE, MAX_SIZE = 32, 1024
 MAX_SEED = 2**63 - 1
+MAX_MOTION_FILES = 256
 
 
 def _int(name: str, value, low: int, high: int) -> int:
@@ -29,13 +31,32 @@ def _int(name: str, value, low: int, high: int) -> int:
 
 
 @dataclass(frozen=True)
+class MotionFile:
+    """A user's BVH clip (``--motion``) whose frames join the pose mix: its file name (what the
+    samples' ``meta.json`` call it) and its bytes (what the workers parse). The arguments, and so
+    the manifest, hold the name and the bytes' sha256. Made by
+    :func:`kyara.dataset.sampling.read_motion_files`, which checks the file first."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
 class DatasetConfig:
     """Arguments of a dataset (everything that decides its bytes; not where or how it runs).
 
     ``count`` samples in all, ``per_character`` per character (the last character takes what is
     left), each a ``size`` x ``size`` pixel render; ``views_per_pose`` cameras share one pose
     (posing costs more than a view). ``refs``: reference views per character of the ``sheets``
-    kind. ``splits``: train/val/test fractions (summing to 1).
+    kind. ``splits``: train/val/test fractions (summing to 1). ``motions``: the user's BVH clips
+    (:class:`MotionFile`), drawn from like the built-in ones.
     """
 
     kind: str = "poses"  # KINDS
@@ -47,6 +68,7 @@ class DatasetConfig:
     views_per_pose: int = 8
     refs: int = 4  # sheets: reference views per character
     splits: tuple[float, float, float] = (0.9, 0.05, 0.05)
+    motions: tuple[MotionFile, ...] = ()  # --motion files, in the order given
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -64,6 +86,16 @@ class DatasetConfig:
             raise ValueError(f"--splits {self.splits!r} is not valid, expected three fractions train,val,test "
                              "in [0, 1] summing to 1 with train > 0 (e.g. 0.9,0.05,0.05)")
         object.__setattr__(self, "splits", tuple(float(x) for x in s))
+        motions = tuple(self.motions)
+        if len(motions) > MAX_MOTION_FILES or not all(isinstance(m, MotionFile) for m in motions):
+            raise ValueError(f"motions must be at most {MAX_MOTION_FILES} kyara.dataset.config.MotionFile "
+                             "(read_motion_files makes them from --motion paths)")
+        seen: set[str] = set()
+        for m in motions:
+            if m.name in seen:
+                raise ValueError(f"--motion: two files are named '{m.name}', expected each clip once under its own name")
+            seen.add(m.name)
+        object.__setattr__(self, "motions", motions)
         # a shard holds at most ~256 MB: about 140 KB per 128 px sample, scaling with the area
         per_sample = 140e3 * (self.size / 128.0) ** 2 * (2 if self.kind == "sheets" else 1)
         shard_bytes = self.shard_characters * self.per_character * per_sample
@@ -76,12 +108,23 @@ class DatasetConfig:
         return -(-self.count // self.per_character)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """The arguments as JSON (the manifest's ``args``): motion files as name and sha256, and
+        left out when there are none (so the manifests of datasets without them stay as they were)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["splits"] = list(self.splits)
+        d["motions"] = [m.to_dict() for m in self.motions]
+        if not d["motions"]:
+            del d["motions"]
         return d
 
+    def motion_data(self) -> tuple[bytes, ...]:
+        """The bytes of the motion files, in order: what :meth:`from_dict` needs besides the dict."""
+        return tuple(m.data for m in self.motions)
+
     @classmethod
-    def from_dict(cls, data: dict) -> "DatasetConfig":
+    def from_dict(cls, data: dict, motion_data: tuple[bytes, ...] = ()) -> "DatasetConfig":
+        """The config of :meth:`to_dict`'s ``data``; ``motion_data``: :meth:`motion_data` of it
+        (checked against the sha256 the dict holds)."""
         if not isinstance(data, dict):
             raise ValueError("dataset arguments are not a JSON object")
         known = set(cls.__dataclass_fields__)
@@ -91,7 +134,17 @@ class DatasetConfig:
         d = dict(data)
         if "splits" in d and isinstance(d["splits"], list):
             d["splits"] = tuple(d["splits"])
-        return cls(**d)
+        listed = d.pop("motions", [])
+        if not isinstance(listed, list) or len(listed) != len(motion_data):
+            raise ValueError(f"dataset arguments name {len(listed) if isinstance(listed, list) else '?'} motion "
+                             f"files, {len(motion_data)} were given")
+        motions = []
+        for entry, raw in zip(listed, motion_data):
+            m = MotionFile(str(entry.get("name")), bytes(raw)) if isinstance(entry, dict) else None
+            if m is None or m.sha256 != entry.get("sha256"):
+                raise ValueError(f"motion file {entry!r} does not match the bytes given for it")
+            motions.append(m)
+        return cls(**d, motions=tuple(motions))
 
 
 def check_ray_options(ray_address: str | None, workers: int | None) -> None:

@@ -150,8 +150,10 @@ def _where() -> dict:
     return {"node": node, "pid": os.getpid(), "attempt": attempt}
 
 
-def run_character(cfg_dict: dict, job, hook: str | None = None):
+def run_character(cfg_dict: dict, job, hook: str | None = None, motion_data: tuple[bytes, ...] = ()):
     """One character's records (what a Ray task runs): ``(members, seconds, where)`` (:func:`_where`).
+    ``cfg_dict``: :meth:`DatasetConfig.to_dict`; ``motion_data``: the bytes of its motion files
+    (:meth:`DatasetConfig.motion_data`; a Ray task gets them from the object store, put once).
 
     Rendering runs on one GL thread (``KYARA_GL_THREADS=1``, restored afterwards): where a view
     lands in the renderer's framebuffer stack changes its float maps in the last bits, and the
@@ -163,7 +165,7 @@ def run_character(cfg_dict: dict, job, hook: str | None = None):
     before = os.environ.get(PARALLEL_ENV)
     os.environ[PARALLEL_ENV] = "1"
     try:
-        rec = character_records(DatasetConfig.from_dict(cfg_dict), job)
+        rec = character_records(DatasetConfig.from_dict(cfg_dict, motion_data), job)
     finally:
         if before is None:
             os.environ.pop(PARALLEL_ENV, None)
@@ -181,21 +183,24 @@ class _Executor:
         self.next = 0
         self.pending: dict = {}
         self.hook = os.environ.get(CRASH_HOOK_ENV)
+        self.motion_data = cfg.motion_data()
         if ray_mod is not None:
             self.task = ray_mod.remote(num_cpus=1, max_retries=TASK_RETRIES)(run_character).options(
                 name="kyara_dataset_character")
+            if self.motion_data:  # the motion files' bytes go to the object store once
+                self.motion_data = ray_mod.put(self.motion_data)
 
     def _fill(self) -> None:
         while self.ray is not None and self.next < len(self.jobs) and len(self.pending) < self.window:
             job = self.jobs[self.next]
-            self.pending[self.task.remote(self.cfg.to_dict(), job, self.hook)] = job
+            self.pending[self.task.remote(self.cfg.to_dict(), job, self.hook, self.motion_data)] = job
             self.next += 1
 
     def next_done(self):
         if self.ray is None:
             job = self.jobs[self.next]
             self.next += 1
-            return job, run_character(self.cfg.to_dict(), job, self.hook)
+            return job, run_character(self.cfg.to_dict(), job, self.hook, self.motion_data)
         self._fill()
         ready, _ = self.ray.wait(list(self.pending), num_returns=1)
         job = self.pending.pop(ready[0])

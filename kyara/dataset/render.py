@@ -41,7 +41,9 @@ STAGES = ("build", "pose", "render", "encode")
 @dataclass
 class CharacterRecords:
     """The tar members of one character, in order, and where its time went: wall seconds per
-    stage (``build``, ...) and CPU seconds of this process per stage (``cpu_build``, ...)."""
+    stage (``build``, ...), CPU seconds of this process per stage (``cpu_build``, ...) and of the
+    build's steps (``cpu_build_body``, ``_face``, ``_hair``, ``_garments``, ``_accessories``,
+    ``_adapter``: the render adapter, :func:`kyara.avatar.character_body`)."""
 
     job: CharacterJob
     members: list[tuple[str, bytes]]
@@ -153,9 +155,13 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
     out = CharacterRecords(job, [])
     clock = _Clock(out.seconds)
     spec = random_spec(cfg.seed, job.index)
-    character = build_character(spec, BuildOptions(quality="dataset"))
+    steps: dict[str, float] = {}
+    character = build_character(spec, BuildOptions(quality="dataset"), steps)
+    t = time.process_time()
     body = character_body(character)
+    steps["adapter"] = time.process_time() - t
     clock.lap("build")
+    out.seconds.update({f"cpu_build_{k}": v for k, v in steps.items()})
     out.members.append((f"{job.id}.spec.json", spec.to_json().encode("utf-8")))
     style = _styles(cfg.kind, cfg.size)
     render_cfg = RenderConfig(maps=MAPS, style=style)
@@ -170,7 +176,7 @@ def character_records(cfg: DatasetConfig, job: CharacterJob) -> CharacterRecords
         while done < job.samples:
             rng = rng_for(cfg.seed, job.index, 2, pose_index)
             n = min(cfg.views_per_pose, job.samples - done)
-            pose, pose_info = random_pose(rng, body)
+            pose, pose_info = random_pose(rng, body, cfg.motions)
             verts = body.pose(pose)[0]
             views = random_views(rng, verts, body.faces, n, cfg.size)
             clock.lap("pose")

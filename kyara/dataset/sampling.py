@@ -4,8 +4,9 @@
   vocabulary (:data:`kyara.character.lexicon.LEXICON` and the colour names of
   :mod:`kyara.character.colors`), parsed with :func:`~kyara.character.parser.parse_prompt`, then
   the body's ``heads_tall`` and ``height`` drawn uniformly across the preset's allowed range;
-* poses (:func:`random_pose`): a named preset, a frame of a built-in mocap clip retargeted onto
-  the body, or random joint angles inside :data:`kyara.pose.limits.LIMITS`;
+* poses (:func:`random_pose`): a named preset, a frame of a mocap clip (built-in, or one of the
+  user's BVH files: :func:`read_motion_files`) retargeted onto the body, or random joint angles
+  inside :data:`kyara.pose.limits.LIMITS`;
 * cameras (:func:`random_views`): DreamWaltz-G orbit cameras
   (:func:`kyara.render.camera.sample_orbit_cameras`), redrawn when one lands inside the mesh.
 """
@@ -13,7 +14,10 @@
 from __future__ import annotations
 
 import functools
+import io
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -129,12 +133,60 @@ def _mocap(name: str):
     return load_motion(name)
 
 
-def _motion_frame(name: str, frame: int, body):
+def _bvh_text(data: bytes) -> str:
+    """A BVH file's bytes as :func:`kyara.motion.read_bvh` reads them (UTF-8, BOM dropped,
+    universal newlines)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="strict", newline=None).read()
+
+
+@functools.lru_cache(maxsize=32)
+def _file_mocap(motion):
+    """``(skeleton, mocap)`` of a :class:`~kyara.dataset.config.MotionFile`: parsed by the project's
+    BVH reader with its unit and up-axis detection (once per process)."""
+    from kyara.motion.bvh import parse_bvh
+
+    return parse_bvh(_bvh_text(motion.data), motion.name)
+
+
+def _clip(clip):
+    """``(skeleton, mocap)`` of a built-in name or a :class:`~kyara.dataset.config.MotionFile`."""
+    return _mocap(clip) if isinstance(clip, str) else _file_mocap(clip)
+
+
+def _motion_frame(clip, frame: int, body):
     from kyara.motion import retarget
 
-    skeleton, mocap = _mocap(name)
+    skeleton, mocap = _clip(clip)
     motion = retarget(mocap, skeleton, body.layout, trim=(frame, frame + 1))
     return motion.frame(0)
+
+
+def read_motion_files(paths) -> tuple:
+    """The user's BVH clips (``--motion FILE``, repeatable) as
+    :class:`~kyara.dataset.config.MotionFile`, checked before any work: each is read by
+    :func:`kyara.motion.read_bvh` (units and up axis detected, as ``kyara animate`` does) and
+    retargeted onto a standard body once. ``FileNotFoundError``/``ValueError`` naming the file."""
+    from kyara.body.layout import body_layout
+    from kyara.body.params import get_preset
+    from kyara.dataset.config import MotionFile
+    from kyara.motion import read_bvh, retarget
+
+    layout = body_layout(get_preset("teen-girl"))
+    out = []
+    for path in paths:
+        p = Path(os.fspath(path))
+        if p.suffix.lower() != ".bvh":
+            raise ValueError(f"--motion '{p}' is not a .bvh file, expected a BVH motion capture file")
+        skeleton, mocap = read_bvh(p)
+        try:
+            retarget(mocap, skeleton, layout, trim=(0, 1))
+        except ValueError as exc:
+            # the reader's hint names kyara animate's --mapping, which kyara dataset does not have
+            msg = str(exc).split("; pass --mapping", 1)[0]
+            raise ValueError(f"--motion '{p}': {msg} (kyara dataset reads rigs whose joint names kyara knows; "
+                             f"'kyara inspect {p.name}' says which joints it maps)") from None
+        out.append(MotionFile(p.name, p.read_bytes()))
+    return tuple(out)
 
 
 def _random_angles(rng: np.random.Generator):
@@ -155,10 +207,16 @@ def _random_angles(rng: np.random.Generator):
     return pose_from_angles(angles)
 
 
-def random_pose(rng: np.random.Generator, body) -> tuple[object, dict]:
+def random_pose(rng: np.random.Generator, body, motions: tuple = ()) -> tuple[object, dict]:
     """A :class:`~kyara.pose.pose.Pose` for ``body`` (a character adapter or Body) and a JSON-ready
     description of where it came from: ``{"source": "preset", "name": "wave"}``,
-    ``{"source": "motion", "name": "walk", "frame": 120}`` or ``{"source": "random"}``."""
+    ``{"source": "motion", "name": "walk", "frame": 120}`` (a built-in clip),
+    ``{"source": "motion_file", "name": "mine.bvh", "frame": 7}`` (one of ``motions``, the user's
+    :class:`~kyara.dataset.config.MotionFile`) or ``{"source": "random"}``.
+
+    A motion frame comes from a clip drawn uniformly from the built-in clips and ``motions``, then
+    a frame drawn uniformly from the clip (without ``motions`` the draws are those of earlier
+    versions)."""
     from kyara.avatar import avatar_pose
     from kyara.motion import BUILTIN_MOTIONS
     from kyara.pose.presets import POSE_NAMES
@@ -168,10 +226,13 @@ def random_pose(rng: np.random.Generator, body) -> tuple[object, dict]:
         name = str(rng.choice(POSE_NAMES))
         return avatar_pose(name, body), {"source": "preset", "name": name}
     if source == "motion":
-        name = str(rng.choice(BUILTIN_MOTIONS))
-        _, mocap = _mocap(name)
+        clips = tuple(BUILTIN_MOTIONS) + tuple(motions)
+        clip = clips[int(rng.choice(len(clips)))]
+        _, mocap = _clip(clip)
         frame = int(rng.integers(0, mocap.rotations.shape[0]))
-        return _motion_frame(name, frame, body), {"source": "motion", "name": name, "frame": frame}
+        if isinstance(clip, str):
+            return _motion_frame(clip, frame, body), {"source": "motion", "name": clip, "frame": frame}
+        return _motion_frame(clip, frame, body), {"source": "motion_file", "name": clip.name, "frame": frame}
     return _random_angles(rng), {"source": "random"}
 
 
