@@ -43,3 +43,19 @@ def test_side_silhouette_and_walk_error_are_zero_against_themselves():
     assert mask_iou(a, side_silhouette(fat, f)) < 0.75
     body = character_body(c)
     assert walk_error(body, body) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fast_silhouette_matches_the_one_triangle_at_a_time_reference():
+    from kyara.body.model import build_body
+    from kyara.detect.metrics import mask_iou
+    from kyara.drawing.evaluate import _rasterize, _rasterize_reference, side_silhouette
+
+    body = build_body("teen-girl")
+    v = body.vertices.astype(np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    h = hi[1] - lo[1]
+    yz = np.stack([(v[:, 2] - 0.5 * (lo[2] + hi[2])) / h + 0.5, (v[:, 1] - lo[1]) / h * 0.98], axis=1)
+    for res in (128, 256):
+        fast, ref = _rasterize(yz, body.faces, res), _rasterize_reference(yz, body.faces, res)
+        assert mask_iou(fast, ref) >= 0.97, res
+    assert side_silhouette(v, body.faces).sum() > 0.05 * 256 * 256  # a body seen from the side is slim

@@ -88,7 +88,7 @@ def _head_pixels(mask: np.ndarray, skel) -> np.ndarray:
     from kyara.drawing.inflate import PARTS, part_labels
 
     h, w = mask.shape
-    step = max(1, int(max(h, w) // 256))
+    step = max(1, int(max(h, w) // 128))  # the head is large: a coarse grid finds it
     ys, xs = np.mgrid[0:h:step, 0:w:step]
     pts = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
     small = mask[::step, ::step]

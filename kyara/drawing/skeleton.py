@@ -13,8 +13,9 @@ Sources, first that works (:func:`estimate_skeleton`):
 3. the mask's medial axis matched to a humanoid template (:func:`medial_axis_joints`): the axis'
    end points are matched to head, hands and feet by where a standing figure has them (one optimal
    assignment), and the joints are placed along the axis paths between them: shoulders and hips
-   where the figure's width across the limb first grows into the torso (:func:`limb_root`; a
-   skirt's hips below its waist, :func:`skirt_waist`), elbows and knees half-way along the limbs,
+   where the figure's width across the limb first grows into the torso (:func:`limb_root`; hips
+   hidden by a skirt, coat or shorts a set share below the waist, :func:`waist_of`), elbows and
+   knees half-way along the limbs,
    wrists and ankles a little back from the ends, the nose :data:`NOSE_RATIO` of the way from the
    head's top to the shoulders;
 4. the bounding-box template (:func:`kyara.detect.drawings.template_baseline`).
@@ -249,7 +250,8 @@ ANKLE_BACK = 0.12  # the ankle: this share of the leg's axis back from the foot'
 NOSE_RATIO = 0.42  # the nose: this share of the way from the head's top down to the shoulder line
 GOWN = 0.8  # legs parting this low in the figure's box (share of its height): a gown, no legs shown
 GOWN_WIDTH = 0.2  # ... or "legs" wider than this share of the figure's height: the halves of a gown
-SKIRT_HIP = 0.55  # ... its hips this share of the way from its waist down to its hem
+HIP_BELOW_WAIST = 0.16  # hips hidden by a garment: this share of the way from the waist down to the ankles
+HEM_LIMIT = 0.3  # legs parting lower than this share of that way: they part at a garment's hem
 SKIRT_FLARE = 1.3  # a figure this much wider just above where its legs part than at its waist wears a skirt
 
 
@@ -344,27 +346,36 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
         hip_s, hip, own = limb_root(g, leg, arc, 0.3, 0.6, across=(1.0, 0.0))  # legs: across the body
         ankle_s = arc[-1] - ANKLE_BACK * (arc[-1] - hip_s)
         legs[side] = (leg, arc, hip_s, hip, _at(g, leg, ankle_s), ankle_s, own)
-    # a skirt or a dress: the legs part at its hem, below the hips; the hips then go a little below the
-    # waist (the narrowest row of the torso above the hem), the knees half-way down to the ankles. A gown
-    # to the floor shows no legs at all (its axis parts into the hem's corners): the legs stand under it
-    # a quarter of the waist's width either side of the middle
-    skirt = skirt_waist(g, kp, trunk[-1])
+    # a skirt, a dress, a coat or shorts: the legs part at a hem, below the hips; the hips then go
+    # HIP_BELOW_WAIST of the way from the waist (the torso's narrowest row) down to the ankles, the knees
+    # half-way further. A gown to the floor shows no legs at all (its axis parts into the hem's corners):
+    # the legs stand under it a quarter of the waist's width either side of the middle
+    waist = waist_of(g, kp, trunk[-1])
     fork = g.xy[trunk[-1]]
     thick = min(legs["right"][6], legs["left"][6]) > GOWN_WIDTH * g.height  # "legs" as wide as a dress
     gown = thick or (fork[1] - g.box[1]) / g.height > GOWN
+    ankle_y = 0.5 * (legs["right"][4][1] + legs["left"][4][1])
     if gown:
-        shoulder_y = 0.5 * (kp[J["right_shoulder"], 1] + kp[J["left_shoulder"], 1])
-        hip_y = skirt[0] if skirt is not None else shoulder_y + 0.35 * (g.box[3] - shoulder_y)
-        waist = skirt[1] if skirt is not None else row_width(g.mask, fork[0], hip_y)
         ankle_y = g.box[3] - 0.05 * g.height
+    hip_y = None
+    if waist is not None:
+        wy = waist[0]
+        limb_hips = 0.5 * (legs["right"][3][1] + legs["left"][3][1])
+        # a skirt, a coat, shorts: the legs part at a hem, the hips are where a standing figure has them
+        if gown or waist[2] or limb_hips > wy + HEM_LIMIT * (ankle_y - wy):
+            hip_y = min(wy + HIP_BELOW_WAIST * (ankle_y - wy), float(fork[1]) if not gown else np.inf)
+    elif gown:
+        shoulder_y = 0.5 * (kp[J["right_shoulder"], 1] + kp[J["left_shoulder"], 1])
+        hip_y = shoulder_y + 0.35 * (g.box[3] - shoulder_y)
     for k, side in enumerate(("right", "left")):
         leg, arc, hip_s, hip, ankle, ankle_s, _ = legs[side]
         if gown:
-            x = fork[0] + (-1.0 if side == "right" else 1.0) * 0.25 * max(waist, 0.05 * g.width)
+            width = waist[1] if waist is not None else row_width(g.mask, fork[0], hip_y)
+            x = fork[0] + (-1.0 if side == "right" else 1.0) * 0.25 * max(width, 0.05 * g.width)
             hip, ankle = np.array([x, hip_y]), np.array([x, ankle_y])
             knee = 0.5 * (hip + ankle)
-        elif skirt is not None:
-            hip = np.array([hip[0], skirt[0]])
+        elif hip_y is not None:
+            hip = np.array([hip[0], hip_y])
             knee_y = 0.5 * (hip[1] + ankle[1])
             below = np.flatnonzero(g.xy[leg, 1] >= knee_y)
             knee = g.xy[leg[below[0]]] if len(below) and g.xy[leg[0], 1] < knee_y else 0.5 * (hip + ankle)
@@ -429,28 +440,26 @@ def row_width(mask: np.ndarray, x: float, y: float) -> float:
     return float((right[0] if len(right) else w) - (left[-1] if len(left) else -1) - 1)
 
 
-def skirt_waist(g: AxisGraph, kp: np.ndarray, crotch: int) -> tuple[float, float] | None:
-    """(the hips' y, the waist's width), pixels, of a figure in a skirt or dress, or None when it wears
-    none: the figure is a skirt when, just above where the legs part, it is :data:`SKIRT_FLARE` x
-    wider than at its waist (its narrowest row between the shoulders and there); the hips then sit a
-    quarter of the way from the waist down to the hem."""
+def waist_of(g: AxisGraph, kp: np.ndarray, crotch: int) -> tuple[float, float, bool] | None:
+    """(y, width, flared) of the figure's waist, pixels: its narrowest row between the shoulders
+    and where the legs part (from 30 % of the way down); ``flared`` when the figure is
+    :data:`SKIRT_FLARE` x wider just above where the legs part (a skirt, a dress). None when the
+    torso is too short to look at."""
     shoulder_y = 0.5 * (kp[J["right_shoulder"], 1] + kp[J["left_shoulder"], 1])
     fork = g.xy[crotch]
     span = fork[1] - shoulder_y
     if span <= 4:
         return None
     ys = np.linspace(shoulder_y + 0.3 * span, fork[1] - 0.04 * g.height, 24)
-    if len(ys) == 0 or ys[-1] <= ys[0]:
+    if ys[-1] <= ys[0]:
         return None
     widths = np.array([row_width(g.mask, fork[0], y) for y in ys])
     ok = widths > 0
     if ok.sum() < 4:
         return None
     k = int(np.argmin(np.where(ok, widths, np.inf)))
-    hem = float(widths[ok][-1])
-    if hem < SKIRT_FLARE * float(widths[k]) or k >= len(ys) - 2:
-        return None
-    return float(ys[k] + SKIRT_HIP * (fork[1] - ys[k])), float(widths[k])
+    flared = float(widths[ok][-1]) >= SKIRT_FLARE * float(widths[k]) and k < len(ys) - 2
+    return float(ys[k]), float(widths[k]), bool(flared)
 
 
 def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset: float, across=None
