@@ -11,9 +11,14 @@ The package is laid out by stage of the data flow::
     kyara.generate   text + pose -> anime image with the user's diffusion weights (SD1.5/SDXL, ControlNet, LoRA)
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
     kyara.dataset    the data engine on Ray: labelled samples in tar shards, the torch reader, batch jobs
+    kyara.detect     pose (COCO-18), mask and UDP from any picture: kyara's trained network or MediaPipe
+    kyara.sheet      a character from its character sheet in a new pose: CoNR-lite and the B0/B1/B2 baselines
+    kyara.drawing    one drawing -> a rigged 3D character that moves
+    kyara.nn         shared torch building blocks (U-Net, heatmaps, warping, safetensors weights)
+    kyara.train      the training harness of ``kyara train NAME`` and the registry of trainable models
     kyara.studio     the web UI (``kyara studio``)
     kyara.cli        the ``kyara`` command line
-    kyara.data       files that ship with the package (CMU motion clips)
+    kyara.data       files that ship with the package (CMU motion clips, trained weights with model cards)
 
 and two shared modules: ``kyara.errors`` (error types, missing-extra messages) and ``kyara.fileio``
 (checked input/output paths, atomic writes).

@@ -384,6 +384,36 @@ _opts("eval", [
 ])
 
 
+if "drawing" in _cli_commands():  # kyara drawing: the image reader's cases are checked by its own tests
+    _opts("drawing", [
+        ("image_missing", lambda o: ["drawing", str(session_dir() / "no_such.png"), "-o", str(o / "d")],
+         "does not exist"),
+        ("no_output", lambda o: ["drawing", _detect_image()], "-o|--output"),
+        ("output_parent_missing", lambda o: ["drawing", _detect_image(), "-o", str(o / "no" / "d")], "does not exist"),
+        ("unknown_motion", lambda o: ["drawing", _detect_image(), "--motion", "moonwalk", "-o", str(o / "d")],
+         "moonwalk"),
+        ("size_zero", lambda o: ["drawing", _detect_image(), "--size", "0", "-o", str(o / "d")], "--size"),
+        ("unknown_detector", lambda o: ["drawing", _detect_image(), "--detector", "yolo", "-o", str(o / "d")],
+         "yolo"),
+        ("height_negative", lambda o: ["drawing", _detect_image(), "--height", "-1", "-o", str(o / "d")], "--height"),
+    ])
+
+
+if "sheet" in _cli_commands():  # kyara sheet: its own tests hold the UDP and reference cases
+    _opts("sheet", [
+        ("image_missing", lambda o: ["sheet", str(session_dir() / "no_such.png"), "--pose", "jog",
+                                     "-o", str(o / "s.png")], "does not exist"),
+        ("no_target", lambda o: ["sheet", _detect_image(), "-o", str(o / "s.png")], "target"),
+        ("unknown_method", lambda o: ["sheet", _detect_image(), "--pose", "jog", "--method", "gan",
+                                      "-o", str(o / "s.png")], "gan"),
+        ("txt_output", lambda o: ["sheet", _detect_image(), "--pose", "jog", "-o", str(o / "s.txt")], r"\.txt"),
+        ("unknown_pose", lambda o: ["sheet", _detect_image(), "--pose", "moonwalk", "-o", str(o / "s.png")],
+         "moonwalk"),
+        ("reference_without_background", lambda o: ["sheet", _detect_image(), "--udp", str(session_dir() / "no.npz"),
+                                                    "-o", str(o / "s.png")], "no plain background"),
+    ])
+
+
 if "batch" in _cli_commands():  # being written: its cases count once the command is there
     add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 

@@ -29,7 +29,7 @@ def tabs():
 
 def test_tabs_are_found_in_order(tabs):
     mods = tabs.discover()
-    assert [m.TITLE for m in mods] == ["Create", "Pose", "Image", "Animate", "Export"]
+    assert [m.TITLE for m in mods] == ["Create", "Pose", "Image", "Animate", "Sheet", "Drawing", "Export"]
     assert [tabs.tab_id(m) for m in mods] == ["create", "pose", "image", "animate", "export"]
     for m in mods:  # each tab stays a readable module
         assert len(Path(m.__file__).read_text().splitlines()) < 600, m.__name__
@@ -46,14 +46,16 @@ def test_a_new_file_is_a_new_tab(tabs, tmp_path, monkeypatch):
     (tmp_path / "tab_zz_broken.py").unlink()
     sys.modules.pop("kyara.studio.tabs.tab_zz_broken", None)
     try:
-        assert [m.TITLE for m in tabs.discover()] == ["Create", "Pose", "Hello", "Image", "Animate", "Export"]
+        assert [m.TITLE for m in tabs.discover()] == ["Create", "Pose", "Hello", "Image", "Animate", "Sheet", "Drawing",
+                                                         "Export"]
         from kyara.studio.app import build_app
 
         out = tmp_path / "out"
         out.mkdir()
         cfg = build_app(StudioConfig(output=out)).get_config_file()
         labels = [c["props"].get("label") for c in cfg["components"] if c["type"] == "tabitem"]
-        assert labels == ["Create", "Pose", "Hello", "Image", "Animate", "Export"]
+        assert labels == ["Create", "Pose", "Hello", "Image", "Animate", "Sheet", "Drawing",
+                                                         "Export"]
         assert any(c["props"].get("elem_id") == "hello-text" for c in cfg["components"])
     finally:
         sys.modules.pop("kyara.studio.tabs.tab_zz_hello", None)
