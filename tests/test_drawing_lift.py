@@ -234,3 +234,24 @@ def test_lift_refuses_bad_config_and_images():
         lift(np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(FileNotFoundError):
         lift("no-such-drawing.png")
+
+
+def test_a_head_drawn_below_the_shoulders_gets_an_upright_head_bone():
+    """Shoulders drawn above the head's centre (a shrug): the head's pixels stay on the head bone, and
+    the bone stands upright above the neck, so motions turn the head about its own neck."""
+    from kyara.body.skeleton import BONE_INDEX
+    from kyara.drawing import LiftConfig, lift
+    from kyara.drawing.skeleton import SkeletonConfig
+
+    from drawing_figures import figure_keypoints
+
+    f = figure(256)
+    kp = figure_keypoints(256)
+    kp[1, 1] = kp[2, 1] = kp[5, 1] = 42.0  # neck and shoulders above the nose (y 58)
+    c = lift(f.rgb, joints=kp, config=LiftConfig(skeleton=SkeletonConfig(detector="none")))
+    J = c.body.rest_joints
+    head, neck = J[BONE_INDEX["head"]], J[BONE_INDEX["neck"]]
+    assert head[1] > neck[1] and abs(head[0] - neck[0]) < 1e-6
+    assert any("below" in n and "head" in n for n in c.spec.notes)
+    und, dirc = edge_counts(c.parts[0].faces)
+    assert (und == 2).all() and (dirc == 1).all()
