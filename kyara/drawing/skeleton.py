@@ -246,8 +246,10 @@ ROLE_AT = np.array([[0.5, 0.0], [0.0, 0.45], [1.0, 0.45], [0.35, 1.0], [0.65, 1.
 ROLE_WEIGHT = np.array([[1.0, 1.0], [1.0, 0.25], [1.0, 0.25], [0.3, 1.0], [0.3, 1.0]])
 MEDIAL_CONFIDENCE = 0.6
 SHOULDER_INSET = 0.5  # the shoulder joint: this many arm widths inside where the arm meets the torso
+WRIST_BACK = 0.2  # the wrist: this share of the arm's axis back from the hand's end
+ELBOW_AT = 0.47  # the elbow: this share of the way from the shoulder to the wrist along the axis
 ANKLE_BACK = 0.12  # the ankle: this share of the leg's axis back from the foot's end
-NOSE_RATIO = 0.42  # the nose: this share of the way from the head's top down to the shoulder line
+NOSE_RATIO = 0.45  # the nose: this share of the way from the head's top down to the shoulder line
 GOWN = 0.8  # legs parting this low in the figure's box (share of its height): a gown, no legs shown
 GOWN_WIDTH = 0.2  # ... or "legs" wider than this share of the figure's height: the halves of a gown
 HIP_BELOW_WAIST = 0.16  # hips hidden by a garment: this share of the way from the waist down to the ankles
@@ -334,10 +336,10 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
         limb = arm[j - 1:]
         arc = _arc(g, limb)
         shoulder_s, shoulder, _ = limb_root(g, limb, arc, 0.45, SHOULDER_INSET)
-        wrist_s = arc[-1] - 0.12 * (arc[-1] - shoulder_s)
+        wrist_s = arc[-1] - WRIST_BACK * (arc[-1] - shoulder_s)
         kp[J[f"{side}_shoulder"]] = (*shoulder, conf)
         kp[J[f"{side}_wrist"]] = (*_at(g, limb, wrist_s), conf)
-        kp[J[f"{side}_elbow"]] = (*_at(g, limb, 0.5 * (shoulder_s + wrist_s)), conf)
+        kp[J[f"{side}_elbow"]] = (*_at(g, limb, shoulder_s + ELBOW_AT * (wrist_s - shoulder_s)), conf)
     # legs: from the crotch
     legs = {}
     for side in ("right", "left"):
