@@ -32,13 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kyara.drawing.axis import (AxisGraph, arc_lengths, axis_graph, branches, chord_widths, common_prefix,  # noqa: F401
+                                components, limb_ends, path_to, point_at, row_width)
 from kyara.drawing.joints_io import CORE_INDEX, HEAD_INDEX, missing_core
 from kyara.pose.openpose import OPENPOSE_BODY_NAMES
 
-AXIS_SIDE = 192  # pixels: the medial axis is traced on the mask's box scaled to this long side
 MAX_LIMBS = 8  # long axis branches a humanoid may have (head, arms, legs, and pigtails, a skirt's hem, a tail)
 LIMB_LENGTH = 0.15  # a branch at least this share of the figure's height is a limb
-SPUR = 0.06  # shorter branches off a junction are pruned (fingers, strands, bumps of the outline)
 SOURCES = ("joints file", "detector", "medial axis", "box template")
 J = {n: i for i, n in enumerate(OPENPOSE_BODY_NAMES)}
 
@@ -68,148 +68,6 @@ class NoMatch(Exception):
     """The medial axis could not be matched to a humanoid (the box template is used instead)."""
 
 
-# -- the axis graph -----------------------------------------------------------------------------
-@dataclass
-class AxisGraph:
-    xy: np.ndarray  # [N, 2] float64 node positions, drawing pixels
-    radius: np.ndarray  # [N] float64 distance to the mask's edge, drawing pixels
-    graph: object  # scipy.sparse csr [N, N], edge length in drawing pixels
-    degree: np.ndarray  # [N]
-    box: tuple[float, float, float, float]  # the mask's box, drawing pixels (x0, y0, x1, y1)
-    mask: np.ndarray | None = None  # [H, W] bool, the figure (drawing pixels)
-
-    @property
-    def height(self) -> float:
-        return self.box[3] - self.box[1] + 1.0
-
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0] + 1.0
-
-    def neighbours(self, i: int) -> np.ndarray:
-        g = self.graph
-        return g.indices[g.indptr[i]:g.indptr[i + 1]]
-
-
-def axis_graph(mask: np.ndarray) -> AxisGraph:
-    """The medial axis (skeletonized mask, traced at :data:`AXIS_SIDE` px) as a graph, spurs shorter
-    than :data:`SPUR` of the figure's height pruned."""
-    import cv2
-    from scipy.ndimage import binary_fill_holes, distance_transform_edt
-    from scipy.sparse import csr_matrix
-    from skimage.morphology import skeletonize
-
-    from kyara.detect.drawings import mask_box
-
-    x0, y0, x1, y1 = mask_box(mask)
-    pad = 2
-    crop = mask[int(y0):int(y1) + 1, int(x0):int(x1) + 1].astype(np.uint8)
-    s = AXIS_SIDE / max(crop.shape)
-    w, h = max(1, round(crop.shape[1] * s)), max(1, round(crop.shape[0] * s))
-    small = cv2.resize(crop * 255, (w, h), interpolation=cv2.INTER_AREA) >= 128
-    small = np.pad(small, pad)
-    small = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)).astype(bool)
-    small = binary_fill_holes(small)  # a hole would make a loop of the axis
-    sk = skeletonize(small)
-    dt = distance_transform_edt(small)
-    ys, xs = np.nonzero(sk)
-    n = len(ys)
-    index = -np.ones(sk.shape, dtype=np.int64)
-    index[ys, xs] = np.arange(n)
-    rows, cols, lens = [], [], []
-    padded = np.pad(sk, 1)
-    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        y2, x2 = ys + dy, xs + dx
-        ok = (y2 >= 0) & (y2 < sk.shape[0]) & (x2 >= 0) & (x2 < sk.shape[1])
-        if dy and dx:  # a diagonal step where an L-shaped one exists closes a triangle: left out
-            ok &= ~padded[ys + 1, xs + dx + 1] & ~padded[ys + dy + 1, xs + 1]
-        j = np.full(n, -1)
-        j[ok] = index[y2[ok], x2[ok]]
-        good = j >= 0
-        rows.append(np.flatnonzero(good))
-        cols.append(j[good])
-        lens.append(np.full(int(good.sum()), np.hypot(dy, dx) / s))
-    r, c, L = np.concatenate(rows), np.concatenate(cols), np.concatenate(lens)
-    g = csr_matrix((np.r_[L, L], (np.r_[r, c], np.r_[c, r])), shape=(n, n))
-    g.sum_duplicates()
-    deg = np.diff(g.indptr)
-    xy = np.stack([(xs - pad + 0.5) / s - 0.5 + x0, (ys - pad + 0.5) / s - 0.5 + y0], axis=1)
-    full = AxisGraph(xy, dt[ys, xs] / s, g, deg, (x0, y0, x1, y1), np.asarray(mask, dtype=bool))
-    return prune(full, SPUR * full.height)
-
-
-def branches(g: AxisGraph, ends: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
-    """For each end point: (axis length in pixels to the nearest junction (degree >= 3), the nodes
-    from the end up to, not including, that junction)."""
-    out = np.zeros(len(ends))
-    nodes: list[list[int]] = []
-    for k, e in enumerate(ends):
-        prev, cur, length = -1, int(e), 0.0
-        walk = []
-        for _ in range(len(g.xy)):
-            nb = [int(v) for v in g.neighbours(cur) if v != prev]
-            if cur != e and g.degree[cur] >= 3:
-                break
-            walk.append(cur)
-            if not nb:
-                break
-            nxt = nb[0]
-            length += float(np.hypot(*(g.xy[nxt] - g.xy[cur])))
-            prev, cur = cur, nxt
-        out[k] = length
-        nodes.append(walk)
-    return out, nodes
-
-
-def branch_lengths(g: AxisGraph, ends: np.ndarray) -> np.ndarray:
-    return branches(g, ends)[0]
-
-
-def subgraph(g: AxisGraph, keep: np.ndarray) -> AxisGraph:
-    """The graph of the nodes where ``keep [N]`` is true."""
-    idx = np.flatnonzero(keep)
-    sub = g.graph[idx][:, idx].tocsr()
-    return AxisGraph(g.xy[idx], g.radius[idx], sub, np.diff(sub.indptr), g.box, g.mask)
-
-
-def prune(g: AxisGraph, min_length: float, rounds: int = 4) -> AxisGraph:
-    """``g`` without its spurs: branches shorter than ``min_length`` pixels that end at a junction
-    (fingers, hair strands, bumps of the outline), removed ``rounds`` times over."""
-    for _ in range(rounds):
-        ends = np.flatnonzero(g.degree == 1)
-        if len(ends) == 0:
-            break
-        lengths, nodes = branches(g, ends)
-        keep = np.ones(len(g.xy), dtype=bool)
-        for L, walk in zip(lengths, nodes):
-            if L < min_length and len(walk) < len(g.xy) and g.degree[walk[-1]] <= 2:
-                last = walk[-1]
-                nb = [int(v) for v in g.neighbours(last) if v not in walk]
-                if any(g.degree[v] >= 3 for v in nb):  # a spur off a junction, not a piece on its own
-                    keep[walk] = False
-        if keep.all():
-            break
-        g = subgraph(g, keep)
-    return g
-
-
-def _components(g: AxisGraph) -> np.ndarray:
-    from scipy.sparse.csgraph import connected_components
-
-    return connected_components(g.graph, directed=False)[1]
-
-
-def limb_ends(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
-    """(end nodes of the axis' largest piece, their branch lengths)."""
-    if len(g.xy) == 0:
-        return np.zeros(0, np.int64), np.zeros(0)
-    comp = _components(g)
-    main = np.argmax(np.bincount(comp))
-    ends = np.flatnonzero((g.degree == 1) & (comp == main))
-    return ends, branch_lengths(g, ends)
-
-
-# -- humanoid check -----------------------------------------------------------------------------
 def check_humanoid(g: AxisGraph) -> None:
     """``ValueError`` for a figure that is not a humanoid (module doc): three or more long branches
     reaching out on one side above the legs (arms), more than :data:`MAX_LIMBS` long branches, or a
@@ -257,35 +115,6 @@ HEM_LIMIT = 0.3  # legs parting lower than this share of that way: they part at 
 SKIRT_FLARE = 1.3  # a figure this much wider just above where its legs part than at its waist wears a skirt
 
 
-def _path(pred: np.ndarray, end: int) -> list[int]:
-    out = [int(end)]
-    while pred[out[-1]] >= 0:
-        out.append(int(pred[out[-1]]))
-    return out[::-1]
-
-
-def _arc(g: AxisGraph, path: list[int]) -> np.ndarray:
-    p = g.xy[path]
-    return np.r_[0.0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]
-
-
-def _at(g: AxisGraph, path: list[int], s: float) -> np.ndarray:
-    """The point at arc length ``s`` along ``path`` (clamped)."""
-    arc = _arc(g, path)
-    s = float(np.clip(s, 0.0, arc[-1]))
-    return np.array([np.interp(s, arc, g.xy[path, 0]), np.interp(s, arc, g.xy[path, 1])])
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    """Length of the common prefix of two paths from the same start."""
-    n = 0
-    for u, v in zip(a, b):
-        if u != v:
-            break
-        n += 1
-    return n
-
-
 def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
     """COCO-18 joints ``[18, 3]`` and the pelvis ``[2]`` (pixels) from the axis graph (module doc,
     step 3); :class:`NoMatch` when its ends cannot be matched to a standing figure."""
@@ -296,7 +125,7 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
     ends = ends[lengths >= 0.04 * g.height]
     # the head's top may fork (pigtails, hair tufts): the axis' highest node near the middle is a candidate too
     uv_all = (g.xy - np.array(g.box[:2])) / np.array([g.width, g.height])
-    comp = _components(g)
+    comp = components(g)
     central = np.flatnonzero((np.abs(uv_all[:, 0] - 0.5) < 0.25) & (comp == comp[ends[0]] if len(ends) else True))
     if len(central):
         top = int(central[np.argmin(uv_all[central, 1])])
@@ -316,11 +145,11 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
     if head_v > 0.3 or foot_v.min() < 0.6:
         raise NoMatch("the medial axis' ends are not where a standing figure's head and feet are")
     _, pred = dijkstra(g.graph, directed=False, indices=role["head"], return_predecessors=True)
-    paths = {k: _path(pred, v) for k, v in role.items() if k != "head"}
+    paths = {k: path_to(pred, v) for k, v in role.items() if k != "head"}
     if any(p[0] != role["head"] for p in paths.values()):
         raise NoMatch("the medial axis is in pieces, expected one connected figure")
     rf, lf = paths["right_foot"], paths["left_foot"]
-    nc = _common(rf, lf)
+    nc = common_prefix(rf, lf)
     trunk = rf[:nc]  # head end -> crotch
     if nc < 3:
         raise NoMatch("the paths to the feet part at the head, expected them to part at the crotch")
@@ -330,24 +159,24 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
     # arms: where each leaves the trunk; the shoulder where the arm becomes as thin as itself
     for side in ("right", "left"):
         arm = paths[f"{side}_hand"]
-        j = _common(arm, trunk)
+        j = common_prefix(arm, trunk)
         if j < 2:
             raise NoMatch(f"the {side} arm leaves the axis at the head, expected it to join the torso")
         limb = arm[j - 1:]
-        arc = _arc(g, limb)
+        arc = arc_lengths(g, limb)
         shoulder_s, shoulder, _ = limb_root(g, limb, arc, 0.45, SHOULDER_INSET)
         wrist_s = arc[-1] - WRIST_BACK * (arc[-1] - shoulder_s)
         kp[J[f"{side}_shoulder"]] = (*shoulder, conf)
-        kp[J[f"{side}_wrist"]] = (*_at(g, limb, wrist_s), conf)
-        kp[J[f"{side}_elbow"]] = (*_at(g, limb, shoulder_s + ELBOW_AT * (wrist_s - shoulder_s)), conf)
+        kp[J[f"{side}_wrist"]] = (*point_at(g, limb, wrist_s), conf)
+        kp[J[f"{side}_elbow"]] = (*point_at(g, limb, shoulder_s + ELBOW_AT * (wrist_s - shoulder_s)), conf)
     # legs: from the crotch
     legs = {}
     for side in ("right", "left"):
         leg = paths[f"{side}_foot"][nc - 1:]
-        arc = _arc(g, leg)
+        arc = arc_lengths(g, leg)
         hip_s, hip, own = limb_root(g, leg, arc, 0.3, 0.6, across=(1.0, 0.0))  # legs: across the body
         ankle_s = arc[-1] - ANKLE_BACK * (arc[-1] - hip_s)
-        legs[side] = (leg, arc, hip_s, hip, _at(g, leg, ankle_s), ankle_s, own)
+        legs[side] = (leg, arc, hip_s, hip, point_at(g, leg, ankle_s), ankle_s, own)
     # a skirt, a dress, a coat or shorts: the legs part at a hem, below the hips; the hips then go
     # HIP_BELOW_WAIST of the way from the waist (the torso's narrowest row) down to the ankles, the knees
     # half-way further. A gown to the floor shows no legs at all (its axis parts into the hem's corners):
@@ -382,13 +211,13 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
             below = np.flatnonzero(g.xy[leg, 1] >= knee_y)
             knee = g.xy[leg[below[0]]] if len(below) and g.xy[leg[0], 1] < knee_y else 0.5 * (hip + ankle)
         else:
-            knee = _at(g, leg, 0.5 * (hip_s + ankle_s))
+            knee = point_at(g, leg, 0.5 * (hip_s + ankle_s))
         kp[J[f"{side}_hip"]] = (*hip, conf)
         kp[J[f"{side}_knee"]] = (*knee, conf)
         kp[J[f"{side}_ankle"]] = (*ankle, conf)
     # head: the nose NOSE_RATIO of the way from the head's top down to the shoulder line, on the axis
     kp[J["neck"]] = (*(0.5 * (kp[J["right_shoulder"], :2] + kp[J["left_shoulder"], :2])), conf)
-    top = trunk[:max(2, min(_common(paths["right_hand"], trunk), _common(paths["left_hand"], trunk)))]
+    top = trunk[:max(2, min(common_prefix(paths["right_hand"], trunk), common_prefix(paths["left_hand"], trunk)))]
     head_x = float(g.xy[top[0], 0])
     w = max(2, int(round(0.02 * g.width)))
     col = g.mask[:, int(max(0, head_x - w)):int(head_x + w + 1)].any(axis=1)
@@ -400,46 +229,6 @@ def medial_axis_joints(g: AxisGraph) -> tuple[np.ndarray, np.ndarray]:
     face_points(kp, nose, max(radius, 1.0), conf)
     pelvis = 0.5 * (kp[J["right_hip"], :2] + kp[J["left_hip"], :2])
     return kp, pelvis
-
-
-def chord_widths(g: AxisGraph, path: list[int], across=None) -> np.ndarray:
-    """``[P]`` the figure's width (pixels) across ``path`` at each node: the chord of the mask through
-    the node along ``across`` (a unit direction; default: perpendicular to the limb's overall
-    direction, its first node to its last)."""
-    p = g.xy[path]
-    n = len(p)
-    if across is None:
-        d = p[-1] - p[0]
-        d = d / max(float(np.linalg.norm(d)), 1e-9)
-        across = (-d[1], d[0])
-    normal = np.broadcast_to(np.asarray(across, dtype=np.float64), (n, 2))
-    m = g.mask
-    h, w = m.shape
-    reach = int(max(h, w))
-    t = np.arange(1, reach, dtype=np.float64)
-    out = np.zeros(n)
-    for sign in (1.0, -1.0):
-        q = p[:, None, :] + sign * t[None, :, None] * normal[:, None, :]  # [P, T, 2]
-        xi, yi = np.rint(q[..., 0]).astype(np.int64), np.rint(q[..., 1]).astype(np.int64)
-        inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        on = np.zeros(inside.shape, dtype=bool)
-        on[inside] = m[yi[inside], xi[inside]]
-        first_off = np.where((~on).any(axis=1), np.argmax(~on, axis=1), len(t))
-        out += first_off + 0.5
-    return out
-
-
-def row_width(mask: np.ndarray, x: float, y: float) -> float:
-    """Width (pixels) of the mask's horizontal run through ``(x, y)`` (0 off the mask)."""
-    h, w = mask.shape
-    yi, xi = int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))
-    row = mask[yi]
-    if not row[xi]:
-        return 0.0
-    off = np.flatnonzero(~row)
-    left = off[off < xi]
-    right = off[off > xi]
-    return float((right[0] if len(right) else w) - (left[-1] if len(left) else -1) - 1)
 
 
 def waist_of(g: AxisGraph, kp: np.ndarray, crotch: int) -> tuple[float, float, bool] | None:
@@ -476,7 +265,7 @@ def limb_root(g: AxisGraph, limb: list[int], arc: np.ndarray, most: float, inset
     own = float(np.median(wd[len(wd) // 2:]))
     wide = np.flatnonzero((wd > 1.6 * own) & (arc <= most * arc[-1]))  # not a hand or foot wider than the limb
     s = float(arc[wide[-1]]) if len(wide) else 0.0
-    p = _at(g, limb, s)
+    p = point_at(g, limb, s)
     d = g.xy[limb[-1]] - p
     d /= max(float(np.linalg.norm(d)), 1e-9)
     return s, p - inset * own * d, own
