@@ -43,7 +43,6 @@ def register(app: typer.Typer) -> None:
 
         from kyara.cli.common import body_params, parse_size
         from kyara.motion.animate import AnimateConfig, parse_animation_view
-        from kyara.motion.builtin import BUILTIN_MOTIONS
         from kyara.render.video import check_video_args
 
         # 1. options, cheapest first; nothing is created before all of them pass
@@ -65,13 +64,9 @@ def register(app: typer.Typer) -> None:
         if character is not None and (heads is not None or height is not None):
             raise ValueError("--heads/--height change a parametric body, expected neither with --character")
         params = body_params(body, heads, height)
-        if motion not in BUILTIN_MOTIONS:
-            src = Path(motion)
-            if src.suffix.lower() not in (".bvh", ".npz"):
-                raise ValueError(f"--motion '{motion}' is not a built-in ({', '.join(BUILTIN_MOTIONS)}) "
-                                 "nor a .bvh/.npz file")
-            if not src.is_file():
-                raise ValueError(f"--motion file '{motion}' does not exist")
+        from kyara.cli.common import check_motion_arg
+
+        check_motion_arg(motion)
         if conditions is not None:
             from kyara.fileio import check_output_dir
 

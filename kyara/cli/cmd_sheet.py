@@ -77,15 +77,9 @@ def register(app: typer.Typer) -> None:
             if pose not in POSE_NAMES:
                 raise ValueError(f"unknown pose '{pose}', expected one of {', '.join(POSE_NAMES)}")
         if motion is not None:
-            from kyara.motion.builtin import BUILTIN_MOTIONS
+            from kyara.cli.common import check_motion_arg
 
-            if motion not in BUILTIN_MOTIONS:
-                src = Path(motion)
-                if src.suffix.lower() not in (".bvh", ".npz"):
-                    raise ValueError(f"--motion '{motion}' is not a built-in ({', '.join(BUILTIN_MOTIONS)}) "
-                                     "nor a .bvh/.npz file")
-                if not src.is_file():
-                    raise ValueError(f"--motion file '{motion}' does not exist")
+            check_motion_arg(motion)
         if character is not None and not Path(character).is_file():
             raise FileNotFoundError(f"--character '{character}' does not exist")
         if body is not None:

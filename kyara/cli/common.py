@@ -56,3 +56,18 @@ def body_params(body: str, heads: float | None = None, height: float | None = No
         except ValueError:
             raise ValueError(f"--param '{item}' has a value that is not a number") from None
     return p.replace(**changes) if changes else p
+
+
+def check_motion_arg(motion: str) -> None:
+    """``--motion``: a built-in clip name or an existing .bvh/.npz file (one-line ``ValueError`` otherwise)."""
+    from pathlib import Path
+
+    from kyara.motion.builtin import BUILTIN_MOTIONS
+
+    if motion in BUILTIN_MOTIONS:
+        return
+    src = Path(motion)
+    if src.suffix.lower() not in (".bvh", ".npz"):
+        raise ValueError(f"--motion '{motion}' is not a built-in ({', '.join(BUILTIN_MOTIONS)}) nor a .bvh/.npz file")
+    if not src.is_file():
+        raise ValueError(f"--motion file '{motion}' does not exist")
