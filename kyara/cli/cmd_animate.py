@@ -39,7 +39,6 @@ def register(app: typer.Typer) -> None:
                                                 help="a .vrm/.glb/.gltf avatar or a character.json instead of --body"),
     ) -> None:
         """Retarget MOTION onto the body and write a cel-shaded video (plus conditions per frame)."""
-        from pathlib import Path
 
         from kyara.cli.common import body_params, parse_size
         from kyara.motion.animate import AnimateConfig, parse_animation_view
