@@ -37,16 +37,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import append_results, best_of, limit_cores  # noqa: E402
+from kyara.drawing.evaluate import GOALS as SYNTHETIC_GOALS  # noqa: E402 (numpy only)
+from kyara.drawing.evaluate import goal_ok as _ok  # noqa: E402
 
 COUNT, PER_CHARACTER, SIZE, SEED = 100, 10, 384, 0
 WALK_COUNT = 10
-GOALS = {"pck@0.05": (">=", 0.9), "side_iou": (">=", 0.7), "walk_err": ("<=", 0.05), "glb_s": ("<=", 5.0),
-         "playback_fps": (">=", 100.0)}
-
-
-def _ok(value: float, op: str, target: float) -> str:
-    eps = 1e-9  # a mean of fractions that is the goal to the last bit (1260 / 1400 = 0.9) meets it
-    return "ok" if (value >= target - eps if op == ">=" else value <= target + eps) else "FAIL"
+GOALS = {**SYNTHETIC_GOALS, "glb_s": ("<=", 5.0), "playback_fps": (">=", 100.0)}
 
 
 def _timing_drawing(size: int = 512) -> np.ndarray:
@@ -76,7 +72,7 @@ def main() -> int:
         pass
     from kyara.avatar import character_body
     from kyara.drawing import LiftConfig, lift
-    from kyara.drawing.evaluate import real_figures, score, summarize, synthetic_drawings
+    from kyara.drawing.evaluate import REAL_CHARACTERS, evaluate_synthetic, real_figures
     from kyara.drawing.pipeline import drawing_toon, retarget_onto
     from kyara.export import export_character
     from kyara.motion.animate import AnimateConfig, animate_cameras_for, render_animation
@@ -86,28 +82,13 @@ def main() -> int:
     cfg = LiftConfig()
 
     # 1. synthetic drawings of known characters
-    t = time.perf_counter()
-    samples = synthetic_drawings(COUNT, PER_CHARACTER, SIZE, SEED)
-    t_make = time.perf_counter() - t
-    rows, failed = [], []
-    t = time.perf_counter()
-    for k, s in enumerate(samples):
-        try:
-            rows.append(score(s, cfg, walk=k % (COUNT // WALK_COUNT) == 0))
-        except ValueError as exc:  # a drawing the lift refuses counts as a miss on every figure
-            failed.append((s.name, str(exc)))
-            rows.append({"name": s.name, "seconds": float("nan"), "joints": "refused", "mask_iou": 0.0,
-                         "pck@0.05": 0.0, "base_pck@0.05": float("nan"), "pck@0.1": 0.0, "base_pck@0.1": float("nan"),
-                         "side_iou": 0.0})
-    t_score = time.perf_counter() - t
-    syn = summarize(rows)
-    walk = [r["walk_err"] for r in rows if "walk_err" in r]
-    syn["walk_err"] = float(np.mean(walk)) if walk else float("nan")
-    sources = {src: sum(r["joints"] == src for r in rows) for src in sorted({r["joints"] for r in rows})}
+    rep = evaluate_synthetic(COUNT, PER_CHARACTER, SIZE, SEED, WALK_COUNT, cfg)
+    syn, failed, sources, t_make, t_score = rep.summary, rep.refused, rep.sources, rep.seconds_make, rep.seconds_score
+    n_samples = len(rep.rows)
 
     # 2. the real drawings
     real = [real_figures(str(ROOT / "tests" / "data" / "drawings" / "animated-drawings" / c), cfg)
-            for c in ("char1", "char2")]
+            for c in REAL_CHARACTERS]
 
     # 3. time: 512 x 512 drawing -> rigged GLB, after a warm-up
     img = _timing_drawing(512)
@@ -162,8 +143,8 @@ def main() -> int:
     for r in real:
         for m in ("mask_iou", "pck@0.05", "pck@0.1", "base_pck@0.1"):
             lines.append(f"RESULT drawing_real_{r['name']}_{m.replace('@', '_at_')} {r[m]:.3f} - goal=report ok")
-    print(f"{len(samples)} synthetic drawings of {len(samples) // PER_CHARACTER} characters at {SIZE} px made in "
-          f"{t_make:.1f} s, scored in {t_score:.1f} s ({t_score / len(samples):.2f} s each, lift {syn['seconds']:.2f} s); "
+    print(f"{n_samples} synthetic drawings of {n_samples // PER_CHARACTER} characters at {SIZE} px made in "
+          f"{t_make:.1f} s, scored in {t_score:.1f} s ({t_score / n_samples:.2f} s each, lift {syn['seconds']:.2f} s); "
           f"joints from {sources}; refused {len(failed)}: {failed[:3]}")
     print(f"512 px drawing -> rigged GLB best of 3: {t_glb:.2f} s ({glb_kb:.0f} KB, "
           f"{len(character.parts[0].vertices)} vertices, joints from {character.spec.joints_source}); "
@@ -178,9 +159,9 @@ def main() -> int:
         f"\n## drawing: one drawing -> a rigged 3D character ({when})\n",
         f"Machine: {platform.machine()}, {cores} cores, Python {platform.python_version()}, GL: {gl_name}; "
         f"1-min load average at the end {load:.1f}. Whole run {total:.0f} s.\n",
-        f"Synthetic: {len(samples)} drawings of {len(samples) // PER_CHARACTER} random kyara characters at {SIZE} px "
+        f"Synthetic: {n_samples} drawings of {n_samples // PER_CHARACTER} random kyara characters at {SIZE} px "
         f"(seed {SEED}; arms 0-60 deg down, front +-10 deg; `drawings` dataset style); joints from {sources}; "
-        f"{len(failed)} refused. Walk error on {len(walk)} of them.\n",
+        f"{len(failed)} refused. Walk error on {rep.walks} of them.\n",
         "| figure | value | goal |",
         "|---|---|---|",
         f"| synthetic mask IoU | {syn['mask_iou']:.3f} | |",

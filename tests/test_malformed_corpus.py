@@ -347,6 +347,15 @@ def _detect_image() -> str:
     return str(p)
 
 
+def _dataset_dir() -> str:
+    """A folder that passes for a kyara dataset (it has a manifest.json), in the session folder."""
+    d = session_dir() / "dataset_ok"
+    if not (d / "manifest.json").exists():
+        d.mkdir(exist_ok=True)
+        (d / "manifest.json").write_text("{}")
+    return str(d)
+
+
 if "detect" in _cli_commands():  # the image reader's cases through kyara detect, and its options
     add("image", {"detect": lambda p, o: ["detect", str(p), "-o", str(o / "d")]}, IMAGES)
     _opts("detect", [
@@ -381,6 +390,10 @@ _opts("eval", [
     ("output_parent_missing", lambda o: ["eval", "detector", "-o", str(o / "no" / "e.json")], "does not exist"),
     ("weights_missing", lambda o: ["eval", "detector", "--weights", str(session_dir() / "no.safetensors"),
                                    "-o", str(o / "e.json")], "do not exist"),
+    ("drawing_data", lambda o: ["eval", "drawing", "--data", _dataset_dir(), "-o", str(o / "e.json")],
+     "--data is not used by kyara eval drawing"),
+    ("drawing_weights", lambda o: ["eval", "drawing", "--weights", _detect_image(), "-o", str(o / "e.json")],
+     "--weights .* is not used by kyara eval drawing"),
 ])
 
 
