@@ -12,6 +12,8 @@
     conditions/<view>_depth.png        near = bright
     conditions/<view>_normal.png       NormalBae convention
     conditions/<view>_udp.npz          CoNR UDP, float32 HxWx4, key 'i'
+    sheet/ref<k>.png, ref<k>_udp.npz   a CoNR character sheet: the character standing, seen from
+                                       4 azimuths (straight RGBA + exact UDP): `kyara sheet sheet/*.png`
 
 Every file is written to a temporary name and renamed, so a failed run leaves no partial file.
 """
@@ -129,6 +131,8 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
     tick("conditions")
     res.files.append(write_turntable(character, pose, mesh, out / "turntable.gif", turntable_frames, turntable_size))
     tick("turntable")
+    res.files += write_sheet(character, out / "sheet", min(w, h))
+    tick("sheet")
     if export:
         from kyara.export import ExportOptions, export_character
 
@@ -139,6 +143,32 @@ def create_character(spec, out_dir: str | os.PathLike, pose_name: str | None = N
                                           ExportOptions(name=title, pose=pose)).path)
         tick("stl")
     return res
+
+
+SHEET_VIEWS = 4
+
+
+def write_sheet(character, folder: Path, side: int, views: int = SHEET_VIEWS) -> list[Path]:
+    """A character sheet as ``kyara dataset sheets`` makes its references (the same pose, framing and
+    cel style, so the CoNR renderer sees what it was trained on): the character standing, ``views``
+    azimuths evenly spaced from the front, ``ref<k>.png`` (straight RGBA) + ``ref<k>_udp.npz`` (exact UDP,
+    found beside each image by :func:`kyara.sheet.inputs.sibling_udp`)."""
+    from kyara.avatar import avatar_pose, character_body
+    from kyara.dataset.render import sheet_style
+    from kyara.render.pipeline import RenderConfig, frame_views, render_views
+    from kyara.render.previews import save_udp
+
+    body = character_body(character)
+    pose = avatar_pose("stand", body)
+    verts = body.pose(pose)[0]
+    cams = frame_views(verts, [360.0 * k / views for k in range(views)], (side, side))
+    r = render_views(body, pose, cams, RenderConfig(maps=("toon", "udp"), style=sheet_style(side)), vertices=verts)
+    folder.mkdir(exist_ok=True)
+    files = []
+    for k in range(views):
+        files.append(_png(folder / f"ref{k}.png", r.maps["toon"][k]))
+        files.append(save_udp(folder / f"ref{k}_udp.npz", r.maps["udp"][k].astype(np.float32)))
+    return files
 
 
 def write_turntable(character, pose, mesh, path: Path, frames: int, size: int) -> Path:

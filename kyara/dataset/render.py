@@ -65,6 +65,11 @@ class _Clock:
         self.wall, self.cpu = wall, cpu
 
 
+def sheet_style(size: int):
+    """The cel style of ``sheets`` references at ``size`` px (``kyara create`` writes its sheet with it)."""
+    return _styles("sheets", size)
+
+
 def _styles(kind: str, size: int):
     from kyara.render.toon import MapStyle, ToonStyle
 

@@ -231,3 +231,23 @@ def real_drawings_report(detector, folder) -> list[dict]:
             rows.append({"name": dr.name, "method": name, "pck@0.05": pck(kp, gt, dr.mask, 0.05),
                          "pck@0.1": pck(kp, gt, dr.mask, 0.1)})
     return rows
+
+
+def cli_report(data: list, count: int | None, weights: str | None, seed: int) -> tuple[list[str], dict]:
+    """``kyara eval detector``: the table of printed lines and the figures as a dict."""
+    import tempfile
+
+    from kyara.detect.network import load_detector
+
+    count = 500 if count is None else count
+    det = load_detector(weights)
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = list(data) if data else make_heldout(tmp, poses=count * 4 // 5, drawings=count - count * 4 // 5)
+        res = evaluate(det, folders, count=count, seed=seed)
+    ms = ms_per_image(det)
+    lines = [f"{res.count} held-out images; {ms:.1f} ms per 512x512 image",
+             f"{'method':<44} {'PCK@0.1':>8} {'PCK@0.05':>9} {'mask IoU':>9} {'UDP L1':>8}"]
+    for n, row in [("kyara", res.rows["kyara"]), ("baseline", res.rows["baseline"])] + sorted(res.per_kind.items()):
+        lines.append(f"{n:<44} {row['pck@0.1']:>8.4f} {row['pck@0.05']:>9.4f} {row['mask_iou']:>9.4f} "
+                     f"{row['udp_l1']:>8.4f}")
+    return lines, {"count": res.count, "ms_per_512px": ms, "rows": res.rows, "per_kind": res.per_kind}

@@ -231,3 +231,29 @@ def goals(res: SheetEval) -> list[tuple[str, float, str, float, bool]]:
     return [("sheet_conr_vs_b2_l1_ratio", conr4 / b2, "<=", 0.9, conr4 <= 0.9 * b2),
             ("sheet_conr_vs_zeroed_l1_ratio", conr4 / zeroed, "<=", 0.95, conr4 <= 0.95 * zeroed),
             ("sheet_conr_n4_vs_n1_l1_ratio", conr4 / conr1, "<", 1.0, conr4 < conr1)]
+
+
+def cli_report(data: list, count: int | None, weights: str | None, seed: int) -> tuple[list[str], dict]:
+    """``kyara eval sheet``: B0, B1, B2 and (when weights exist) CoNR-lite and its zeroed ablation on
+    held-out characters (``data``'s test split, else 30 new ones from :data:`HELDOUT_SEED`)."""
+    import tempfile
+
+    from kyara.sheet.infer import default_weights, load_sheet_model
+
+    count = 500 if count is None else count
+    path = Path(weights) if weights is not None else default_weights()
+    model = load_sheet_model(path)[0] if path.is_file() else None
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = list(data) if data else [make_heldout(tmp, characters=30, per_character=8)]
+        cases = [c for f in folders for c in load_cases(f)]
+    if not cases:
+        raise ValueError("no held-out sheet characters (the datasets have no test split of kind sheets)")
+    res = evaluate(cases, make_tuples(cases, count, seed=seed), model, sides=(64, 128))
+    lines = table(res, (64, 128))
+    if model is None:
+        lines.append(f"\nno CoNR-lite weights at '{path}': baselines only (kyara train sheet)")
+    for name, value, op, target, ok in goals(res):
+        lines.append(f"{name} {value:.3f} goal {op} {target}: {'ok' if ok else 'FAIL'}")
+    rows = [{"method": k[0], "n": k[1], "side": k[2], **v} for k, v in sorted(res.rows.items())]
+    return lines, {"count": res.count, "characters": res.characters, "model_side": res.model_side, "rows": rows,
+                   "goals": [dict(zip(("name", "value", "op", "target", "ok"), g)) for g in goals(res)]}
