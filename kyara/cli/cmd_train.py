@@ -16,7 +16,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_cmd(
-        name: str = typer.Argument(..., help="the model: detector"),
+        name: str = typer.Argument(..., help="the model: detector or sheet"),
         data: List[str] = typer.Option(..., "--data", help="a kyara dataset folder (repeatable)"),
         output: str = typer.Option(..., "-o", "--output", help="run folder (new, or one to resume)"),
         recipe: str = typer.Option("cpu", "--recipe", help="cpu (the shipped model), gpu (larger) or tiny (tests)"),
