@@ -147,3 +147,16 @@ def test_bad_udp_and_reference_counts_are_refused():
         canonical([])
     with pytest.raises(ValueError, match="expected 1..16"):
         canonical([v] * 17)
+
+
+def test_udp_rounding_past_one_is_clipped_and_real_range_errors_are_refused():
+    """Float32 writers round interpolated UDP to 1.0000002: clipped to [0, 1]; a UDP at 1.01 is refused."""
+    from kyara.sheet.lookup import check_udp
+
+    u = np.zeros((4, 4, 4), np.float32)
+    u[0, 0, 0], u[1, 1, 1] = np.float32(1.0000002), np.float32(-1e-7)
+    c = check_udp(u)
+    assert c.max() == 1.0 and c.min() == 0.0
+    u[0, 0, 0] = 1.01
+    with pytest.raises(ValueError, match="1.01"):
+        check_udp(u)

@@ -99,7 +99,7 @@ void main() {
     o_mask = 1.0;
 #endif
 #ifdef OUT_udp
-    o_udp = vec4(v_udp, 1.0);
+    o_udp = vec4(clamp(v_udp, 0.0, 1.0), 1.0);  // interpolation may round past 1 (1.0000002)
 #endif
 #ifdef OUT_gbuf
     o_gbuf = uvec4(packHalf2x16(n.xy), packHalf2x16(vec2(n.z, nv)), packUnorm4x8(vec4(v_base, 0.0)),

@@ -77,6 +77,9 @@ class RefView:
         return self._spacing
 
 
+UDP_TOLERANCE = 1e-4  # float rounding outside [0, 1] that is clipped rather than refused
+
+
 def check_udp(udp: np.ndarray, what: str = "UDP", shape: tuple[int, int] | None = None) -> np.ndarray:
     """A CoNR UDP map: float [H, W, 4], finite, in [0, 1] (channel 3 = occupancy). Returns float32."""
     u = np.asarray(udp)
@@ -89,9 +92,12 @@ def check_udp(udp: np.ndarray, what: str = "UDP", shape: tuple[int, int] | None 
     if not np.isfinite(u).all():
         raise ValueError(f"{what} has non-finite values, expected floats in [0, 1]")
     lo, hi = float(u.min()), float(u.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ValueError(f"{what} has values {lo:g}..{hi:g}, expected floats in [0, 1]")
-    return u.astype(np.float32, copy=False)
+    if lo < -UDP_TOLERANCE or hi > 1.0 + UDP_TOLERANCE:
+        raise ValueError(f"{what} has values {lo:.6g}..{hi:.6g}, expected floats in [0, 1]")
+    u = u.astype(np.float32, copy=False)
+    if lo < 0.0 or hi > 1.0:  # rounding of float32 writers (1.0000001): clipped, not refused
+        u = np.clip(u, 0.0, 1.0)
+    return u
 
 
 def make_view(rgba: np.ndarray, udp: np.ndarray, what: str = "reference") -> RefView:
