@@ -61,7 +61,13 @@ def test_weights_load_from_an_installed_wheel(tmp_path):
             "assert str(default_weights()).startswith(%r), default_weights();"
             "d = load_detector(); r = d.predict(np.full((96, 64, 3), 200, np.uint8));"
             "print(kyara.__file__, r.keypoints.shape)") % str(target)
+    from kyara.sheet.infer import default_weights as sheet_weights
+
+    if sheet_weights().is_file():  # the CoNR-lite weights ship the same way
+        code += ("; from kyara.sheet.infer import default_weights as sw, load_sheet_model;"
+                 "assert str(sw()).startswith(%r); m, card = load_sheet_model(); print('sheet', m.config.size)") % str(target)
     env = dict(os.environ, PYTHONPATH=str(target))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert str(target) in r.stdout and "(18, 3)" in r.stdout
+    assert "sheet 64" in r.stdout or not sheet_weights().is_file()

@@ -15,6 +15,7 @@ import typer
 # name -> (module with cli_report, its extras check: (modules, what, extra, package))
 EVALUATORS = {
     "detector": ("kyara.detect.evaluate", ("torch",)),
+    "detect": ("kyara.detect.evaluate", ("torch",)),  # the capability's name (kyara detect) works too
     "sheet": ("kyara.sheet.evaluate", ("torch",)),
     "drawing": ("kyara.drawing.evaluate", ()),
 }
