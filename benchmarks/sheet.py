@@ -96,6 +96,13 @@ def main() -> int:
         out.append(f"| {name} | {ms[(name, 64)]:.1f} | {ms[(name, 128)]:.1f} |")
     out.append(f"| official CoNR (NOTES.md) | - | {CONR_MS_128:.0f} |")
     if model is not None:
+        from PIL import Image
+
+        from kyara.sheet.evaluate import contact_sheet
+
+        pick = [tp for tp in tuples if len(tp[2]) == 4][:6]  # n = 4, the first six tuples
+        Image.fromarray(contact_sheet(cases, pick, model)).save(Path(__file__).resolve().parent.parent / "docs" /
+                                                                "sheet_results.png")
         out += ["", "| goal | value | target |", "|---|---|---|"]
         out += [f"| {n} | {v:.3f} | {op} {t} {'ok' if ok else 'FAIL'} |" for n, v, op, t, ok in goals(res)]
     append_results(out)

@@ -257,3 +257,35 @@ def cli_report(data: list, count: int | None, weights: str | None, seed: int) ->
     rows = [{"method": k[0], "n": k[1], "side": k[2], **v} for k, v in sorted(res.rows.items())]
     return lines, {"count": res.count, "characters": res.characters, "model_side": res.model_side, "rows": rows,
                    "goals": [dict(zip(("name", "value", "op", "target", "ok"), g)) for g in goals(res)]}
+
+
+def contact_sheet(cases: list[Case], tuples: list[tuple], model, side: int = 96) -> np.ndarray:
+    """RGB uint8 picture, one row per tuple: its references | target UDP | B2 | CoNR-lite | truth (on
+    paper white, each cell ``side`` px), for the docs."""
+    import cv2
+
+    from kyara.render.previews import udp_preview
+    from kyara.sheet.recipe import sheet_view
+
+    mside = int(model.config.size)
+    paper = np.array([246, 244, 240], np.float32) / 255.0
+
+    def cell(premul: np.ndarray) -> np.ndarray:
+        p = np.clip(premul, 0, 1).astype(np.float32)
+        rgb = p[..., :3] + paper * (1.0 - p[..., 3:4])
+        return cv2.resize((rgb * 255).round().astype(np.uint8), (side, side), interpolation=cv2.INTER_NEAREST)
+
+    refs_max = max(len(ks) for _, _, ks in tuples)
+    rows = []
+    for c, t, ks in tuples:
+        rgba, udp = cases[c].targets[t]
+        box = square_box(udp[..., 3] > 0.5, "target")
+        u, truth = crop_udp(udp, box, mside), crop_image(premultiply(rgba), box, mside)
+        vs = [sheet_view(*cases[c].refs[k], mside) for k in ks]
+        corr = correspond(vs, u)
+        blank = np.full((side, side, 3), 255, np.uint8)
+        row = [cell(v.rgba) for v in vs] + [blank] * (refs_max - len(vs))
+        row += [cv2.resize(udp_preview(u), (side, side), interpolation=cv2.INTER_NEAREST),
+                cell(run_baseline("b2", vs, u, corr)), cell(_model_output(model, vs, u, corr, False)), cell(truth)]
+        rows.append(np.concatenate(row, axis=1))
+    return np.concatenate(rows, axis=0)
