@@ -5,6 +5,7 @@
     kyara.drawing.axis        the mask's medial axis as a graph (what the joint search walks)
     kyara.drawing.joints_io   --joints files (AnimatedDrawings char_cfg.yaml, OpenPose JSON), skeleton.json
     kyara.drawing.inflate     the silhouette lifted to a closed mesh (Poisson height, square-root profile)
+    kyara.drawing.layers      arms drawn across the torso: found, and inflated as parts of their own
     kyara.drawing.texture     colours from the drawing, its stroke width and ink colour
     kyara.drawing.rig         VRM bones, harmonic skin weights, the drawn pose baked to the T-pose
     kyara.drawing.character   lift(): the steps together -> Character (spec: DrawingInfo)

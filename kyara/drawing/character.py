@@ -1,7 +1,8 @@
 """One drawing -> a rigged kyara :class:`~kyara.character.model.Character`: :func:`lift`.
 
 The steps, each in its own module: mask (:mod:`~kyara.drawing.segment`), joints
-(:mod:`~kyara.drawing.skeleton`), inflation (:mod:`~kyara.drawing.inflate`), colours and line style
+(:mod:`~kyara.drawing.skeleton`), inflation (:mod:`~kyara.drawing.inflate`; arms drawn across the
+torso as parts of their own, :mod:`~kyara.drawing.layers`), colours and line style
 (:mod:`~kyara.drawing.texture`), bones, weights and T-pose (:mod:`~kyara.drawing.rig`).
 
 The result is a character like an imported avatar (:func:`kyara.avatar.import_avatar`): one
@@ -117,7 +118,7 @@ def lift(image, mask=None, joints=None, config: LiftConfig | None = None):
     from kyara.avatar.body import avatar_body
     from kyara.character.model import Character, Material, Part
     from kyara.drawing import inflate as inflate_mod
-    from kyara.drawing import rig, segment, skeleton, texture
+    from kyara.drawing import layers, rig, segment, skeleton, texture
 
     cfg = config or LiftConfig()
     if not isinstance(cfg, LiftConfig):
@@ -139,12 +140,14 @@ def lift(image, mask=None, joints=None, config: LiftConfig | None = None):
     lap("mask")
     skel = skeleton.estimate_skeleton(rgb, m.mask, joints, cfg.skeleton)
     lap("skeleton")
-    inflated = inflate_mod.inflate(m.mask, skel, cfg.inflate, cfg.height)
-    lap("inflate")
     ink = texture.ink_pixels(rgb, m.mask)
     line = texture.measure_strokes(rgb, m.mask, ink)
+    front_layers = layers.front_layers(m.mask, rgb, skel, line.width_px) if cfg.inflate.part_layers else []
+    inflated = inflate_mod.inflate(m.mask, skel, cfg.inflate, cfg.height, front_layers)
+    lap("inflate")
     front, back = texture.textures(rgb, m.mask, line, _head_pixels(m.mask, skel), ink)
-    colours = texture.vertex_colours(inflated, front, back)
+    behind = None if inflated.covered is None else texture.behind_layers(front, back, m.mask, inflated.covered, line)
+    colours = texture.vertex_colours(inflated, front, back, behind)
     lap("texture")
     P, rig_notes = rig.drawn_joints(skel, inflated, _crown(m.mask, skel))
     ji, jw = rig.skin_weights(inflated, P)

@@ -19,6 +19,11 @@ In the spirit of Monster Mash: a height field over the silhouette, mirrored to t
    the silhouette's vertices (height 0), so the mesh is closed, consistently oriented (outward,
    counter-clockwise) and cannot intersect itself (front >= back everywhere). Silhouette vertices
    are relaxed along the outline so its staircase becomes a smooth curve.
+5. **Layers**: an arm drawn across the torso (:mod:`kyara.drawing.layers` finds it and its pixels)
+   leaves the body's silhouette -- except where the torso continues under it -- and goes through
+   steps 1-4 on its own (its parts only), then is moved forward by a smooth offset that keeps its
+   back at least :data:`LAYER_GAP` grid units before the body's front wherever the two overlap
+   (:func:`front_offset`). Each layer is a closed surface of its own; they do not intersect at rest.
 
 Units: the drawing's pixels map to metres by ``height_m / mask height``; x right = +X (the
 character's left, as kyara's convention for a figure facing the viewer), y down = -Y, feet on Y = 0,
@@ -45,6 +50,7 @@ class InflateConfig:
     depth: tuple[tuple[str, float], ...] = tuple(DEPTH.items())  # per-part depth factor (others 1.0)
     smooth: int = 6  # smoothing steps of the height across part seams
     rim_relax: int = 4  # relaxation steps of the silhouette vertices along the outline
+    part_layers: bool = True  # arms drawn across the torso: their own tube in front of it (kyara.drawing.layers)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.grid, (int, np.integer)) and 24 <= int(self.grid) <= 512):
@@ -75,6 +81,16 @@ class Inflated:
     floor_px: float  # the drawing's y (pixels) of Y = 0
     centre_px: float  # the drawing's x (pixels) of X = 0
     notes: list[str] = field(default_factory=list)
+    layer: np.ndarray | None = None  # [V] int8: the layer of each vertex, index into layer_names (0: the body)
+    layer_names: tuple[str, ...] = ("body",)  # "body", then the front layers ("right_arm", "left_arm")
+    layer_masks: np.ndarray | None = None  # [L, rows, cols] bool: grid points used by each layer
+    covered: np.ndarray | None = None  # [H, W] bool: drawing pixels of the front layers (None: no layers)
+
+    def __post_init__(self) -> None:
+        if self.layer is None:
+            self.layer = np.zeros(len(self.vertices), dtype=np.int8)
+        if self.layer_masks is None:
+            self.layer_masks = np.asarray(self.grid_mask, dtype=bool)[None]
 
     def to_world(self, xy: np.ndarray) -> np.ndarray:
         """Drawing pixels ``[..., 2]`` -> world ``[..., 3]`` on the mid-plane (Z = 0), metres."""
@@ -85,10 +101,9 @@ class Inflated:
 
 
 # -- 1. grid ------------------------------------------------------------------------------------
-def grid_of(mask: np.ndarray, grid: int) -> tuple[np.ndarray, tuple[float, float, float]]:
-    """The mask resampled on the grid -> (``[rows, cols]`` bool, (scale, x0, y0))."""
-    import cv2
-
+def grid_frame(mask: np.ndarray, grid: int) -> tuple[float, float, float, int, int]:
+    """The grid over the mask's box: (scale: grid points per pixel, x0, y0: the pixel of grid point
+    (0, 0), rows, cols); two empty grid points of margin on every side."""
     from kyara.detect.drawings import mask_box
 
     x0, y0, x1, y1 = mask_box(mask)
@@ -98,6 +113,21 @@ def grid_of(mask: np.ndarray, grid: int) -> tuple[np.ndarray, tuple[float, float
     ox, oy = x0 - pad / scale, y0 - pad / scale  # pixel coordinates of grid point (0, 0)
     cols = int(np.ceil((x1 - x0 + 1) * scale)) + 2 * pad + 1
     rows = int(np.ceil((y1 - y0 + 1) * scale)) + 2 * pad + 1
+    return scale, ox, oy, rows, cols
+
+
+def grid_of(mask: np.ndarray, grid: int) -> tuple[np.ndarray, tuple[float, float, float]]:
+    """The mask resampled on the grid -> (``[rows, cols]`` bool, (scale, x0, y0))."""
+    frame = grid_frame(mask, grid)
+    return sample_on_grid(mask, frame), frame[:3]
+
+
+def sample_on_grid(mask: np.ndarray, frame: tuple[float, float, float, int, int]) -> np.ndarray:
+    """``mask [H, W]`` (bool) sampled at the grid points of ``frame`` (:func:`grid_frame`) ->
+    ``[rows, cols]`` bool."""
+    import cv2
+
+    scale, ox, oy, rows, cols = frame
     # the grid point (i, j) sits at pixel (ox + j / scale, oy + i / scale): an affine warp samples it
     M = np.array([[1.0 / scale, 0.0, ox], [0.0, 1.0 / scale, oy]], dtype=np.float64)
     blur = max(0.0, 0.5 / scale - 0.5)
@@ -106,7 +136,7 @@ def grid_of(mask: np.ndarray, grid: int) -> tuple[np.ndarray, tuple[float, float
         src = cv2.GaussianBlur(src, (0, 0), blur)
     g = cv2.warpAffine(src, M, (cols, rows), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    return g >= 0.5, (scale, ox, oy)
+    return g >= 0.5
 
 
 def surface_cells(points: np.ndarray) -> np.ndarray:
@@ -178,7 +208,7 @@ def _corner_count(cells: np.ndarray) -> np.ndarray:
 
 
 # -- 2. parts -----------------------------------------------------------------------------------
-def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Distance of points ``p [N, 2]`` to the segment ``a``-``b``."""
     ab = b - a
     t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
@@ -219,16 +249,21 @@ def torso_polygon(skel) -> np.ndarray:
     return np.stack([j("right_shoulder"), j("left_shoulder"), j("left_hip"), j("right_hip")])
 
 
-def part_labels(points_px: np.ndarray, skel) -> np.ndarray:
+def part_labels(points_px: np.ndarray, skel, only: tuple[str, ...] | None = None,
+                exclude: tuple[str, ...] = ()) -> np.ndarray:
     """``[N]`` int16: the part (index into :data:`PARTS`) nearest to each point ``[N, 2]`` (pixels);
-    the torso is the quadrilateral of shoulders and hips (distance 0 inside) and its spine."""
+    the torso is the quadrilateral of shoulders and hips (distance 0 inside) and its spine. ``only``
+    / ``exclude``: the parts to choose from (default all) / to leave out."""
     p = np.asarray(points_px, dtype=np.float64)
     segs = part_segments(skel)
+    allowed = [n for n in (PARTS if only is None else only) if n not in exclude]
     dist = np.full((len(PARTS), len(p)), np.inf)
     for k, name in enumerate(PARTS):
-        for a, b in segs[name]:
-            dist[k] = np.minimum(dist[k], _segment_distance(p, a, b))
-    dist[PARTS.index("torso"), inside_polygon(p, torso_polygon(skel))] = 0.0
+        if name in allowed:
+            for a, b in segs[name]:
+                dist[k] = np.minimum(dist[k], segment_distance(p, a, b))
+    if "torso" in allowed:
+        dist[PARTS.index("torso"), inside_polygon(p, torso_polygon(skel))] = 0.0
     return np.argmin(dist, axis=0).astype(np.int16)
 
 
@@ -271,6 +306,21 @@ def poisson_heights(inner: np.ndarray, part: np.ndarray, regular: float = 1e-4) 
     return out
 
 
+def front_offset(required: np.ndarray, used: np.ndarray, steps: int = 40) -> np.ndarray:
+    """A smooth offset ``z >= required`` on the grid points ``used [rows, cols]``: ``steps`` times, each
+    point takes the larger of its requirement and the mean of its used neighbours (Neumann at the
+    layer's edge) -> ``[rows, cols]`` (0 off ``used``)."""
+    z = np.where(used, required, 0.0)
+    w = np.pad(used, 1).astype(np.float64)
+    n = w[:-2, 1:-1] + w[2:, 1:-1] + w[1:-1, :-2] + w[1:-1, 2:]
+    for _ in range(steps):
+        p = np.pad(z, 1)
+        total = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:]  # z is 0 off used
+        avg = np.where(n > 0, total / np.maximum(n, 1.0), z)
+        z = np.where(used, np.maximum(required, avg), 0.0)
+    return z
+
+
 def smooth_heights(h: np.ndarray, inner: np.ndarray, steps: int) -> np.ndarray:
     """``steps`` Jacobi steps of Laplacian smoothing of ``h`` on ``inner`` (others stay)."""
     out = h.copy()
@@ -301,37 +351,32 @@ def _relax_rim(xy: np.ndarray, rim: np.ndarray, edges: np.ndarray, steps: int) -
     return out
 
 
-def inflate(mask: np.ndarray, skel, config: InflateConfig | None = None, height_m: float = 1.5) -> Inflated:
-    """Lift the silhouette ``mask [H, W]`` (bool, drawing pixels) of the character whose joints are
-    ``skel`` (:class:`kyara.drawing.skeleton.Skeleton2D`) to a closed mesh ``height_m`` metres tall
-    (module doc). Raises ``ValueError`` when the figure is too thin to make a surface of."""
-    cfg = config or InflateConfig()
-    from kyara.detect.drawings import mask_box
-
-    pts, (scale, ox, oy) = grid_of(mask, cfg.grid)
-    cells = surface_cells(pts)
-    if cells.sum() < 16:
-        raise ValueError("the figure is too thin to lift (its parts are narrower than a few pixels: drawn as single "
-                         "lines?), expected a figure with a filled or outlined body")
+def heights(cells: np.ndarray, frame, skel, cfg: InflateConfig, only: tuple[str, ...] | None = None,
+            exclude: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Steps 2-3 on one surface's ``cells``: (used ``[rows, cols]`` bool, inner ``[rows, cols]`` bool,
+    part ``[rows, cols]`` int16 (-1 off the surface), height ``[rows, cols]`` in grid units)."""
+    scale, ox, oy = frame[:3]
     count = _corner_count(cells)
-    used = count > 0
-    inner = count == 4
-    # the surface must keep most of the figure: strokes-only limbs vanish here
-    lost = 1.0 - cells.sum() / max(1, (pts[:-1, :-1] & pts[1:, 1:]).sum())
-    notes = [f"the grid lost {100 * lost:.0f} % of the figure's area (thin parts)"] if lost > 0.15 else []
-    rows, cols = pts.shape
+    used, inner = count > 0, count == 4
     gi, gj = np.nonzero(used)
     px = np.stack([ox + gj / scale, oy + gi / scale], axis=1)  # pixel position of each used grid point
-    part = np.full(pts.shape, -1, dtype=np.int16)
-    part[gi, gj] = part_labels(px, skel)
+    part = np.full(used.shape, -1, dtype=np.int16)
+    part[gi, gj] = part_labels(px, skel, only, exclude)
     u = poisson_heights(inner, np.where(used, part, -1))
     depth = np.array([cfg.depth_of(p) for p in PARTS])
     h = np.where(inner, depth[np.maximum(part, 0)] * np.sqrt(u), 0.0)
-    h = smooth_heights(h, inner, cfg.smooth)
+    return used, inner, part, smooth_heights(h, inner, cfg.smooth)
 
-    # vertices: one per rim point, two (front, back) per inner point
-    vid_front = -np.ones(pts.shape, dtype=np.int64)
-    vid_back = -np.ones(pts.shape, dtype=np.int64)
+
+def closed_mesh(cells: np.ndarray, used: np.ndarray, inner: np.ndarray, frame, rim_relax: int):
+    """Step 4 on one surface: (xy ``[V, 2]`` pixels, grid rows ``[V]``, grid cols ``[V]``, side ``[V]``
+    int8, z sign ``[V]`` (+1 front, -1 back, 0 rim), faces ``[F, 3]``): one vertex per rim grid point,
+    a front and a back one per inner point; outward counter-clockwise."""
+    from kyara.render.edges import edge_topology
+
+    scale, ox, oy = frame[:3]
+    vid_front = -np.ones(used.shape, dtype=np.int64)
+    vid_back = -np.ones(used.shape, dtype=np.int64)
     rim_i, rim_j = np.nonzero(used & ~inner)
     in_i, in_j = np.nonzero(inner)
     n_rim, n_in = len(rim_i), len(in_i)
@@ -363,17 +408,85 @@ def inflate(mask: np.ndarray, skel, config: InflateConfig | None = None, height_
     faces = np.concatenate([f_front, f_back]).astype(np.int64)
     xy = np.stack([ox + gj_all / scale, oy + gi_all / scale], axis=1)
     # the outline: edges of cells on one cell only (the front triangles' boundary)
-    from kyara.render.edges import edge_topology
-
     topo = edge_topology(f_front, n_rim + 2 * n_in)
     outline = topo.vertices[topo.faces[:, 1] < 0].astype(np.int64)
-    xy = _relax_rim(xy, side == 2, outline, cfg.rim_relax)
+    xy = _relax_rim(xy, side == 2, outline, rim_relax)
+    return xy, gi_all, gj_all, side, zsign, faces
+
+
+LAYER_GAP = 0.3  # grid units between a front layer's back and the body's front
+
+
+def inflate(mask: np.ndarray, skel, config: InflateConfig | None = None, height_m: float = 1.5,
+            layers: list | tuple = ()) -> Inflated:
+    """Lift the silhouette ``mask [H, W]`` (bool, drawing pixels) of the character whose joints are
+    ``skel`` (:class:`kyara.drawing.skeleton.Skeleton2D`) to a closed mesh ``height_m`` metres tall
+    (module doc). ``layers``: parts drawn in front of the torso (:func:`kyara.drawing.layers.front_layers`):
+    each leaves the body's silhouette except where the torso continues under it and becomes a closed
+    surface of its own, in front of the body's (its back at least :data:`LAYER_GAP` grid units before
+    the body's front wherever they overlap). Raises ``ValueError`` when the figure is too thin to make a
+    surface of."""
+    cfg = config or InflateConfig()
+    from kyara.detect.drawings import mask_box
+
+    frame = grid_frame(mask, cfg.grid)
+    scale, ox, oy, rows, cols = frame
+    notes: list[str] = []
+    kept = []  # (layer, its cells)
+    for lay in layers:
+        lcells = surface_cells(sample_on_grid(lay.region, frame))
+        if lcells.sum() < 16:
+            notes.append(f"the {lay.name.replace('_', ' ')} across the torso is too thin for a layer of its own")
+        else:
+            kept.append((lay, lcells))
+    body, exclude = mask, ()
+    for lay, _ in kept:
+        body = body & ~(lay.region & ~lay.hidden)
+        exclude += tuple(lay.parts)
+    pts = sample_on_grid(body, frame)
+    cells = surface_cells(pts)
+    if cells.sum() < 16:
+        raise ValueError("the figure is too thin to lift (its parts are narrower than a few pixels: drawn as single "
+                         "lines?), expected a figure with a filled or outlined body")
+    # the surface must keep most of the figure: strokes-only limbs vanish here
+    lost = 1.0 - cells.sum() / max(1, (pts[:-1, :-1] & pts[1:, 1:]).sum())
+    if lost > 0.15:
+        notes.append(f"the grid lost {100 * lost:.0f} % of the figure's area (thin parts)")
+    used, inner, part, h = heights(cells, frame, skel, cfg, exclude=exclude)
+    surfaces = [(cells, used, inner, part, h, np.zeros(used.shape))]  # per layer, the body first
+    names, covered = ["body"], np.zeros(mask.shape, dtype=bool)
+    body_front = np.where(used, h, 0.0)
+    grid_part = part.copy()
+    for lay, lcells in kept:
+        lused, linner, lpart, lh = heights(lcells, frame, skel, cfg, only=tuple(lay.parts))
+        required = np.where(used, body_front + lh + LAYER_GAP, 0.0)
+        surfaces.append((lcells, lused, linner, lpart, lh, front_offset(required, lused)))
+        names.append(lay.name)
+        covered |= lay.region
+        grid_part = np.where(lused, lpart, grid_part)
+        notes.append(f"the {lay.name.replace('_', ' ')} is drawn across the torso: inflated as its own part in "
+                     f"front of it ({100 * lay.share:.0f} % of its length inside)")
+
     x0, y0, x1, y1 = mask_box(mask)
     mpp = float(height_m) / (y1 - y0 + 1.0)
     floor = y1 + 0.5
     centre = 0.5 * (x0 + x1)
-    hz = h[gi_all, gj_all] / scale * mpp  # grid units -> pixels -> metres
-    verts = np.stack([(xy[:, 0] - centre) * mpp, (floor - xy[:, 1]) * mpp, zsign * hz], axis=1)
-    return Inflated(verts, faces, xy, side, part[gi_all, gj_all].astype(np.int16),
-                    (gi_all * cols + gj_all).astype(np.int64), (rows, cols), used, part, (scale, ox, oy), mpp,
-                    floor, centre, notes)
+    verts, faces, pixels, sides, parts, gidx, layer = [], [], [], [], [], [], []
+    n = 0
+    for k, (c, u_, i_, p_, h_, z0) in enumerate(surfaces):
+        xy, gi, gj, side, zsign, f = closed_mesh(c, u_, i_, frame, cfg.rim_relax)
+        z = (z0[gi, gj] + zsign * h_[gi, gj]) / scale * mpp  # grid units -> pixels -> metres
+        verts.append(np.stack([(xy[:, 0] - centre) * mpp, (floor - xy[:, 1]) * mpp, z], axis=1))
+        faces.append(f + n)
+        pixels.append(xy)
+        sides.append(side)
+        parts.append(p_[gi, gj])
+        gidx.append(gi * cols + gj)
+        layer.append(np.full(len(xy), k, dtype=np.int8))
+        n += len(xy)
+    layer_masks = np.stack([s_[1] for s_ in surfaces])
+    return Inflated(np.concatenate(verts), np.concatenate(faces).astype(np.int64), np.concatenate(pixels),
+                    np.concatenate(sides), np.concatenate(parts).astype(np.int16),
+                    np.concatenate(gidx).astype(np.int64), (rows, cols), layer_masks.any(axis=0), grid_part,
+                    (scale, ox, oy), mpp, floor, centre, notes, np.concatenate(layer), tuple(names), layer_masks,
+                    covered if len(surfaces) > 1 else None)

@@ -166,7 +166,7 @@ def depth_picture(info) -> np.ndarray:
     rows, cols = inf.grid_shape
     height = np.zeros(rows * cols)
     front = inf.side == 0
-    height[inf.grid_index[front]] = inf.vertices[front, 2]
+    np.maximum.at(height, inf.grid_index[front], inf.vertices[front, 2])  # an arm across the torso in front
     height = height.reshape(rows, cols) / max(float(height.max()), 1e-9)
     hue = (inf.grid_part.astype(np.float32) * 17.0) % 180.0
     hsv = np.stack([hue, np.full_like(hue, 140.0), 60.0 + 195.0 * height], axis=-1).astype(np.uint8)

@@ -13,7 +13,9 @@
    that bone alone, and the rest are the solution of Laplace's
    equation over the silhouette (Neumann at its edge), so weights change smoothly across joints and
    never leak across a gap of the drawing (between the legs). Front and back share a grid point's
-   weights. The four largest are kept and renormalized (glTF's limit).
+   weights. The four largest are kept and renormalized (glTF's limit). An arm drawn across the
+   torso has a surface of its own (:mod:`kyara.drawing.layers`): it is weighted to its own three
+   bones over its own grid points, and the body under it to the other bones, so the two move apart.
 3. **T-pose** (:func:`bake_tpose`): the drawn pose's limbs are turned onto the T-pose (arms along
    +-X, legs down; :func:`kyara.avatar.convert.tpose_rotations`) with those weights, the fingers,
    toes and eyes are completed in the T-pose (:func:`kyara.avatar.convert.complete_skeleton`), and
@@ -85,13 +87,15 @@ def bone_segments(P: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.nd
     return seg
 
 
-def _nearest_bone(p: np.ndarray, segs: dict[str, tuple[np.ndarray, np.ndarray]]
+def _nearest_bone(p: np.ndarray, segs: dict[str, tuple[np.ndarray, np.ndarray]], allowed=WEIGHTED
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each point ``[N, 2]``: (index into WEIGHTED of the nearest bone segment, parameter t along
-    it, how much nearer it is than the second nearest)."""
+    """For each point ``[N, 2]``: (index into WEIGHTED of the nearest bone segment of ``allowed``,
+    parameter t along it, how much nearer it is than the second nearest)."""
     d = np.full((len(WEIGHTED), len(p)), np.inf)
     t = np.zeros((len(WEIGHTED), len(p)))
     for k, name in enumerate(WEIGHTED):
+        if name not in allowed:
+            continue
         a, b = segs[name][0][:2], segs[name][1][:2]
         ab = b - a
         tt = ((p - a) @ ab) / max(float(ab @ ab), 1e-12)
@@ -101,7 +105,19 @@ def _nearest_bone(p: np.ndarray, segs: dict[str, tuple[np.ndarray, np.ndarray]]
     order = np.argsort(d, axis=0)
     k, k2 = order[0], order[1]
     cols = np.arange(len(p))
-    return k, t[k, cols], d[k2, cols] - d[k, cols]
+    lead = d[k2, cols] - d[k, cols]
+    return k, t[k, cols], np.where(np.isfinite(lead), lead, np.inf)
+
+
+LAYER_BONES = {"right_arm": ("rightUpperArm", "rightLowerArm", "rightHand"),
+               "left_arm": ("leftUpperArm", "leftLowerArm", "leftHand")}
+"""The bones of each front layer (:mod:`kyara.drawing.layers`); the body layer takes the others."""
+
+
+def layer_bones(names: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The bones each layer of ``names`` (``Inflated.layer_names``) is skinned to."""
+    front = {b for n in names[1:] for b in LAYER_BONES[n]}
+    return [tuple(b for b in WEIGHTED if b not in front)] + [LAYER_BONES[n] for n in names[1:]]
 
 
 def harmonic_weights(points: np.ndarray, fixed: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -145,19 +161,16 @@ def harmonic_weights(points: np.ndarray, fixed: np.ndarray, values: np.ndarray) 
     return grid
 
 
-def skin_weights(inflated, P: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(``[V, 4]`` int64 bone indices into the 55 VRM bones, ``[V, 4]`` float32 weights) of the lifted
-    mesh (module doc, step 2)."""
-    from kyara.pose.lbs import dense_to_sparse_weights
-
+def layer_weights(inflated, used: np.ndarray, segs: dict[str, tuple[np.ndarray, np.ndarray]],
+                  bones: tuple[str, ...]) -> np.ndarray:
+    """Harmonic weights ``[rows, cols, len(WEIGHTED)]`` of the bones ``bones`` over the grid points
+    ``used [rows, cols]`` of one layer (module doc, step 2)."""
     rows, cols = inflated.grid_shape
     scale, ox, oy = inflated.to_grid
-    used = inflated.grid_mask
     gi, gj = np.nonzero(used)
     px = np.stack([ox + gj / scale, oy + gi / scale], axis=1)
     world = inflated.to_world(px)[:, :2]
-    segs = bone_segments(P)
-    k, t, lead = _nearest_bone(world, segs)
+    k, t, lead = _nearest_bone(world, segs, bones)
     margin = 3.0 / scale * inflated.metres_per_pixel  # three grid cells: fixed points of two bones never touch
     core = (t >= CORE_RANGE[0]) & (t <= CORE_RANGE[1]) & (lead > margin)
     for b in np.unique(k):  # a short bone (a hand, the neck) whose middle has no clear point: its clearest ones
@@ -169,8 +182,21 @@ def skin_weights(inflated, P: dict[str, np.ndarray]) -> tuple[np.ndarray, np.nda
     fixed[gi, gj] = core
     values = np.zeros((rows, cols, len(WEIGHTED)))
     values[gi, gj, k] = 1.0
-    grid = harmonic_weights(used, fixed, values)
-    dense = np.clip(grid.reshape(-1, len(WEIGHTED))[inflated.grid_index], 0.0, None)
+    return harmonic_weights(used, fixed, values)
+
+
+def skin_weights(inflated, P: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(``[V, 4]`` int64 bone indices into the 55 VRM bones, ``[V, 4]`` float32 weights) of the lifted
+    mesh (module doc, step 2)."""
+    from kyara.pose.lbs import dense_to_sparse_weights
+
+    segs = bone_segments(P)
+    dense = np.zeros((len(inflated.vertices), len(WEIGHTED)))
+    for layer, (used, bones) in enumerate(zip(inflated.layer_masks, layer_bones(inflated.layer_names))):
+        grid = layer_weights(inflated, used, segs, bones)
+        mine = inflated.layer == layer
+        dense[mine] = grid.reshape(-1, len(WEIGHTED))[inflated.grid_index[mine]]
+    dense = np.clip(dense, 0.0, None)
     dense /= np.maximum(dense.sum(axis=1, keepdims=True), 1e-12)
     idx, w = dense_to_sparse_weights(dense, 4)
     bones = np.array([BONE_INDEX[b] for b in WEIGHTED], dtype=np.int64)

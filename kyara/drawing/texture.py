@@ -14,7 +14,8 @@
   (x, y) on the back shows that pixel); the head's inner lines (the face) are inpainted too, so the
   back of the head shows hair and skin, not a second face.
 
-Colours reach the mesh per vertex (:func:`vertex_colours`), sampled with a box of one grid cell.
+Colours reach the mesh per vertex (:func:`vertex_colours`), sampled with a box of one grid cell; the
+body behind an arm drawn across the torso takes the colours around the arm.
 """
 
 from __future__ import annotations
@@ -143,11 +144,33 @@ def sample_grid(image: np.ndarray, to_grid: tuple[float, float, float], shape: t
     return out.reshape(rows, cols, -1)
 
 
-def vertex_colours(inflated, front: np.ndarray, back: np.ndarray) -> np.ndarray:
+def behind_layers(front: np.ndarray, back: np.ndarray, mask: np.ndarray, covered: np.ndarray,
+                  style: LineStyle) -> tuple[np.ndarray, np.ndarray]:
+    """(front, back) ``[H, W, 3] uint8`` images for the body behind the front layers: the ``covered``
+    pixels (``[H, W]`` bool, an arm across the torso and its outline) and the outline band refilled
+    from the figure's own inner pixels, so the torso under an arm has the torso's colours."""
+    import cv2
+
+    k = 2 * int(np.ceil(style.width_px)) + 3
+    hole = cv2.dilate(covered.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    hole |= ~(mask & ~contour_band(mask, 1.5 * style.width_px + 1.5))
+    if hole.all():
+        return front, back
+    soft = max(1.0, 0.5 * style.width_px)
+    return fill_from_nearest(front, hole, soft), fill_from_nearest(back, hole, soft)
+
+
+def vertex_colours(inflated, front: np.ndarray, back: np.ndarray, behind: tuple | None = None) -> np.ndarray:
     """``[V, 3]`` float32 sRGB of the lifted mesh's vertices: front and rim from ``front``, back from
-    ``back`` (both ``[H, W, 3] uint8`` drawing images)."""
+    ``back`` (both ``[H, W, 3] uint8`` drawing images). ``behind``: (front, back) images for the body
+    layer's vertices when front layers cover it (:func:`behind_layers`)."""
     f = sample_grid(front, inflated.to_grid, inflated.grid_shape).reshape(-1, 3)
     b = sample_grid(back, inflated.to_grid, inflated.grid_shape).reshape(-1, 3)
     g = inflated.grid_index
     out = np.where((inflated.side == 1)[:, None], b[g], f[g])
+    if behind is not None:
+        fb = sample_grid(behind[0], inflated.to_grid, inflated.grid_shape).reshape(-1, 3)
+        bb = sample_grid(behind[1], inflated.to_grid, inflated.grid_shape).reshape(-1, 3)
+        body = inflated.layer == 0
+        out[body] = np.where((inflated.side[body] == 1)[:, None], bb[g[body]], fb[g[body]])
     return np.clip(out, 0.0, 1.0).astype(np.float32)
