@@ -207,3 +207,15 @@ def test_a_figure_with_arms_apart_has_no_layers():
 
     ch = lift(figure(256).rgb, config=LiftConfig(skeleton=SkeletonConfig(detector="none")))
     assert ch.spec.inflated.layer_names == ("body",) and ch.spec.inflated.covered is None
+
+
+@pytest.mark.slow
+def test_the_layered_avatar_passes_the_validator(crossed, tmp_path):
+    from test_export_common import run_validator
+
+    from kyara.export import export_character
+
+    paths = [export_character(crossed[-1], fmt, tmp_path / f"avatar.{fmt}").path for fmt in ("vrm", "glb")]
+    report = run_validator(paths)
+    for f in paths:
+        assert report[str(f)]["numErrors"] == 0, (f, report[str(f)]["messages"])
