@@ -431,6 +431,32 @@ if "batch" in _cli_commands():  # being written: its cases count once the comman
     add("job", {"batch": lambda p, o: ["batch", str(p), "-o", str(o / "b")]}, BATCH)
 
 
+def _bad_tag_presets() -> str:
+    """A tag presets file with a style whose tags are not a list (written once into the session folder)."""
+    p = session_dir() / "bad_tags.yaml"
+    if not p.exists():
+        p.write_text("styles:\n  mine:\n    tags: hello\n")
+    return str(p)
+
+
+_opts("tags", [
+    ("empty_prompt", lambda o: ["tags", "  "], "prompt is empty"),
+    ("unknown_family", lambda o: ["tags", "a girl", "--tag-family", "sd3"], "tag family 'sd3' is unknown"),
+    ("unknown_style", lambda o: ["tags", "a girl", "--style", "oil"], "style 'oil' is unknown"),
+    ("presets_missing", lambda o: ["tags", "a girl", "--tag-presets", str(o / "no.yaml")], "does not exist"),
+    ("presets_malformed", lambda o: ["tags", "a girl", "--tag-presets", _bad_tag_presets()],
+     r"styles\.mine\.tags: expected a list"),
+    ("prompt_control_character", lambda o: ["tags", "a\x07girl"], "control character"),
+    ("no_prompt", lambda o: ["tags"], "missing argument"),
+])
+_opts("image", [
+    ("tags_unknown_mode", lambda o: ["image", "a girl", "--model", "tiny", "--tags", "maybe", "-o", str(o / "i.png")],
+     "--tags 'maybe'"),
+    ("style_with_tags_off", lambda o: ["image", "a girl", "--model", "tiny", "--style", "cel", "-o", str(o / "i.png")],
+     "need --tags on or auto"),
+])
+
+
 # -- running one case ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:

@@ -148,6 +148,14 @@ def register(app: typer.Typer) -> None:
         fast: bool = typer.Option(False, "--fast", help="GPU speed options: channels-last, fused QKV, torch.compile"),
         allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow .ckpt/.pt pickles (they can run code)"),
         save_conditions: bool = typer.Option(False, "--save-conditions", help="also write the condition images"),
+        tags: str = typer.Option("off", "--tags", help="auto|on|off: write the prompt as Danbooru tags through the "
+                                                       "character parser (see kyara tags); auto: only free text"),
+        tag_family: Optional[str] = typer.Option(None, "--tag-family", help="quality/negative tags of sd15, sdxl, "
+                                                                             "illustrious, pony, none (default: "
+                                                                             "from the model's name)"),
+        style: Optional[str] = typer.Option(None, "--style", help="style preset of the tags: cel, watercolour, "
+                                                                   "chibi, ... (needs --tags on or auto)"),
+        tag_presets: Optional[str] = typer.Option(None, "--tag-presets", help="YAML file extending the tag presets"),
     ) -> None:
         """Generate anime images from a prompt and a pose; every PNG stores its parameters."""
         from kyara.cli.common import parse_size
@@ -216,6 +224,7 @@ def register(app: typer.Typer) -> None:
 
             described = spec_prompt(load_spec(character))
             cfg = cfg.replace(prompt=f"{described}, {cfg.prompt}" if cfg.prompt else described)
+        cfg = _apply_tags(cfg, tags, tag_family, style, tag_presets, keep_negative=negative is not None or bool(from_png))
         cfg = cfg.check()
         if frame is not None and not cfg.pose_json:
             raise ValueError(f"--frame {frame} was given without --pose-json, expected an OpenPose JSON file")
@@ -227,6 +236,21 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"note: {note}", err=True)
         outs = _outputs(output, cfg.batch * cfg.count)
         _run(cfg, outs, save_conditions)
+
+
+def _apply_tags(cfg, mode: str, family: Optional[str], style: Optional[str], presets: Optional[str],
+                keep_negative: bool):
+    """``--tags``: the prompt as Danbooru tags (:func:`kyara.tags.image_prompt`); the negative prompt
+    becomes the tag family's (and the style's) unless one was given or comes from ``--from``."""
+    from kyara.tags import image_prompt
+
+    res = image_prompt(cfg.prompt, mode, cfg.model, family or "auto", style, presets)
+    if res is None:
+        return cfg
+    typer.echo(f"note: tags ({res.family}{', ' + res.style if res.style else ''}): {res.prompt}", err=True)
+    for note in res.notes:
+        typer.echo(f"note: {note}", err=True)
+    return cfg.replace(prompt=res.prompt, **({} if keep_negative else {"negative_prompt": res.negative_prompt}))
 
 
 def _run(cfg, outs: list[Path], save_conditions: bool) -> None:
