@@ -9,6 +9,8 @@ The package is laid out by stage of the data flow::
     kyara.character  prompt -> typed character spec -> rigged, dressed character (hair, face, garments)
     kyara.avatar     bring your own avatar: VRM 0.x/1.0 and glTF import, licences
     kyara.generate   text + pose -> anime image with the user's diffusion weights (SD1.5/SDXL, ControlNet, LoRA)
+    kyara.paint      texture painting by synchronized multi-view diffusion: paint.uv (UV atlas), paint.buffers
+                     (per-view buffers), paint.bake (sparse bake), paint.cameras, paint.sync (the sampler)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
     kyara.dataset    the data engine on Ray: labelled samples in tar shards, the torch reader, batch jobs

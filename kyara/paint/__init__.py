@@ -1,0 +1,10 @@
+"""Paint a rigged character's appearance with diffusion, every view in agreement (issue #21).
+
+    kyara.paint.uv       one UV atlas for the whole character (xatlas), split vertices mapped back
+    kyara.paint.buffers  per-view buffers from kyara's own renderer: texel UV, visibility, cosine, part
+    kyara.paint.bake     texture -> view as a fixed sparse map, view -> texture as its weighted transpose
+    kyara.paint.cameras  the painting cameras (around, higher, face close-ups) and their view prompts
+    kyara.paint.sync     the synchronized multi-view sampler (SyncMVD-style) with a DDIM schedule
+
+Nothing here imports torch, diffusers or OpenGL at import time.
+"""
