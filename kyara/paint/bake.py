@@ -1,0 +1,241 @@
+"""Texture <-> views as fixed sparse linear maps, and the weighted bake.
+
+* **Project** (texture -> views): ``views = P @ texture`` with ``P [N*H*W, S*S]`` a
+  ``scipy.sparse`` matrix fixed by the :class:`~kyara.paint.buffers.ViewBuffers`: each visible pixel
+  samples the texture at its UV, bilinearly between the four nearest texel centres (clamped at the
+  texture's border; ``sampling="nearest"`` takes the one nearest texel). Rows of background pixels
+  are empty.
+* **Bake** (views -> texture): the weighted transpose, normalised per texel,
+  ``texture[t] = sum_q P[q, t] w[q] x[q] / sum_q P[q, t] w[q]`` with pixel weights
+  ``w = visible * cosine ** p`` (SyncMVD's cos^p: ``p = 0`` is the plain average of everything that
+  sees a texel, large ``p`` trusts the views that face the surface). Texels that no pixel reaches
+  (or only pixels of weight 0) get weight 0 and value 0: "unseen".
+
+With ``sampling="nearest"`` bake∘project is exactly the identity on seen texels; bilinear sampling
+blends neighbouring texels, so there it is the identity on textures that are constant over every
+pixel's 2x2 footprint and a slight blur otherwise. :func:`project_reference` and
+:func:`bake_reference` are explicit loops over pixels, kept beside the sparse path for the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kyara.paint.buffers import ViewBuffers
+
+SAMPLINGS = ("bilinear", "nearest")
+
+
+def _check_power(p: float) -> float:
+    p = float(p)
+    if not (np.isfinite(p) and 0.0 <= p <= 64.0):
+        raise ValueError(f"cosine power {p} is out of range, expected 0..64")
+    return p
+
+
+def texel_taps(uv: np.ndarray, size: int, sampling: str = "bilinear") -> tuple[np.ndarray, np.ndarray]:
+    """The texels a UV position reads and their weights: ``(index [M, K] int64 into the flattened
+    [S*S] texture, weight [M, K] float64 summing to 1)`` with K = 4 (bilinear) or 1 (nearest)."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling {sampling!r} is unknown, expected one of {', '.join(SAMPLINGS)}")
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    x = uv[:, 0] * size - 0.5  # texel-centre units: texel i's centre is at x = i
+    y = uv[:, 1] * size - 0.5
+    if sampling == "nearest":
+        i = np.clip(np.rint(x), 0, size - 1).astype(np.int64)
+        j = np.clip(np.rint(y), 0, size - 1).astype(np.int64)
+        return (j * size + i)[:, None], np.ones((len(uv), 1))
+    i0, j0 = np.floor(x), np.floor(y)
+    fx, fy = x - i0, y - j0
+    i0, j0 = i0.astype(np.int64), j0.astype(np.int64)
+    cols, rows, ws = [], [], []
+    for dj, wy in ((0, 1.0 - fy), (1, fy)):
+        for di, wx in ((0, 1.0 - fx), (1, fx)):
+            cols.append(np.clip(i0 + di, 0, size - 1))
+            rows.append(np.clip(j0 + dj, 0, size - 1))
+            ws.append(wx * wy)
+    return np.stack(rows, 1) * size + np.stack(cols, 1), np.stack(ws, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Bake:
+    """A baked texture and how much each texel was seen."""
+
+    texture: np.ndarray  # [S, S, C] float32, 0 where weight == 0
+    weight: np.ndarray  # [S, S] float32 sum of pixel weights x sampling weights (0 = unseen)
+
+
+class TextureViews:
+    """The fixed linear maps between one ``[S, S, C]`` texture and N ``[H, W]`` views.
+
+    Views are channels-last ``[N, H, W, C]`` here (the sampler transposes its ``[N, C, H, W]``
+    latents); any number of channels, float arrays.
+    """
+
+    def __init__(self, buffers: ViewBuffers, size: int, sampling: str = "bilinear") -> None:
+        from scipy import sparse
+
+        from kyara.paint.uv import MAX_SIZE
+
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 1 <= size <= MAX_SIZE:
+            raise ValueError(f"texture size {size!r} is out of range, expected an integer 1..{MAX_SIZE} texels")
+        self.size = int(size)
+        self.sampling = sampling
+        self.shape = buffers.shape  # (N, H, W)
+        vis = buffers.visible.reshape(-1)
+        self.visible = vis
+        self.cosine = np.where(vis, buffers.cosine.reshape(-1), 0.0).astype(np.float64)
+        rows = np.flatnonzero(vis)
+        idx, w = texel_taps(buffers.uv.reshape(-1, 2)[rows], self.size, sampling)
+        m, k = len(vis), idx.shape[1]
+        self.matrix = sparse.csr_matrix((w.reshape(-1), (np.repeat(rows, k), idx.reshape(-1))),
+                                        shape=(m, self.size * self.size))  # [N*H*W, S*S]; duplicates summed
+        self.matrix_t = self.matrix.T.tocsr()  # [S*S, N*H*W]
+
+    @property
+    def num_pixels(self) -> int:
+        return int(np.prod(self.shape))
+
+    def weights(self, power: float) -> np.ndarray:
+        """Pixel weights ``[N*H*W]`` float64: ``visible * cosine ** power`` (``power = 0``: visible)."""
+        p = _check_power(power)
+        return self.visible.astype(np.float64) if p == 0.0 else np.where(self.visible, self.cosine ** p, 0.0)
+
+    def project(self, texture: np.ndarray) -> np.ndarray:
+        """Texture ``[S, S, C]`` -> views ``[N, H, W, C]`` (0 on background pixels)."""
+        t = self._texture(texture)
+        return np.asarray(self.matrix @ t.reshape(-1, t.shape[-1])).reshape(self.shape + (t.shape[-1],))
+
+    def bake(self, views: np.ndarray, power: float, pixel_weights: np.ndarray | None = None) -> Bake:
+        """Views ``[N, H, W, C]`` -> :class:`Bake` with weights ``visible * cosine ** power`` (times
+        ``pixel_weights [N, H, W]`` when given, e.g. 0 for views left out)."""
+        x = self._views(views)
+        w = self.weights(power)
+        if pixel_weights is not None:
+            pw = np.asarray(pixel_weights, dtype=np.float64)
+            if pw.shape != self.shape or not np.all(np.isfinite(pw)) or pw.min() < 0:
+                raise ValueError(f"pixel_weights have shape {pw.shape}, expected finite non-negative {self.shape}")
+            w = w * pw.reshape(-1)
+        flat = x.reshape(self.num_pixels, -1)
+        den = self.matrix_t @ w  # [S*S]
+        num = np.asarray(self.matrix_t @ (flat * w[:, None]))  # [S*S, C]
+        seen = den > 0
+        tex = np.zeros_like(num)
+        tex[seen] = num[seen] / den[seen, None]
+        s = self.size
+        return Bake(tex.reshape(s, s, -1).astype(np.float32), den.reshape(s, s).astype(np.float32))
+
+    def seen(self, power: float = 0.0) -> np.ndarray:
+        """``[S, S]`` bool: texels with a positive bake weight at ``power``."""
+        return (self.matrix_t @ self.weights(power)).reshape(self.size, self.size) > 0
+
+    def _texture(self, texture) -> np.ndarray:
+        t = np.asarray(texture, dtype=np.float64)
+        if t.ndim != 3 or t.shape[:2] != (self.size, self.size) or not np.all(np.isfinite(t)):
+            raise ValueError(f"texture has shape {t.shape}, expected a finite [{self.size}, {self.size}, C] array")
+        return t
+
+    def _views(self, views) -> np.ndarray:
+        x = np.asarray(views, dtype=np.float64)
+        if x.ndim != 4 or x.shape[:3] != self.shape or not np.all(np.isfinite(x)):
+            raise ValueError(f"views have shape {x.shape}, expected a finite {self.shape + ('C',)} array")
+        return x
+
+
+def texture_views(buffers: ViewBuffers, size: int, sampling: str = "bilinear") -> TextureViews:
+    """The sparse maps between a ``size`` texture and the views of ``buffers`` (see the module docstring)."""
+    return TextureViews(buffers, size, sampling)
+
+
+def consistency(maps: TextureViews, views: np.ndarray, power: float = 6.0) -> tuple[float, int]:
+    """Multi-view disagreement on shared texels: ``(rms, shared)``.
+
+    Every view is baked alone (weights ``visible * cosine ** power``); on the ``shared`` texels that
+    two or more views see, ``rms`` is the root mean square over texels and channels of the views'
+    weighted spread around their joint bake, in the units of ``views``. 0 for views that are
+    renders of one texture (up to bilinear blur); NaN when no texel is shared.
+    """
+    x = maps._views(views)
+    n = maps.shape[0]
+    hw = maps.num_pixels // n
+    w = maps.weights(power)
+    flat = x.reshape(maps.num_pixels, -1)
+    nums, dens = [], []
+    for i in range(n):
+        sl = slice(i * hw, (i + 1) * hw)
+        pt = maps.matrix_t[:, sl]
+        dens.append(pt @ w[sl])
+        nums.append(np.asarray(pt @ (flat[sl] * w[sl, None])))
+    den = np.stack(dens)  # [N, S*S]
+    num = np.stack(nums)  # [N, S*S, C]
+    shared = (den > 0).sum(axis=0) >= 2
+    if not shared.any():
+        return float("nan"), 0
+    d, nm = den[:, shared], num[:, shared]
+    per_view = np.divide(nm, d[..., None], out=np.zeros_like(nm), where=d[..., None] > 0)
+    mean = nm.sum(axis=0) / d.sum(axis=0)[:, None]  # [T, C]
+    spread = (d[..., None] * (per_view - mean) ** 2).sum(axis=0) / d.sum(axis=0)[:, None]  # [T, C]
+    return float(np.sqrt(spread.mean())), int(shared.sum())
+
+
+def coverage(maps: TextureViews, chart_texels: np.ndarray) -> float:
+    """Share of the chart texels (``[S, S]`` bool, e.g. ``texel_faces(atlas)[0] >= 0``) that some
+    view sees (bake weight > 0 at power 0)."""
+    m = np.asarray(chart_texels, bool)
+    if m.shape != (maps.size, maps.size):
+        raise ValueError(f"chart_texels have shape {m.shape}, expected ({maps.size}, {maps.size})")
+    return float((maps.seen(0.0) & m).sum() / max(int(m.sum()), 1))
+
+
+# -- slow references (explicit loops over pixels) --------------------------------------------------
+def _taps_reference(u: float, v: float, size: int, sampling: str) -> list[tuple[int, int, float]]:
+    x, y = u * size - 0.5, v * size - 0.5
+    if sampling == "nearest":
+        return [(min(max(int(np.rint(y)), 0), size - 1), min(max(int(np.rint(x)), 0), size - 1), 1.0)]
+    i0, j0 = int(np.floor(x)), int(np.floor(y))
+    fx, fy = x - i0, y - j0
+    taps = []
+    for j, wy in ((j0, 1.0 - fy), (j0 + 1, fy)):
+        for i, wx in ((i0, 1.0 - fx), (i0 + 1, fx)):
+            taps.append((min(max(j, 0), size - 1), min(max(i, 0), size - 1), wx * wy))
+    return taps
+
+
+def project_reference(buffers: ViewBuffers, texture: np.ndarray, sampling: str = "bilinear") -> np.ndarray:
+    """Slow reference of :meth:`TextureViews.project`: a loop over pixels and their taps."""
+    tex = np.asarray(texture, dtype=np.float64)
+    size = tex.shape[0]
+    n, h, w = buffers.shape
+    out = np.zeros((n, h, w, tex.shape[-1]))
+    for k in range(n):
+        for y in range(h):
+            for x in range(w):
+                if buffers.visible[k, y, x]:
+                    u, v = buffers.uv[k, y, x]
+                    for j, i, wt in _taps_reference(float(u), float(v), size, sampling):
+                        out[k, y, x] += wt * tex[j, i]
+    return out
+
+
+def bake_reference(buffers: ViewBuffers, views: np.ndarray, size: int, power: float,
+                   sampling: str = "bilinear") -> Bake:
+    """Slow reference of :meth:`TextureViews.bake`: per-texel sums accumulated pixel by pixel."""
+    x = np.asarray(views, dtype=np.float64)
+    num = np.zeros((size, size, x.shape[-1]))
+    den = np.zeros((size, size))
+    n, h, w = buffers.shape
+    for k in range(n):
+        for y in range(h):
+            for xx in range(w):
+                if not buffers.visible[k, y, xx]:
+                    continue
+                c = float(buffers.cosine[k, y, xx])
+                pw = 1.0 if power == 0 else c ** power
+                u, v = buffers.uv[k, y, xx]
+                for j, i, wt in _taps_reference(float(u), float(v), size, sampling):
+                    num[j, i] += wt * pw * x[k, y, xx]
+                    den[j, i] += wt * pw
+    tex = np.where(den[..., None] > 0, num / np.where(den > 0, den, 1.0)[..., None], 0.0)
+    return Bake(tex.astype(np.float32), den.astype(np.float32))
