@@ -59,6 +59,50 @@ def crossed_arm_drawing(fill=(0.95, 0.8, 0.65), sleeve=(0.45, 0.6, 0.9), ink=(0.
     return rgb, body | arm, arm, kp
 
 
+# a figure in an A-line skirt, both arms hanging down against the skirt's sides (256 x 256)
+SKIRT_JOINTS = {
+    "nose": (128, 44), "neck": (128, 70), "right_shoulder": (106, 76), "right_elbow": (98, 118),
+    "right_wrist": (90, 158), "left_shoulder": (150, 76), "left_elbow": (158, 118), "left_wrist": (166, 158),
+    "right_hip": (116, 140), "right_knee": (116, 196), "right_ankle": (115, 232),
+    "left_hip": (140, 140), "left_knee": (140, 196), "left_ankle": (141, 232),
+    "right_eye": (120, 36), "left_eye": (136, 36), "right_ear": (108, 40), "left_ear": (148, 40),
+}
+
+
+def skirt_drawing(skin=(0.95, 0.8, 0.65), skirt=(0.85, 0.35, 0.4), ink=(0.1, 0.1, 0.3), stroke: int = 3):
+    """(rgb, mask, arms mask, keypoints ``[18, 3]``): head, torso, an A-line skirt, legs below it, and
+    both arms hanging down along the skirt, their forearms and hands touching it, all outlined."""
+    import cv2
+
+    J = SKIRT_JOINTS
+    body = np.zeros((256, 256), np.uint8)
+    cv2.circle(body, (128, 38), 20, 255, -1)
+    cv2.line(body, (128, 38), J["neck"], 255, 14)
+    cv2.fillPoly(body, [np.array([(104, 72), (152, 72), (144, 122), (112, 122)])], 255)
+    for side in ("right", "left"):
+        pts = [J[f"{side}_{n}"] for n in ("knee", "ankle")]
+        cv2.line(body, pts[0], pts[1], 255, 14)
+    skirt_m = np.zeros((256, 256), np.uint8)
+    cv2.fillPoly(skirt_m, [np.array([(110, 118), (146, 118), (178, 196), (78, 196)])], 255)
+    arms = np.zeros((256, 256), np.uint8)
+    for side, hand in (("right", (87, 166)), ("left", (169, 166))):
+        pts = [J[f"{side}_{n}"] for n in ("shoulder", "elbow", "wrist")]
+        for p, q in zip(pts, pts[1:]):
+            cv2.line(arms, p, q, 255, 13)
+        cv2.circle(arms, hand, 8, 255, -1)
+    body, skirt_m, arms = body > 0, skirt_m > 0, arms > 0
+    img = np.ones((256, 256, 3)) * np.array([0.95, 0.94, 0.9])
+    img[body] = skin
+    img[outline(body, stroke)] = ink
+    img[skirt_m] = skirt
+    img[outline(skirt_m, stroke)] = ink
+    img[arms] = skin
+    img[outline(arms, stroke)] = ink
+    rgb = np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
+    kp = np.array([[*J[n], 1.0] for n in ORDER], dtype=np.float64)
+    return rgb, body | skirt_m | arms, arms, kp
+
+
 @pytest.fixture(scope="module")
 def crossed():
     from kyara.drawing import LiftConfig, lift
@@ -219,3 +263,45 @@ def test_the_layered_avatar_passes_the_validator(crossed, tmp_path):
     report = run_validator(paths)
     for f in paths:
         assert report[str(f)]["numErrors"] == 0, (f, report[str(f)]["messages"])
+
+
+def test_arms_against_a_skirt_get_arm_weights_and_leave_the_skirt_behind():
+    """Arms hanging down along an A-line skirt, forearms and hands touching it: each arm is a part of
+    its own, skinned to the arm's bones only, and raising the arms leaves the skirt where it is; with
+    part layers off (the reference) the hands carry hip and leg weight and drag the skirt along."""
+    from kyara.body.skeleton import BONE_INDEX
+    from kyara.drawing import LiftConfig, lift
+    from kyara.drawing.inflate import InflateConfig
+    from kyara.pose.lbs import sparse_to_dense_weights
+
+    rgb, mask, arms, kp = skirt_drawing()
+    lower = [BONE_INDEX[b] for b in ("hips", "spine", "leftUpperLeg", "rightUpperLeg")]
+    arm_bones = [BONE_INDEX[f"{s}{b}"] for s in ("left", "right") for b in ("UpperArm", "LowerArm", "Hand")]
+    out = {}
+    for on in (True, False):
+        ch = lift(rgb, joints=kp, config=LiftConfig(inflate=InflateConfig(part_layers=on)))
+        inf, p = ch.spec.inflated, ch.parts[0]
+        dense = sparse_to_dense_weights(p.joint_indices, p.joint_weights, 55)
+        ij = np.clip(np.rint(inf.pixels).astype(int), 0, 255)
+        # the forearms and hands where they meet the skirt (below the waist), on the arms' surfaces
+        hands = arms[ij[:, 1], ij[:, 0]] & (inf.pixels[:, 1] > 140) & (inf.layer > 0 if on else True)
+        skirt = (inf.layer == 0) & ~arms[ij[:, 1], ij[:, 0]] & (inf.pixels[:, 1] > 125) & (inf.pixels[:, 1] < 190)
+        H = float(np.ptp(p.vertices[:, 1]))
+        rot = np.tile(np.eye(3), (55, 1, 1))
+        from kyara.pose.rotations import axis_angle_to_matrix, matrix_to_quat
+
+        for side, sx in (("left", 1.0), ("right", -1.0)):  # both arms raised 60 degrees sideways
+            rot[BONE_INDEX[f"{side}UpperArm"]] = axis_angle_to_matrix(np.array([0.0, 0.0, sx * np.pi / 3]))
+        posed, _ = ch.pose_vertices(matrix_to_quat(rot)[None], np.zeros((1, 3)))
+        moved = np.linalg.norm(posed[0] - p.vertices, axis=1)
+        out[on] = (inf, dense[hands][:, lower].sum(axis=1), dense[hands][:, arm_bones].sum(axis=1),
+                   moved[skirt], moved[hands], H, ch.spec.notes)
+    inf, low, arm_w, skirt_moved, hands_moved, H, notes = out[True]
+    assert inf.layer_names == ("body", "right_arm", "left_arm")
+    assert sum("drawn against the body" in n for n in notes) == 2
+    assert len(low) > 100 and low.max() < 1e-6 and np.allclose(arm_w, 1.0, atol=1e-5)
+    assert skirt_moved.max() < 1e-6  # the skirt stays
+    assert np.median(hands_moved) > 0.1 * H  # the hands go up with the arms
+    _, low_ref, _, skirt_ref, _, H_ref, _ = out[False]
+    assert low_ref.max() > 0.2  # the reference: hands partly skinned to the hips and legs
+    assert (skirt_ref > 0.02 * H_ref).sum() > 20  # and the skirt dragged along

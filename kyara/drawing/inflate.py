@@ -464,8 +464,9 @@ def inflate(mask: np.ndarray, skel, config: InflateConfig | None = None, height_
         names.append(lay.name)
         covered |= lay.region
         grid_part = np.where(lused, lpart, grid_part)
-        notes.append(f"the {lay.name.replace('_', ' ')} is drawn across the torso: inflated as its own part in "
-                     f"front of it ({100 * lay.share:.0f} % of its length inside)")
+        what = "of its length inside" if lay.why == "across the torso" else "of its forearm touching"
+        notes.append(f"the {lay.name.replace('_', ' ')} is drawn {lay.why}: inflated as its own part in "
+                     f"front of it ({100 * lay.share:.0f} % {what})")
 
     x0, y0, x1, y1 = mask_box(mask)
     mpp = float(height_m) / (y1 - y0 + 1.0)

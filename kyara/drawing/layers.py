@@ -1,9 +1,11 @@
-"""Part layers of :func:`kyara.drawing.inflate.inflate`: an arm drawn across the torso keeps its own shape.
+"""Part layers of :func:`kyara.drawing.inflate.inflate`: an arm drawn across the torso, or against a
+skirt or the body, keeps its own shape and its own weights.
 
-In the silhouette an arm drawn across the body is torso; in the drawing it is an arm, outlined in
-ink in front of it. :func:`front_layers` finds such arms and their pixels, so the lift inflates each
-as a tube of its own, in front of the torso (:mod:`kyara.drawing.inflate`), skinned to the arm's
-bones alone (:mod:`kyara.drawing.rig`), with the torso under it coloured from around it
+In the silhouette an arm drawn across the body is torso, and an arm hanging against a skirt is
+part of the skirt's outline; in the drawing each is an arm, outlined in ink in front of the body.
+:func:`front_layers` finds such arms and their pixels, so the lift inflates each as a tube of its
+own, in front of the body (:mod:`kyara.drawing.inflate`), skinned to the arm's bones alone
+(:mod:`kyara.drawing.rig`), with the body under it coloured from around it
 (:mod:`kyara.drawing.texture`).
 
 1. **Across?** (:func:`crossing_share`): the arm's bones (shoulder, elbow, wrist, hand's end as
@@ -24,6 +26,11 @@ bones alone (:mod:`kyara.drawing.rig`), with the torso under it coloured from ar
    morphological closing of the figure without the arm, wider than the arm and its outline) stay
    in the body's silhouette, as the torso behind the arm; the rest of the arm (where it passes the
    torso's edge) leaves it.
+5. **Against the body?** (:func:`contact_share`): an arm not across the torso whose region (found
+   by lines, step 3 -- not the fallback, which would trust joints the silhouette may have misled)
+   touches pixels nearest to another part (a skirt, the hips, a leg) along at least
+   :data:`MIN_CONTACT` of its forearm gets a layer the same way: its hand takes arm weights, not
+   hip weights, and the skirt stays when the arm moves.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SHARE = 0.25  # of the arm's length (shoulder to wrist) deep inside the torso: drawn across it
+MIN_CONTACT = 0.25  # of the forearm's length (elbow to the hand's end) touching the body: drawn against it
 ARM_PARTS = {"right": ("right_upper_arm", "right_lower_arm"), "left": ("left_upper_arm", "left_lower_arm")}
 
 
@@ -45,7 +53,8 @@ class FrontLayer:
     region: np.ndarray  # [H, W] bool: its pixels (drawing)
     hidden: np.ndarray  # [H, W] bool: the part of region the torso continues under
     half_width: float  # pixels
-    share: float  # of its length inside the torso (step 1)
+    share: float  # of its length inside the torso (step 1), or of its forearm touching the body (step 5)
+    why: str = "across the torso"  # or "against the body"
 
 
 def arm_polyline(skel, side: str) -> np.ndarray:
@@ -114,9 +123,9 @@ def arm_half_width(mask: np.ndarray, edges: np.ndarray, skel, side: str) -> floa
     ij = np.clip(np.rint(p).astype(np.int64), 0, [w - 1, h - 1])
     inside = inside_polygon(p, torso_polygon(skel))
     on = mask[ij[:, 1], ij[:, 0]]
-    if edges.any() and inside.sum() >= 8:
+    if edges.any() and on.sum() >= 8:
         to_edge = cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 5)
-        r = to_edge[ij[inside, 1], ij[inside, 0]]
+        r = to_edge[ij[on, 1], ij[on, 0]]
         r = r[r > 0]
         if len(r) >= 8:
             return float(np.median(r))
@@ -128,8 +137,10 @@ def arm_half_width(mask: np.ndarray, edges: np.ndarray, skel, side: str) -> floa
     return 0.04 * float(ys.max() - ys.min() + 1) if len(ys) else 4.0
 
 
-def arm_region(mask: np.ndarray, edges: np.ndarray, skel, side: str, half_width: float, stroke: float) -> np.ndarray:
-    """``[H, W]`` bool: the arm's pixels (step 3); ``edges``: :func:`colour_edges`."""
+def arm_region(mask: np.ndarray, edges: np.ndarray, skel, side: str, half_width: float,
+               stroke: float) -> tuple[np.ndarray, bool]:
+    """(``[H, W]`` bool: the arm's pixels, whether lines bound them) (step 3); ``edges``:
+    :func:`colour_edges`."""
     import cv2
 
     poly = arm_polyline(skel, side)
@@ -137,18 +148,43 @@ def arm_region(mask: np.ndarray, edges: np.ndarray, skel, side: str, half_width:
     band = mask & (dist <= 1.5 * half_width + 2.0 * stroke + 1.0)
     free = (band & ~edges).astype(np.uint8)
     n, lab = cv2.connectedComponents(free, connectivity=4)
-    # seeds: the bone from the shoulder to the wrist (the hand's end is a guess and may cross the outline)
+    # seeds: the bone from the shoulder to the wrist; the hand's end is a guess that may cross the
+    # outline, so what it touches counts only when hand-sized (a hand parted from the wrist by a line)
     seeds = lab[(_bone_distance(mask.shape, poly[:3]) < 1.0) & (free > 0)]
     count = np.bincount(seeds, minlength=n)
     count[0] = 0
-    region = np.isin(lab, np.flatnonzero(count >= max(1, 0.2 * count.sum())))
+    keep = count >= max(1, 0.2 * count.sum())
+    area = np.bincount(lab.ravel(), minlength=n)
+    hand = np.unique(lab[(_bone_distance(mask.shape, poly[2:]) < 1.0) & (free > 0)])
+    keep[hand[(hand > 0) & (area[hand] <= 4.0 * np.pi * half_width ** 2)]] = True
+    region = keep[lab] & (free > 0)
     length = float(np.linalg.norm(np.diff(poly, axis=0), axis=1).sum())
     tube = 2.0 * half_width * length + np.pi * half_width ** 2
     if not region.any() or region.sum() > 1.6 * tube:  # no line bounds it: the bone's neighbourhood
-        return mask & (dist <= half_width + 0.5 * stroke)
+        return mask & (dist <= half_width + 0.5 * stroke), False
     k = 2 * int(round(stroke)) + 1  # the arm's own outline: a stroke's width around it
     grown = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    return grown & band
+    return grown & band, True
+
+
+def contact_share(region: np.ndarray, mask: np.ndarray, skel, side: str, half_width: float, stroke: float) -> float:
+    """Share of the forearm's length (elbow to the hand's end) along which the arm's ``region``
+    touches pixels of the figure nearest to another part (step 5)."""
+    import cv2
+
+    from kyara.drawing.inflate import PARTS, part_labels
+
+    poly = arm_polyline(skel, side)
+    k = 2 * int(round(stroke)) + 5
+    ring = cv2.dilate(region.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    ring &= mask & ~region & (_bone_distance(mask.shape, poly[1:]) <= 1.5 * half_width + 2.0 * stroke + k)
+    ys, xs = np.nonzero(ring)
+    if len(ys) == 0:
+        return 0.0
+    own = [PARTS.index(p) for p in ARM_PARTS[side]]
+    other = ~np.isin(part_labels(np.stack([xs, ys], axis=1).astype(np.float64), skel), own)
+    forearm = float(np.linalg.norm(np.diff(poly[1:], axis=0), axis=1).sum())
+    return float(other.sum()) / k / max(forearm, 1.0)
 
 
 def hidden_torso(region: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -165,22 +201,24 @@ def hidden_torso(region: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return region & (closed > 0)
 
 
-def front_layers(mask: np.ndarray, rgb: np.ndarray, skel, stroke: float = 2.0,
-                 min_share: float = MIN_SHARE) -> list[FrontLayer]:
-    """The arms drawn across the torso and their pixels (module doc). ``mask``: ``[H, W]`` bool, the
-    figure; ``rgb``: ``[H, W, 3]`` uint8, the drawing; ``stroke``: its strokes' width in pixels."""
+def front_layers(mask: np.ndarray, rgb: np.ndarray, skel, stroke: float = 2.0, min_share: float = MIN_SHARE,
+                 min_contact: float = MIN_CONTACT) -> list[FrontLayer]:
+    """The arms drawn across the torso or against the body, and their pixels (module doc). ``mask``:
+    ``[H, W]`` bool, the figure; ``rgb``: ``[H, W, 3]`` uint8, the drawing; ``stroke``: its strokes'
+    width in pixels."""
     out: list[FrontLayer] = []
-    edges = None
+    edges = colour_edges(rgb)
     for side in ("right", "left"):
-        if crossing_share(skel, side, 0.0) < min_share:  # cheap: not even the bone is inside
-            continue
-        edges = colour_edges(rgb) if edges is None else edges
         r = arm_half_width(mask, edges, skel, side)
-        share = crossing_share(skel, side, r)
-        if share < min_share:
-            continue
-        region = arm_region(mask, edges, skel, side, r, stroke)
+        share = crossing_share(skel, side, r) if crossing_share(skel, side, 0.0) >= min_share else 0.0
+        region, bounded = arm_region(mask, edges, skel, side, r, stroke)
         if region.sum() < 16:
             continue
-        out.append(FrontLayer(f"{side}_arm", ARM_PARTS[side], region, hidden_torso(region, mask), r, share))
+        if share >= min_share:
+            why = "across the torso"
+        elif bounded and (share := contact_share(region, mask, skel, side, r, stroke)) >= min_contact:
+            why = "against the body"  # only where lines part it from the body: else the joints may be wrong
+        else:
+            continue
+        out.append(FrontLayer(f"{side}_arm", ARM_PARTS[side], region, hidden_torso(region, mask), r, share, why))
     return out
