@@ -71,7 +71,10 @@ class TextureViews:
     """The fixed linear maps between one ``[S, S, C]`` texture and N ``[H, W]`` views.
 
     Views are channels-last ``[N, H, W, C]`` here (the sampler transposes its ``[N, C, H, W]``
-    latents); any number of channels, float arrays.
+    latents); any number of channels, float arrays. Internally the maps are compact: ``matrix`` is
+    ``[P, K]`` between the ``P`` visible pixels (``pixels``: flat indices into ``N*H*W``) and the
+    ``K`` texels some of them read (``texels``: flat indices into ``S*S``), so a step costs
+    ``O(P + K)``, not ``O(S^2)``; :meth:`project_texels` / :meth:`bake_texels` work in that space.
     """
 
     def __init__(self, buffers: ViewBuffers, size: int, sampling: str = "bilinear") -> None:
@@ -84,29 +87,52 @@ class TextureViews:
         self.size = int(size)
         self.sampling = sampling
         self.shape = buffers.shape  # (N, H, W)
-        vis = buffers.visible.reshape(-1)
-        self.visible = vis
-        self.cosine = np.where(vis, buffers.cosine.reshape(-1), 0.0).astype(np.float64)
-        rows = np.flatnonzero(vis)
-        idx, w = texel_taps(buffers.uv.reshape(-1, 2)[rows], self.size, sampling)
-        m, k = len(vis), idx.shape[1]
-        self.matrix = sparse.csr_matrix((w.reshape(-1), (np.repeat(rows, k), idx.reshape(-1))),
-                                        shape=(m, self.size * self.size))  # [N*H*W, S*S]; duplicates summed
-        self.matrix_t = self.matrix.T.tocsr()  # [S*S, N*H*W]
+        self.visible = buffers.visible.reshape(-1)  # [N*H*W] bool
+        self.pixels = np.flatnonzero(self.visible)  # [P]
+        self.cosine = buffers.cosine.reshape(-1)[self.pixels].astype(np.float64)  # [P]
+        idx, w = texel_taps(buffers.uv.reshape(-1, 2)[self.pixels], self.size, sampling)  # [P, k]
+        self.texels, col = np.unique(idx.reshape(-1), return_inverse=True)  # [K], [P * k]
+        k = idx.shape[1]
+        self.matrix = sparse.csr_matrix((w.reshape(-1), (np.repeat(np.arange(len(self.pixels)), k), col)),
+                                        shape=(len(self.pixels), len(self.texels)))  # [P, K]; duplicates summed
+        self.matrix_t = self.matrix.T.tocsr()  # [K, P]
 
     @property
     def num_pixels(self) -> int:
+        """``N * H * W``."""
         return int(np.prod(self.shape))
 
+    # -- the compact space: visible pixels x texels that are read -------------------------------------
     def weights(self, power: float) -> np.ndarray:
-        """Pixel weights ``[N*H*W]`` float64: ``visible * cosine ** power`` (``power = 0``: visible)."""
+        """Weights ``[P]`` float64 of the visible pixels: ``cosine ** power`` (1 at ``power = 0``)."""
         p = _check_power(power)
-        return self.visible.astype(np.float64) if p == 0.0 else np.where(self.visible, self.cosine ** p, 0.0)
+        return np.ones(len(self.pixels)) if p == 0.0 else self.cosine ** p
 
+    def project_texels(self, texels: np.ndarray) -> np.ndarray:
+        """Values ``[K, C]`` of :attr:`texels` -> values ``[P, C]`` of the visible pixels."""
+        return np.asarray(self.matrix @ texels)
+
+    def bake_texels(self, pixels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Visible pixels' values ``[P, C]`` with weights ``[P]`` -> ``(values [K, C], weight [K])``;
+        texels of weight 0 get value 0."""
+        den = self.matrix_t @ weights  # [K]
+        num = np.asarray(self.matrix_t @ (pixels * weights[:, None]))  # [K, C]
+        return np.divide(num, den[:, None], out=np.zeros_like(num), where=den[:, None] > 0), den
+
+    def to_texture(self, texels: np.ndarray, fill: float = 0.0) -> np.ndarray:
+        """Values ``[K, C]`` of :attr:`texels` -> a texture ``[S, S, C]`` float32 (``fill`` elsewhere)."""
+        tex = np.full((self.size * self.size, texels.shape[-1]), fill, np.float32)
+        tex[self.texels] = texels
+        return tex.reshape(self.size, self.size, -1)
+
+    # -- whole textures and views -------------------------------------------------------------------
     def project(self, texture: np.ndarray) -> np.ndarray:
-        """Texture ``[S, S, C]`` -> views ``[N, H, W, C]`` (0 on background pixels)."""
+        """Texture ``[S, S, C]`` -> views ``[N, H, W, C]`` float64 (0 on background pixels)."""
         t = self._texture(texture)
-        return np.asarray(self.matrix @ t.reshape(-1, t.shape[-1])).reshape(self.shape + (t.shape[-1],))
+        c = t.shape[-1]
+        out = np.zeros((self.num_pixels, c))
+        out[self.pixels] = self.project_texels(t.reshape(-1, c)[self.texels])
+        return out.reshape(self.shape + (c,))
 
     def bake(self, views: np.ndarray, power: float, pixel_weights: np.ndarray | None = None) -> Bake:
         """Views ``[N, H, W, C]`` -> :class:`Bake` with weights ``visible * cosine ** power`` (times
@@ -117,19 +143,17 @@ class TextureViews:
             pw = np.asarray(pixel_weights, dtype=np.float64)
             if pw.shape != self.shape or not np.all(np.isfinite(pw)) or pw.min() < 0:
                 raise ValueError(f"pixel_weights have shape {pw.shape}, expected finite non-negative {self.shape}")
-            w = w * pw.reshape(-1)
-        flat = x.reshape(self.num_pixels, -1)
-        den = self.matrix_t @ w  # [S*S]
-        num = np.asarray(self.matrix_t @ (flat * w[:, None]))  # [S*S, C]
-        seen = den > 0
-        tex = np.zeros_like(num)
-        tex[seen] = num[seen] / den[seen, None]
-        s = self.size
-        return Bake(tex.reshape(s, s, -1).astype(np.float32), den.reshape(s, s).astype(np.float32))
+            w = w * pw.reshape(-1)[self.pixels]
+        vals, den = self.bake_texels(x.reshape(self.num_pixels, -1)[self.pixels], w)
+        weight = np.zeros(self.size * self.size, np.float32)
+        weight[self.texels] = den
+        return Bake(self.to_texture(vals), weight.reshape(self.size, self.size))
 
     def seen(self, power: float = 0.0) -> np.ndarray:
         """``[S, S]`` bool: texels with a positive bake weight at ``power``."""
-        return (self.matrix_t @ self.weights(power)).reshape(self.size, self.size) > 0
+        out = np.zeros(self.size * self.size, bool)
+        out[self.texels] = self.matrix_t @ self.weights(power) > 0
+        return out.reshape(self.size, self.size)
 
     def _texture(self, texture) -> np.ndarray:
         t = np.asarray(texture, dtype=np.float64)
@@ -157,19 +181,18 @@ def consistency(maps: TextureViews, views: np.ndarray, power: float = 6.0) -> tu
     weighted spread around their joint bake, in the units of ``views``. 0 for views that are
     renders of one texture (up to bilinear blur); NaN when no texel is shared.
     """
-    x = maps._views(views)
+    x = maps._views(views).reshape(maps.num_pixels, -1)[maps.pixels]  # [P, C]
     n = maps.shape[0]
-    hw = maps.num_pixels // n
     w = maps.weights(power)
-    flat = x.reshape(maps.num_pixels, -1)
+    bounds = np.searchsorted(maps.pixels, np.arange(n + 1) * (maps.num_pixels // n))  # rows of each view
     nums, dens = [], []
     for i in range(n):
-        sl = slice(i * hw, (i + 1) * hw)
-        pt = maps.matrix_t[:, sl]
+        sl = slice(bounds[i], bounds[i + 1])
+        pt = maps.matrix_t[:, sl]  # [K, P_i]
         dens.append(pt @ w[sl])
-        nums.append(np.asarray(pt @ (flat[sl] * w[sl, None])))
-    den = np.stack(dens)  # [N, S*S]
-    num = np.stack(nums)  # [N, S*S, C]
+        nums.append(np.asarray(pt @ (x[sl] * w[sl, None])))
+    den = np.stack(dens)  # [N, K]
+    num = np.stack(nums)  # [N, K, C]
     shared = (den > 0).sum(axis=0) >= 2
     if not shared.any():
         return float("nan"), 0

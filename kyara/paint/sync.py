@@ -124,28 +124,33 @@ class PaintResult:
 
 def synchronized_step(maps: TextureViews, texture: np.ndarray | None, views: np.ndarray, eps: np.ndarray,
                       alpha: float, alpha_prev: float, power: float,
-                      space: str = "texture") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      space: str = "texture") -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """One synchronized step, pure: ``(texture', views', x0_texture)``.
 
-    ``views [N*H*W, C]`` is the current noisy sample of every pixel (in texture space its visible
-    pixels are the render of ``texture [S*S, C]``), ``eps [N*H*W, C]`` the predicted noise.
-    Texture space: ``x0_texture = bake(x0, power)`` and per texel
-    ``texture' = ddim_step(texture, x0_texture)``; visible pixels become its render, background
-    pixels step alone. View space (``texture`` unused, None is fine): every visible pixel steps from
-    the render of ``x0_texture`` instead of its own ``x0``.
+    ``views [N*H*W, C]`` is the current noisy sample of every pixel, ``eps [N*H*W, C]`` its
+    predicted noise; textures are compact, ``[K, C]`` values of ``maps.texels`` (in texture space the
+    visible pixels of ``views`` are the render of ``texture``). ``x0_texture`` is the bake of the
+    views' ``x0`` with weights ``cos ** power`` (texels whose pixels all weigh 0 at that power, i.e.
+    are seen only edge-on, take the plain average instead). Texture space: per texel
+    ``texture' = ddim_step(texture, x0_texture)``, the visible pixels become its render and the
+    background pixels step alone. View space (``texture`` unused): every visible pixel steps from the
+    render of ``x0_texture`` instead of its own ``x0``.
     """
-    n, h, w = maps.shape
-    c = views.shape[-1]
-    vis = maps.visible[:, None]
+    pix = maps.pixels
     x0 = predict_x0(views, eps, alpha)  # [M, C]
-    x0_tex = maps.bake(x0.reshape(n, h, w, c), power).texture.reshape(-1, c).astype(np.float64)
+    x0_tex, den = maps.bake_texels(x0[pix], maps.weights(power))
+    if power > 0 and not np.all(den > 0):
+        flat, _ = maps.bake_texels(x0[pix], maps.weights(0.0))
+        x0_tex = np.where(den[:, None] > 0, x0_tex, flat)
     if space == "texture":
         if texture is None:
             raise ValueError("a texture-space step needs the noisy texture")
         new_tex = ddim_step(texture, x0_tex, alpha, alpha_prev)
-        new_views = np.where(vis, maps.matrix @ new_tex, ddim_step(views, x0, alpha, alpha_prev))
+        new_views = ddim_step(views, x0, alpha, alpha_prev)
+        new_views[pix] = maps.project_texels(new_tex)
         return new_tex, new_views, x0_tex
-    synced = np.where(vis, maps.matrix @ x0_tex, x0)
+    synced = x0.copy()
+    synced[pix] = maps.project_texels(x0_tex)
     return texture, ddim_step(views, synced, alpha, alpha_prev), x0_tex
 
 
@@ -170,13 +175,11 @@ def sync_paint(maps: TextureViews, eps: NoisePredictor, channels: int = 4, confi
     ts = sched.timesteps(cfg.steps)
     n, h, w = maps.shape
     c = int(channels)
-    s2 = maps.size * maps.size
     rng = np.random.default_rng(cfg.seed)
     views = rng.standard_normal((maps.num_pixels, c))  # [M, C] every pixel's noisy sample
-    texture = rng.standard_normal((s2, c))  # [S*S, C] the noisy texture (texture space)
-    texture_space = cfg.space == "texture" and cfg.synced_steps > 0
-    if texture_space:
-        views = np.where(maps.visible[:, None], maps.matrix @ texture, views)
+    texture = rng.standard_normal((len(maps.texels), c))  # [K, C] the noisy texture (texture space)
+    if cfg.space == "texture" and cfg.synced_steps > 0:
+        views[maps.pixels] = maps.project_texels(texture)
     for k, t in enumerate(ts):
         a = float(acp[t])
         a_prev = float(acp[ts[k + 1]]) if k + 1 < len(ts) else 1.0
@@ -191,7 +194,7 @@ def sync_paint(maps: TextureViews, eps: NoisePredictor, channels: int = 4, confi
     baked = maps.bake(final, cfg.final_power)
     rms, shared = consistency(maps, final, cfg.final_power)
     cov = coverage(maps, chart_texels) if chart_texels is not None \
-        else float(maps.seen(0.0).sum() / s2)
+        else float(maps.seen(0.0).sum() / maps.size ** 2)
     return PaintResult(baked.texture, baked.weight, np.ascontiguousarray(final.transpose(0, 3, 1, 2), np.float32),
                        rms, shared, cov, time.perf_counter() - t0)
 
