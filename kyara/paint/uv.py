@@ -13,8 +13,8 @@ Conventions
   them, so bilinear sampling at a chart's border reads only that chart's texels and its gutter.
 
 xatlas is slow on large charts (its chart growing and parametrisation, not the packing), so charts
-are capped in area (:class:`AtlasOptions`); the dataset-quality character (55k faces) still takes
-about 20 s on 2 busy CPUs.
+are capped in area (:class:`AtlasOptions`): the characters of ``kyara create`` take 2.5-4 s (55k to
+124k faces) on 2 CPUs, up to 5x that when the CPUs are busy.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class AtlasOptions:
 
     padding: int = 2  # empty texels around every chart (bilinear sampling never mixes two charts)
     # a chart covers at most the area of this many average faces: xatlas' time grows faster than
-    # linearly with chart size (a 10k-face body: 16 s uncapped, 2-3 s at 50-200 faces per chart)
+    # linearly with chart size (a 10k-face body on busy CPUs: 16 s uncapped, 2-3 s at 50-200 faces a chart)
     max_chart_faces: int = 500
     rotate_charts: bool = True  # let the packer turn charts for a tighter fit
 
