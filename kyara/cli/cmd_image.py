@@ -130,6 +130,13 @@ def register(app: typer.Typer) -> None:
         denoise: Optional[float] = typer.Option(None, "--denoise", help="img2img strength 0-1 (default 0.75)"),
         hires_scale: Optional[float] = typer.Option(None, "--hires-scale", help="hires pass: upscale factor 1-4 (1 = off)"),
         hires_denoise: Optional[float] = typer.Option(None, "--hires-denoise", help="hires pass strength 0-1 (0.5)"),
+        hires_upscaler: Optional[str] = typer.Option(None, "--hires-upscaler", help="hires pass enlargement: lanczos "
+                                                                                     "(default) or Real-ESRGAN anime, "
+                                                                                     "anime-6b, general"),
+        upscale: Optional[int] = typer.Option(None, "--upscale", help="2 or 4: Real-ESRGAN on every image (needs "
+                                                                      "the upscale extra)"),
+        upscale_model: Optional[str] = typer.Option(None, "--upscale-model", help="anime (default), anime-6b, "
+                                                                                  "general"),
         steps: Optional[int] = typer.Option(None, "--steps", help="denoising steps (default 30; 20-50 typical)"),
         guidance: Optional[float] = typer.Option(None, "--guidance", help="CFG scale (default 7.5; 7.5-12 typical)"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="euler-a, dpm++-2m-karras, ddim, ..."),
@@ -178,7 +185,8 @@ def register(app: typer.Typer) -> None:
                         ("view", view), ("character", character), ("pose_json", pose_json), ("pose_frame", frame),
                         ("pose_image", pose_image),
                         ("init_image", init_image), ("denoise", denoise), ("hires_scale", hires_scale),
-                        ("hires_denoise", hires_denoise), ("steps", steps), ("guidance", guidance),
+                        ("hires_denoise", hires_denoise), ("hires_upscaler", hires_upscaler), ("upscale", upscale),
+                        ("upscale_model", upscale_model), ("steps", steps), ("guidance", guidance),
                         ("scheduler", scheduler), ("clip_skip", clip_skip), ("negative_prompt", negative),
                         ("seed", seed), ("batch", batch), ("count", count), ("dtype", dtype), ("device", device),
                         ("vae_tiling", vae_tiling)):

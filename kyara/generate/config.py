@@ -61,6 +61,9 @@ class ImageConfig:
     denoise: float = 0.75  # img2img strength
     hires_scale: float = 1.0  # > 1: upscale then img2img at hires_denoise
     hires_denoise: float = 0.5
+    hires_upscaler: str = "lanczos"  # how the hires pass enlarges: lanczos, or Real-ESRGAN anime/anime-6b/general
+    upscale: int = 1  # 2 or 4: Real-ESRGAN on every finished image (kyara.upscale); 1 = off
+    upscale_model: str = "anime"  # anime, anime-6b or general
     steps: int = 30
     guidance: float = 7.5
     scheduler: str = "euler-a"
@@ -102,6 +105,16 @@ class ImageConfig:
         _finite("hires scale", self.hires_scale, 1.0, 4.0)
         if self.hires_scale > 1.0 and max(self.width, self.height) * self.hires_scale > MAX_SIDE:
             raise ValueError(f"hires scale {self.hires_scale} makes the image larger than {MAX_SIDE} pixels")
+        from kyara.upscale.esrgan import MODELS, UPSCALERS, check_upscale
+
+        if self.hires_upscaler not in UPSCALERS:
+            raise ValueError(f"--hires-upscaler '{self.hires_upscaler}' is unknown, expected one of {', '.join(UPSCALERS)}")
+        if isinstance(self.upscale, bool) or self.upscale not in (1, 2, 4):
+            raise ValueError(f"--upscale {self.upscale!r} is not valid, expected 2 or 4 (or 1: off)")
+        if self.upscale_model not in MODELS:
+            raise ValueError(f"--upscale-model '{self.upscale_model}' is unknown, expected one of {', '.join(MODELS)}")
+        if self.upscale > 1:
+            check_upscale(self.upscale, self.upscale_model, hires_dims(self))
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype '{self.dtype}' is unknown, expected one of {', '.join(DTYPES)}")
         kinds = [c.kind for c in self.controlnets]
@@ -168,6 +181,14 @@ class ImageConfig:
 
     def replace(self, **changes) -> "ImageConfig":
         return dataclasses.replace(self, **changes)
+
+
+def hires_dims(cfg: ImageConfig) -> tuple[int, int]:
+    """Size of the generated image before ``upscale``: the hires size when the hires pass runs
+    (``hires_scale`` times the base size, rounded down to multiples of 8), else the base size."""
+    if cfg.hires_scale > 1.0:
+        return int(cfg.width * cfg.hires_scale) // 8 * 8, int(cfg.height * cfg.hires_scale) // 8 * 8
+    return cfg.width, cfg.height
 
 
 def _finite(name: str, v, lo: float, hi: float) -> None:

@@ -38,6 +38,10 @@ def a1111_parameters(cfg: ImageConfig) -> str:
         fields.append(("Denoising strength", cfg.denoise))
     if cfg.hires_scale > 1.0:
         fields += [("Hires upscale", cfg.hires_scale), ("Denoising strength", cfg.hires_denoise)]
+        if cfg.hires_upscaler != "lanczos":
+            fields.append(("Hires upscaler", f"Real-ESRGAN {cfg.hires_upscaler}"))
+    if cfg.upscale > 1:
+        fields += [("Postprocess upscale by", cfg.upscale), ("Postprocess upscaler", f"Real-ESRGAN {cfg.upscale_model}")]
     for i, c in enumerate(cfg.controlnets):
         fields.append((f"ControlNet {i}", f'"Module: {c.kind}, Model: {c.model}, Weight: {c.strength}, '
                                           f'Guidance Start: {c.start}, Guidance End: {c.end}"'))

@@ -3,7 +3,8 @@
 Flow: check the config (milliseconds, no weights) -> resolve models (local cache first, one-line
 error offline) -> check base/ControlNet/LoRA families from configs and headers -> make condition
 images -> load (cached per process) -> txt2img or img2img, with one or several ControlNets ->
-optional hires pass (Lanczos upscale + img2img) -> PIL images and per-image configs.
+optional hires pass (Lanczos or Real-ESRGAN upscale + img2img) -> optional Real-ESRGAN upscale
+(``upscale``, :mod:`kyara.upscale`) -> PIL images and per-image configs.
 
 Prompts are encoded by :mod:`kyara.generate.prompts` (weights, >77 tokens, clip skip) and passed
 as embeddings, so every diffusers pipeline sees the same text conditioning.
@@ -336,6 +337,10 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
 
     t0 = time.perf_counter()
     cfg = config.check()
+    if cfg.upscale > 1 or cfg.hires_upscaler != "lanczos":  # a missing upscaler ends here, before any weights
+        from kyara.upscale import require_upscale
+
+        require_upscale()
     src, cfg_src, index, unet_cfg = base_configs(cfg)  # a refused model ends here, before torch is imported
     import torch
 
@@ -384,7 +389,7 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
     embeds = encode_prompts(base, cfg.prompt, cfg.negative_prompt, cfg.clip_skip, xl=xl)
     t_run = time.perf_counter()
     images, configs, nsfw = [], [], []
-    total = _steps_total(cfg, init is not None) * cfg.count
+    total = _steps_total(cfg, init is not None) * cfg.count + (cfg.batch * cfg.count if cfg.upscale > 1 else 0)
     done = 0
     ctrl_pil = [Image.fromarray(control[s.kind]) for s in cfg.controlnets]
     for call in range(cfg.count):
@@ -415,6 +420,16 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
             images.append(im)
             nsfw.append(None if flags is None else bool(flags[i]))
             configs.append(cfg.replace(seed=seeds[i], batch=1, count=1))
+    if cfg.upscale > 1:  # one progress step per image
+        from kyara.upscale import upscale_image
+
+        for i, im in enumerate(images):
+            if cancel is not None and cancel():
+                raise GenerationCancelled("generation cancelled")
+            images[i] = upscale_image(im, cfg.upscale, cfg.upscale_model)
+            done += 1
+            if progress is not None:
+                progress(done, total, None)
     t_end = time.perf_counter()
     return GenerationResult(images=images, configs=configs, control_images=control, nsfw=nsfw,
                             timings={"checks": t_cond - t0, "conditions": t_load - t_cond, "load": t_run - t_load,
@@ -427,17 +442,22 @@ def _one_or_list(values: list):
 
 def hires_size(cfg: ImageConfig) -> tuple[int, int]:
     """Hires pass size: ``hires_scale`` times the base size, rounded down to multiples of 8."""
-    return int(cfg.width * cfg.hires_scale) // 8 * 8, int(cfg.height * cfg.hires_scale) // 8 * 8
+    from kyara.generate.config import hires_dims
+
+    return hires_dims(cfg)
 
 
 def _hires(entry, cns, cfg: ImageConfig, images, ctrl_pil, embeds, seeds, progress, cancel, done, total):
-    """Upscale (Lanczos) and run img2img at ``hires_denoise``, ControlNets fed resized images."""
+    """Upscale (``hires_upscaler``: Lanczos or Real-ESRGAN) and run img2img at ``hires_denoise``,
+    ControlNets fed resized images."""
     import torch
     from PIL import Image
 
+    from kyara.upscale import upscale_to
+
     w, h = hires_size(cfg)
     pipe = _pipeline_for(entry, cns, img2img=True)
-    up = [im.resize((w, h), Image.LANCZOS) for im in images]
+    up = [upscale_to(im, (w, h), cfg.hires_upscaler) for im in images]
     kw = dict(embeds, image=up, strength=cfg.hires_denoise, num_inference_steps=cfg.steps,
               guidance_scale=cfg.guidance, num_images_per_prompt=1, output_type="pil",
               generator=[torch.Generator("cpu").manual_seed(s + 1_000_003) for s in seeds],
