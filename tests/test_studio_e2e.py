@@ -281,7 +281,7 @@ def test_create_pose_generate_export(page, server, tmp_path):
 
     # -- Image: tiny model, openpose ControlNet from the Pose tab, progress to 100%
     _tab(pg, "Image")
-    _set_number(pg, "image-steps", 4)
+    _set_number(pg, "image-steps", 20)  # the lowest of PoseAnimeFlow's range (the slider's default range)
     _set_number(pg, "image-width", 64)
     _set_number(pg, "image-height", 64)
     pg.evaluate("""() => { window.__pct = [];
@@ -458,7 +458,7 @@ def test_ten_concurrent_generations(server):
                                                                                    return_format="dict")
              ["named_endpoints"]]
     assert "/generate" in names
-    args = dict(p="1girl", neg="", m="tiny", c="openpose", cm="default", s=1.0, lo="", n=2, g=7.5, sch="euler-a",
+    args = dict(p="1girl", neg="", m="tiny", c="openpose", cm="default", s=1.0, lo="", n=20, g=7.5, sch="euler-a",
                 b=1, w=64, h=64)
 
     def one(seed: int):

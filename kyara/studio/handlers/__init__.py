@@ -22,15 +22,17 @@ from kyara.studio.handlers.characters import CREATE_SIZE, TURNTABLE, CreateOutpu
 from kyara.studio.handlers.common import (DEFAULT_BODY, as_upload, escape_html, import_avatar, load_body,
                                           load_character, on_gl_thread, one_line, preset_pose)
 from kyara.studio.handlers.exports import EXPORT_FORMATS, avatar_upload, export
-from kyara.studio.handlers.images import (CONTROL_CHOICES, GenerationJob, image_config, parse_loras,
-                                          progress_html, save_images)
+from kyara.studio.handlers.images import (CONTROL_CHOICES, NO_STYLE, SLIDER_RANGES, GenerationJob, image_config,
+                                          image_tags, parse_loras, progress_html, reference_for_image,
+                                          save_images, save_pose_beside, tags_preview, upscale_gallery_image)
 from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_MAX, PosePreview, openpose_upload,
                                          pose_from_state, pose_image_upload, pose_json_upload, pose_preview,
                                          pose_state, slider_range, slider_values)
 from kyara.studio.handlers.reference import DETECT_BACKENDS, ReferencePose, pose_reference_upload
 
 __all__ = [
-    "AnimateOutput", "CONTROL_CHOICES", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
+    "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
+    "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
     "GenerationJob", "PREVIEW_SIZE", "PosePreview", "ReferencePose", "SLIDERS", "TURNTABLE", "UPLOAD_PREVIEW_MAX", "animate_clip",
     "as_upload", "avatar_previews", "avatar_upload", "create", "escape_html", "export", "image_config",
     "import_avatar", "load_body", "load_character", "on_gl_thread", "one_line", "openpose_upload",

@@ -1,4 +1,6 @@
-"""Image tab: widget values -> ImageConfig, the generation job (progress, cancel), the progress bar."""
+"""Image tab: widget values -> ImageConfig (tags included), the generation job (progress, cancel), the
+progress bar, the pose reference upload (the Pose tab's detection, reused), the detected skeleton saved
+beside the images, and the gallery's Upscale button."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from kyara.studio.handlers.common import escape_html, one_line
 from kyara.studio.handlers.poses import openpose_json_of
 
 CONTROL_CHOICES = ("none", "openpose", "depth")
+# PoseAnimeFlow's slider ranges (the defaults) and the wider ones turbo/LCM models and strong ControlNets need
+SLIDER_RANGES = {"steps": ((20, 50), (1, 150)), "guidance": ((7.5, 12.0), (0.0, 30.0)), "strength": ((0.0, 1.0), (0.0, 2.0))}
+NO_STYLE = "none"
 _generate_lock = threading.Lock()  # diffusers pipelines are cached per process and not re-entrant
 
 
@@ -24,9 +29,14 @@ def parse_loras(text: str | None) -> tuple:
 
 def image_config(prompt: str, negative: str, model: str, control: str, control_model: str, strength: float,
                  loras: str, steps: float, guidance: float, scheduler: str, seed: float, batch: float,
-                 width: float, height: float, pose_files: dict | None = None):
-    """Widget values -> a checked :class:`~kyara.generate.config.ImageConfig` (no weights loaded)."""
-    from kyara.generate.config import ControlSpec, ImageConfig
+                 width: float, height: float, pose_files: dict | None = None, tags: str = "off",
+                 style: str | None = None):
+    """Widget values -> a checked :class:`~kyara.generate.config.ImageConfig` (no weights loaded).
+
+    ``tags`` (auto/on/off) and ``style`` write the prompt as Danbooru tags as ``kyara image --tags``
+    does (:func:`image_tags`); the negative prompt becomes the tag family's when the box holds the
+    default negative prompt or nothing."""
+    from kyara.generate.config import DEFAULT_NEGATIVE, ControlSpec, ImageConfig
 
     if control not in CONTROL_CHOICES:
         raise ValueError(f"ControlNet '{control}' is unknown, expected one of {', '.join(CONTROL_CHOICES)}")
@@ -48,10 +58,88 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
         pose_json = openpose_json_of(files) if control == "openpose" else None
         if pose_json is None:  # an uploaded JSON is redrawn at the image size, its aspect ratio kept
             control_images = ((control, str(files[control])),)
+    res = image_tags(prompt or "", model, tags, style) if (prompt or "").strip() else None
+    if res is not None:
+        prompt = res.prompt
+        if (negative or "").strip() in ("", DEFAULT_NEGATIVE):
+            negative = res.negative_prompt
     cfg = ImageConfig(prompt=prompt or "", negative_prompt=negative or "", model=model.strip(), controlnets=cns,
                       control_images=control_images, pose_json=pose_json, loras=parse_loras(loras),
                       guidance=float(guidance), scheduler=scheduler, **ints)
     return cfg.check()
+
+
+def image_tags(prompt: str, model: str | None, mode: str = "auto", style: str | None = None):
+    """:func:`kyara.tags.image_prompt` with the tab's values (style ``none`` = no style)."""
+    from kyara.tags import image_prompt
+
+    style = None if style in (None, "", NO_STYLE) else style
+    return image_prompt(prompt, mode, (model or "").strip() or None, "auto", style)
+
+
+def tags_preview(prompt: str, model: str | None, mode: str = "auto", style: str | None = None) -> str:
+    """What the model will be sent, shown before generating (markdown; one line on a bad value)."""
+    if not (prompt or "").strip():
+        return "*no prompt yet*"
+    try:
+        res = image_tags(prompt, model, mode, style)
+    except ValueError as exc:
+        return escape_html(one_line(exc))
+    if res is None:
+        why = "tags off" if mode == "off" else "already written as tags"
+        return f"**prompt sent as written** ({why})"
+    head = "**tags**" if res.converted else "**prompt as written, with the style's tags**"
+    text = f"{head} ({escape_html(res.family)}{', ' + escape_html(res.style) if res.style else ''}): " \
+           f"`{escape_html(res.prompt)}`  \n**negative**: `{escape_html(res.negative_prompt)}`"
+    return text + "".join(f"  \nnote: {escape_html(n)}" for n in res.notes)
+
+
+def reference_for_image(ws, path, backend: str = "auto", character: str | None = None, max_mb: float | None = None):
+    """The Image tab's pose reference: :func:`~kyara.studio.handlers.reference.pose_reference_upload`
+    (the Pose tab's upload: checks, detection, skeleton, fitted sliders), with the skeleton drawn over
+    the picture saved too. Returns the :class:`ReferencePose` and the files for the generation
+    (``overlay`` added)."""
+    from PIL import Image
+
+    from kyara.studio.handlers.reference import pose_reference_upload
+
+    kw = {} if max_mb is None else {"max_mb": max_mb}
+    ref = pose_reference_upload(ws, path, backend, character, **kw)
+    files = {k: str(v) for k, v in ref.preview.files.items()}
+    overlay = Path(files["openpose"]).with_name("skeleton.png")
+    Image.fromarray(ref.overlay).save(overlay)
+    files["overlay"] = str(overlay)
+    return ref, files
+
+
+_BESIDE = (("overlay", "pose_skeleton.png"), ("openpose", "pose_openpose.png"), ("json", "pose.json"))
+
+
+def save_pose_beside(out_dir: Path, pose_files: dict | None) -> list[Path]:
+    """Copy the pose the images were made from (the detected skeleton over the reference, the
+    OpenPose condition, its JSON) into the images' folder; returns the files written."""
+    import shutil
+
+    out = []
+    for key, name in _BESIDE:
+        src = (pose_files or {}).get(key)
+        if src and Path(src).is_file():
+            out.append(Path(shutil.copyfile(src, Path(out_dir) / name)))
+    return out
+
+
+def upscale_gallery_image(ws, path, scale: int = 2, model: str = "anime") -> Path:
+    """The gallery's Upscale button: ``path`` (an image of this session) upscaled beside itself as
+    ``<name>_x<scale>.png``, its PNG parameters kept. Refuses paths outside the session's folder."""
+    from kyara.upscale import upscale_file
+
+    if not path:
+        raise ValueError("no image to upscale yet, expected one from the gallery")
+    p = Path(str(path))
+    if ws is not None and not ws.contains(p):
+        raise ValueError(f"image '{p.name}' is not one of this session's images")
+    scale = int(scale)
+    return upscale_file(p, p.with_name(f"{p.stem}_x{scale}.png"), scale, model)
 
 
 class GenerationJob:

@@ -1,19 +1,30 @@
-"""Image: diffusers with ControlNet (the Pose tab's condition), LoRA, progress, cancel, gallery."""
+"""Image: diffusers with ControlNet (the Pose tab's condition or a pose reference picture), LoRA, the
+prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, progress, cancel, gallery
+with an Upscale button (Real-ESRGAN)."""
 
 from __future__ import annotations
 
 import importlib.util
 import threading
+from pathlib import Path
 
 import gradio as gr
 
 from kyara.studio import handlers as H
-from kyara.studio.tabs import TabContext
+from kyara.studio.session import UPLOAD_KINDS
+from kyara.studio.tabs import TabContext, safe
 
 TITLE = "Image"
 ORDER = 30
+DEFAULT_PROMPT = "1girl, anime, full body, simple background"
 _JOBS: dict[str, H.GenerationJob] = {}  # session id -> the running generation (for Cancel)
 _JOBS_LOCK = threading.Lock()
+
+
+def _slider_update(key: str, wide: bool, value):
+    lo, hi = H.SLIDER_RANGES[key][1 if wide else 0]
+    v = min(max(float(value), lo), hi) if value is not None else lo
+    return gr.update(minimum=lo, maximum=hi, value=v)
 
 
 def build(ctx: TabContext, tab) -> None:
@@ -25,27 +36,46 @@ def build(ctx: TabContext, tab) -> None:
         return
     from kyara.generate.config import DEFAULT_NEGATIVE
     from kyara.generate.schedulers import DEFAULT_SCHEDULER, SCHEDULER_NAMES
+    from kyara.tags import TAG_MODES, load_presets
+    from kyara.upscale import MODELS as UPSCALE_MODELS
+    from kyara.upscale import SCALES as UPSCALE_SCALES
 
     with gr.Row():
         with gr.Column(scale=3):
-            prompt = gr.Textbox(label="prompt", value="1girl, anime, full body, simple background", lines=2,
+            prompt = gr.Textbox(label="prompt (free text or tags)", value=DEFAULT_PROMPT, lines=2,
                                 elem_id="image-prompt")
             negative = gr.Textbox(label="negative prompt", value=DEFAULT_NEGATIVE, lines=2, elem_id="image-negative")
         with gr.Column(scale=2):
             model = gr.Textbox(label="model (Hugging Face id, local folder, .safetensors, or tiny for a smoke test)",
                                value="tiny", elem_id="image-model")
             control = gr.Radio(list(H.CONTROL_CHOICES), value="openpose", label="ControlNet (condition from the "
-                               "Pose tab)", elem_id="image-control")
+                               "Pose tab or the pose reference below)", elem_id="image-control")
             control_model = gr.Textbox(label="ControlNet model (default: the known one for the base model)",
                                        value="default", elem_id="image-control-model")
             loras = gr.Textbox(label="LoRAs: FILE.safetensors[:WEIGHT], one per line", lines=2, elem_id="image-loras")
     with gr.Row():
-        # defaults in PoseAnimeFlow's ranges; the sliders reach every value turbo/LCM models need
-        steps = gr.Slider(1, 150, value=30, step=1, label="steps (20-50 typical, 1-8 turbo/LCM)", elem_id="image-steps")
-        guidance = gr.Slider(0, 30, value=7.5, step=0.5, label="guidance (7.5-12 typical, 1-2 turbo/LCM)",
+        tags_mode = gr.Radio(list(TAG_MODES), value="auto", label="anime tags (auto: free text only)",
+                             elem_id="image-tags-mode", scale=1)
+        style = gr.Dropdown([H.NO_STYLE, *sorted(load_presets().styles)], value=H.NO_STYLE, label="style preset",
+                            elem_id="image-style", scale=1)
+        tags_view = gr.Markdown(H.tags_preview(DEFAULT_PROMPT, "tiny", "auto"), elem_id="image-tags")
+    with gr.Row():
+        with gr.Column(scale=1):
+            up_ref = gr.File(label="pose reference image (stick figure, 3D render, photo, drawing)",
+                             file_types=list(UPLOAD_KINDS["image"]), type="filepath", elem_id="image-pose-reference")
+            detector = gr.Dropdown(list(H.DETECT_BACKENDS), value="auto", label="detector", elem_id="image-detector")
+        skeleton = gr.Image(label="detected skeleton (the OpenPose condition; saved beside the images)",
+                            interactive=False, format="png", scale=2, elem_id="image-skeleton")
+    with gr.Row():
+        # PoseAnimeFlow's three sliders, its ranges by default; "wider ranges" reaches turbo/LCM models
+        (s_lo, s_hi), (g_lo, g_hi), (c_lo, c_hi) = (H.SLIDER_RANGES[k][0] for k in ("steps", "guidance", "strength"))
+        steps = gr.Slider(s_lo, s_hi, value=30, step=1, label=f"inference steps ({s_lo}-{s_hi})", elem_id="image-steps")
+        guidance = gr.Slider(g_lo, g_hi, value=7.5, step=0.5, label=f"guidance scale ({g_lo:g}-{g_hi:g})",
                              elem_id="image-guidance")
-        strength = gr.Slider(0, 2, value=1.0, step=0.05, label="ControlNet strength (0-1 typical)",
+        strength = gr.Slider(c_lo, c_hi, value=1.0, step=0.05, label=f"ControlNet strength ({c_lo:g}-{c_hi:g})",
                              elem_id="image-strength")
+        wide = gr.Checkbox(False, label="wider ranges (turbo/LCM: 1-8 steps, guidance 1-2; strength up to 2)",
+                           elem_id="image-wide-ranges")
     with gr.Row():
         scheduler = gr.Dropdown(list(SCHEDULER_NAMES), value=DEFAULT_SCHEDULER, label="scheduler",
                                 elem_id="image-scheduler")
@@ -59,10 +89,41 @@ def build(ctx: TabContext, tab) -> None:
     bar = gr.HTML(H.progress_html(0, 0, "idle"), elem_id="image-progress")
     status = gr.Markdown("", elem_id="image-status")
     gallery = gr.Gallery(label="images", columns=4, height="auto", elem_id="image-gallery")
-    files = gr.File(label="downloads (PNG with parameters)", file_count="multiple", interactive=False,
-                    elem_id="image-files")
+    with gr.Row():
+        up_scale = gr.Radio([str(s) for s in UPSCALE_SCALES], value="2", label="upscale", elem_id="image-upscale-scale")
+        up_model = gr.Dropdown(list(UPSCALE_MODELS), value="anime", label="upscaler (Real-ESRGAN)",
+                               elem_id="image-upscale-model")
+        up_go = gr.Button("Upscale selected image", elem_id="image-upscale")
+    files = gr.File(label="downloads (PNG with parameters, the pose beside them)", file_count="multiple",
+                    interactive=False, elem_id="image-files")
+    selected = gr.State(0)  # index of the gallery image picked last
 
-    def run(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st, request: gr.Request):
+    def show_tags(p, m, tg, sty):
+        return H.tags_preview(p, m, tg, sty)
+
+    for w in (prompt, model, tags_mode, style):
+        w.change(show_tags, [prompt, model, tags_mode, style], tags_view, show_progress="hidden",
+                 trigger_mode="always_last", api_name=False)
+
+    def widen(on, s, g, c):
+        return _slider_update("steps", on, s), _slider_update("guidance", on, g), _slider_update("strength", on, c)
+
+    wide.change(widen, [wide, steps, guidance, strength], [steps, guidance, strength], api_name=False)
+
+    def reference(path, backend, st, request: gr.Request):
+        if path is None:
+            return gr.update(), st, ""
+        ref, files_ = H.reference_for_image(ctx.ws_of(request), path, backend, st.get("character"), ctx.max_mb)
+        st = dict(st, pose_files=files_)
+        return ref.overlay, st, f"pose reference `{Path(path).name}`: " + "; ".join(ref.notes)
+
+    ref_outs = [skeleton, state, status]
+    up_ref.upload(safe(reference, ref_outs, status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
+                  api_name="image_pose_reference")
+    detector.input(safe(reference, ref_outs, status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
+                   api_name=False)
+
+    def run(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st, tg="off", sty=H.NO_STYLE, request: gr.Request = None):
         sid = getattr(request, "session_hash", None) or "local"
         ws = ctx.ws_of(request)
         keep = gr.update()
@@ -72,7 +133,7 @@ def build(ctx: TabContext, tab) -> None:
                     st = dict(st, pose=H.pose_state("stand", st.get("character")))
                 prev = H.pose_preview(ws, st["pose"], None, 0.0, 0.0, st.get("character"))
                 st = dict(st, pose_files={k: str(v) for k, v in prev.files.items()})
-            cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"))
+            cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty)
         except Exception as exc:  # noqa: BLE001 - shown in the page
             yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st
             return
@@ -87,8 +148,11 @@ def build(ctx: TabContext, tab) -> None:
                     yield H.progress_html(ev[1], ev[2]), f"denoising step {ev[1]}/{ev[2]}", keep, keep, st
                 elif ev[0] == "done":
                     paths = [str(x) for x in ev[1]]
+                    beside = H.save_pose_beside(job.out_dir, st.get("pose_files")) if c == "openpose" else []
+                    downloads = paths + [str(x) for x in beside]
+                    st = dict(st, images=paths, downloads=downloads)  # what Upscale works on (server paths)
                     yield (H.progress_html(1, 1, f"done, {len(paths)} image(s)"), f"wrote {len(paths)} image(s)",
-                           paths, paths, st)
+                           paths, downloads, st)
                 else:
                     yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st
         finally:
@@ -104,7 +168,24 @@ def build(ctx: TabContext, tab) -> None:
             job.cancel()
         return "cancelling..." if job is not None else "nothing to cancel"
 
+    def pick(evt: gr.SelectData):
+        return evt.index
+
+    def upscale(index, scale, model_name, st, request: gr.Request):
+        # the session's own images (the gallery's copies live in gradio's cache), the one picked last
+        paths = list(st.get("images") or [])
+        if not paths:
+            raise ValueError("no image to upscale yet, expected one from the gallery")
+        src = paths[min(int(index or 0), len(paths) - 1)]
+        out = H.upscale_gallery_image(ctx.ws_of(request), src, int(scale), model_name)
+        st = dict(st, images=paths + [str(out)], downloads=list(st.get("downloads") or []) + [str(out)])
+        return st["images"], st["downloads"], f"wrote {out.name} (x{scale}, {model_name})", st
+
     go.click(run, [prompt, negative, model, control, control_model, strength, loras, steps, guidance, scheduler,
-                   seed, batch, width, height, state], [bar, status, gallery, files, state],
+                   seed, batch, width, height, state, tags_mode, style], [bar, status, gallery, files, state],
              concurrency_id="generate", concurrency_limit=1, show_progress="hidden", api_name="generate")
     stop.click(cancel, None, status, concurrency_limit=None, show_progress="hidden", api_name="cancel")
+    gallery.select(pick, None, selected, api_name=False)
+    up_outs = [gallery, files, status, state]
+    up_go.click(safe(upscale, up_outs, status), [selected, up_scale, up_model, state], up_outs,
+                concurrency_id="generate", concurrency_limit=1, api_name="upscale")
