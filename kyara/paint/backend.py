@@ -1,0 +1,355 @@
+"""The noise predictor of :func:`kyara.paint.sync.sync_paint` from the diffusers backend, and the
+whole texture-painting run of one character: :func:`paint_texture`.
+
+What one run does (every step a function here or in the foundation modules):
+
+1. the character's UV atlas (:func:`kyara.paint.uv.character_atlas`) and the painting cameras
+   (:func:`kyara.paint.cameras.paint_cameras`: around + higher views, view-dependent prompts);
+2. per view, the ControlNet conditions rendered by kyara for exactly that camera
+   (:func:`view_conditions`: OpenPose of the skeleton with occlusion, depth, normal, lineart);
+3. the model loaded through :mod:`kyara.generate.pipeline`'s loaders (the same cache, checks,
+   single files, LoRA stacks and textual inversion as ``kyara image``); every view's prompt encoded
+   once (:func:`kyara.generate.prompts.encode_prompts`);
+4. :func:`diffusion_predictor`: ``eps(x [N, 4, h, w], t, step)`` with classifier-free guidance
+   (``[uncond; cond]`` in one batch) and the ControlNets' residuals, active from ``start`` to ``end``
+   of the steps as diffusers counts them; v-prediction models are turned into noise predictions;
+5. latent buffers at ``view_size / 8`` with **nearest** texel sampling (renders of unit noise stay
+   unit noise, docs/paint.md) and the synchronized sampler with the model's own beta schedule;
+6. the VAE decodes every view's final latent; RGB buffers at the full view size, bilinear maps, and
+   the final RGB bake at ``final_power`` (6).
+
+The anime finish (palette, fill) and export happen in :mod:`kyara.paint.finish` and
+:mod:`kyara.paint.avatar`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from kyara.generate.config import ImageConfig
+
+CONDITION_KINDS = ("openpose", "depth", "normal", "lineart")
+LATENT_FACTOR = 8
+
+
+@dataclass(frozen=True)
+class PaintConfig:
+    """One painting run. Model, LoRAs, embeddings, ControlNets, negative prompt, ``steps``,
+    ``guidance``, ``seed``, ``clip_skip``, device and dtype come from ``image``
+    (:class:`~kyara.generate.config.ImageConfig`, checked by its own ``check``); ``image.width`` is the
+    view size (pixels, a multiple of 8)."""
+
+    image: ImageConfig
+    views: int = 10  # painting cameras: views - high around, high higher ones (2 from 6 views up)
+    face_views: int = 0  # face close-ups on top of ``views``
+    texture_size: int = 1024  # texels per side of texture.png
+    pose: str = "stand"
+    sync_fraction: float = 0.8
+    final_power: float = 6.0
+    palette: int = 8  # colours per material island (anime finish); 0 = no snapping
+
+    def check(self) -> "PaintConfig":
+        from kyara.paint.uv import MAX_SIZE, MIN_SIZE
+
+        self.image.check()
+        for name, v, lo, hi in (("--views", self.views, 1, 64), ("face views", self.face_views, 0, 16),
+                                ("texture size", self.texture_size, MIN_SIZE, MAX_SIZE),
+                                ("palette", self.palette, 0, 64)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+                raise ValueError(f"{name} {v!r} is out of range, expected an integer {lo}..{hi}")
+        if self.image.width != self.image.height:
+            raise ValueError(f"view size {self.image.width}x{self.image.height} is not square, expected one side")
+        if self.image.width < 64 or self.image.width % 8:
+            raise ValueError(f"--view-size {self.image.width} is not valid, expected a multiple of 8 >= 64 pixels")
+        if self.image.init_image or self.image.hires_scale > 1 or self.image.upscale > 1 or self.image.count != 1 \
+                or self.image.batch != 1:
+            raise ValueError("painting takes no --init-image, hires pass, upscale, --batch or --count")
+        kinds = [c.kind for c in self.image.controlnets]
+        bad = [k for k in kinds if k not in CONDITION_KINDS]
+        if bad:
+            raise ValueError(f"ControlNet kind '{bad[0]}' cannot paint, expected one of {', '.join(CONDITION_KINDS)}")
+        if not 0.0 <= float(self.sync_fraction) <= 1.0:
+            raise ValueError(f"sync fraction {self.sync_fraction} is out of range, expected 0..1")
+        return self
+
+    @property
+    def view_size(self) -> int:
+        return int(self.image.width)
+
+    def camera_config(self):
+        from kyara.paint.cameras import PaintCameraConfig
+
+        high = 2 if self.views >= 6 else 0
+        return PaintCameraConfig(around=self.views - high, high=high, face=self.face_views)
+
+
+@dataclass(eq=False)
+class PaintedTexture:
+    """What :func:`paint_texture` made (before the anime finish)."""
+
+    atlas: object  # kyara.paint.uv.UVAtlas of ``mesh``
+    mesh: dict  # character.merged(opaque_only=True)
+    texture: np.ndarray  # [S, S, 3] float32 sRGB in [0, 1], 0 on unseen texels
+    weight: np.ndarray  # [S, S] float32 final bake weight (0 = unseen)
+    views: np.ndarray  # [N, H, W, 3] uint8 every generated view (decoded)
+    prompts: list[str]
+    conditions: dict  # kind -> [N, H, W, 3] uint8
+    consistency: float  # latent consistency of the sampler (RMS on shared texels)
+    rgb_consistency: float  # the decoded views' disagreement on shared texels (sRGB 0..1)
+    coverage: float  # share of the chart texels some (full-size) view sees
+    chart_texels: np.ndarray  # [S, S] bool
+    seconds: dict = field(default_factory=dict)
+
+
+# -- conditions ---------------------------------------------------------------------------------
+def view_conditions(character, pose, cameras: Sequence, kinds: Sequence[str], mesh: dict | None = None,
+                    vertices: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """ControlNet conditions ``{kind: [N, H, W, 3] uint8}`` of ``character`` posed by ``pose`` seen
+    from each of ``cameras`` (all one size): OpenPose from the skeleton with keypoints hidden by other
+    body parts dropped (:func:`kyara.pose.keypoints.visible_keypoints`), depth (near = bright), normal
+    and lineart of the dressed mesh, as :func:`kyara.generate.conditions.condition_images` draws
+    them for one view."""
+    from kyara.avatar import character_body
+    from kyara.render.maps import render_maps
+
+    kinds = tuple(kinds)
+    bad = [k for k in kinds if k not in CONDITION_KINDS]
+    if bad:
+        raise ValueError(f"condition kind '{bad[0]}' is unknown, expected one of {', '.join(CONDITION_KINDS)}")
+    cams = list(cameras)
+    w, h = cams[0].width, cams[0].height
+    m = mesh if mesh is not None else character.merged(opaque_only=True)
+    verts = vertices if vertices is not None else character.pose(pose, m)[0]
+    gl = tuple(k for k in kinds if k != "openpose")
+    maps = render_maps(np.asarray(verts, np.float32), m["faces"], cams, maps=gl) if gl else {}
+    out: dict[str, np.ndarray] = {}
+    for k in gl:
+        a = np.asarray(maps[k])
+        out[k] = np.ascontiguousarray(np.repeat(a[..., :1], 3, -1) if k != "normal" else a[..., :3]).astype(np.uint8)
+    if "openpose" in kinds:
+        from kyara.pose.keypoints import body_keypoints, project_keypoints, visible_keypoints
+        from kyara.render.openpose_draw import draw_openpose
+
+        skel = character_body(character)
+        kp = body_keypoints(skel, pose.rotations, pose.translation)
+        visible = visible_keypoints(skel, kp, cams, skel.pose(pose)[0])
+        out["openpose"] = np.stack([draw_openpose([project_keypoints(kp, c, visible[i])], w, h, thick=False)
+                                    for i, c in enumerate(cams)]).astype(np.uint8)
+    return {k: out[k] for k in kinds}
+
+
+# -- the noise predictor ------------------------------------------------------------------------
+def _ddim_schedule(scheduler_config: dict):
+    from kyara.paint.sync import DDIMSchedule
+
+    kind = scheduler_config.get("beta_schedule", "scaled_linear")
+    if kind != "scaled_linear":
+        raise ValueError(f"the model's beta schedule '{kind}' is not supported, expected scaled_linear (SD1.5/SDXL)")
+    return DDIMSchedule(int(scheduler_config.get("num_train_timesteps", 1000)),
+                        float(scheduler_config.get("beta_start", 0.00085)),
+                        float(scheduler_config.get("beta_end", 0.012)),
+                        int(scheduler_config.get("steps_offset", 1)))
+
+
+def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: list[dict], conditions: list,
+                        guidance: float, steps: int, xl: bool, view_size: int,
+                        cancel: Callable[[], bool] | None = None) -> Callable:
+    """``eps(x [N, 4, h, w] float32, t, step) -> [N, 4, h, w]`` for :func:`~kyara.paint.sync.sync_paint`.
+
+    ``embeds[i]``: view i's :func:`~kyara.generate.prompts.encode_prompts` output; ``conditions[c]``:
+    ``[N, H, W, 3] uint8`` images of ControlNet ``controlnets[c]`` (``specs[c]``: strength, start,
+    end). Views whose embeddings have the same shape share one U-Net call; classifier-free guidance
+    with ``guidance`` (1 = none). Calls ``cancel()`` before every step.
+    """
+    import torch
+
+    unet = pipe.unet
+    device, dtype = unet.device, unet.dtype
+    alphas = torch.tensor(_ddim_schedule(dict(pipe.scheduler.config)).alphas_cumprod())
+    vpred = pipe.scheduler.config.get("prediction_type", "epsilon") == "v_prediction"
+    n = len(embeds)
+    groups: dict = {}
+    for i, e in enumerate(embeds):
+        groups.setdefault(tuple(e["prompt_embeds"].shape), []).append(i)
+    conds = [torch.from_numpy(np.ascontiguousarray(c.transpose(0, 3, 1, 2))).to(device, dtype) / 255.0
+             for c in conditions]  # [N, 3, H, W] in [0, 1], as diffusers' control image processor gives
+    cfg = guidance > 1.0
+
+    def stacked(idx, key):
+        return torch.cat([embeds[i][key] for i in idx], dim=0).to(device, dtype)
+
+    def eps(x: np.ndarray, t: int, step: int) -> np.ndarray:
+        if cancel is not None and cancel():
+            from kyara.generate.pipeline import GenerationCancelled
+
+            raise GenerationCancelled("painting cancelled")
+        out = np.zeros_like(x, dtype=np.float32)
+        with torch.no_grad():
+            for idx in groups.values():
+                lat = torch.from_numpy(x[idx]).to(device, dtype)
+                pos = stacked(idx, "prompt_embeds")
+                neg = stacked(idx, "negative_prompt_embeds")
+                inp = torch.cat([lat, lat]) if cfg else lat
+                hid = torch.cat([neg, pos]) if cfg else pos
+                tt = torch.full((len(inp),), int(t), device=device, dtype=torch.long)
+                added = None
+                if xl:
+                    pool = stacked(idx, "pooled_prompt_embeds")
+                    pool = torch.cat([stacked(idx, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
+                    ids = torch.tensor([[view_size, view_size, 0, 0, view_size, view_size]], device=device, dtype=dtype)
+                    added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
+                down, mid = None, None
+                for c, (cn, spec) in enumerate(zip(controlnets, specs)):
+                    if step / steps < spec.start or (step + 1) / steps > spec.end:
+                        continue  # diffusers' control_guidance_start/end
+                    img = conds[c][idx]
+                    img = torch.cat([img, img]) if cfg else img
+                    d, m = cn(inp, tt, encoder_hidden_states=hid, controlnet_cond=img,
+                              conditioning_scale=float(spec.strength), added_cond_kwargs=added, return_dict=False)
+                    down = list(d) if down is None else [a + b for a, b in zip(down, d)]
+                    mid = m if mid is None else mid + m
+                pred = unet(inp, tt, encoder_hidden_states=hid, added_cond_kwargs=added,
+                            down_block_additional_residuals=down, mid_block_additional_residual=mid,
+                            return_dict=False)[0].float()
+                if cfg:
+                    u, c_ = pred.chunk(2)
+                    pred = u + guidance * (c_ - u)
+                if vpred:  # v = sqrt(a) eps - sqrt(1 - a) x0  ->  eps = sqrt(a) v + sqrt(1 - a) x_t
+                    a = float(alphas[int(t)])
+                    pred = np.sqrt(a) * pred + np.sqrt(1.0 - a) * lat.float()
+                out[idx] = pred.cpu().numpy()
+        return out
+
+    eps.views = n  # for messages
+    return eps
+
+
+def _decode(pipe, latents: np.ndarray) -> np.ndarray:
+    """``[N, 4, h, w]`` latents -> ``[N, 8h, 8w, 3] uint8`` sRGB, one view at a time."""
+    import torch
+
+    vae = pipe.vae
+    scale = float(vae.config.scaling_factor)
+    out = []
+    with torch.no_grad():
+        for z in latents:
+            img = vae.decode(torch.from_numpy(z[None]).to(vae.device, vae.dtype) / scale, return_dict=False)[0]
+            img = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)[0].permute(1, 2, 0)
+            out.append(img.cpu().numpy())
+    return np.stack(out)
+
+
+def check_painter(image: ImageConfig) -> tuple:
+    """Every check of the model, ControlNets and LoRAs of ``image`` that reads no weights (configs
+    and headers only, :mod:`kyara.generate.pipeline`): ``(src, cfg_src, index, unet_cfg, cn_sources,
+    tiny)``. The CLI calls it before writing anything."""
+    from kyara.generate import pipeline as P
+    from kyara.generate.models import check_lora_base, check_safetensors
+
+    P.require_diffusion()
+    cfg = image.check()
+    src, cfg_src, index, unet_cfg = P.base_configs(cfg)
+    if index is None and src.kind != "hub":
+        raise ValueError(f"model '{cfg.model}' has no model_index.json, expected a diffusers pipeline folder")
+    xl = P._is_xl_index(index) if index is not None else False
+    tiny = src.kind == "tiny" or cfg_src.kind == "tiny"
+    cn_sources = P.controlnet_sources(cfg, xl, tiny, unet_cfg)
+    if unet_cfg is not None:
+        for lo in cfg.loras:
+            check_safetensors(lo.path, "LoRA")
+            check_lora_base(lo.path, cfg.model, unet_cfg)
+    return src, cfg_src, index, unet_cfg, cn_sources, tiny
+
+
+def load_painter(image: ImageConfig):
+    """Resolve, check (:func:`check_painter`) and load the model, ControlNets and LoRAs of ``image``
+    through :mod:`kyara.generate.pipeline`'s loaders (cached per process): ``(pipe, controlnets, xl)``."""
+    from kyara.generate import pipeline as P
+
+    cfg = image.check()
+    src, cfg_src, index, unet_cfg, cn_sources, tiny = check_painter(cfg)
+    P.quiet_libraries()
+    device, dtype = P._device_dtype(cfg)
+    entry = P._load_base(cfg, src, cfg_src, index, device, dtype)
+    if unet_cfg is None:
+        cn_sources = P.controlnet_sources(cfg, entry["xl"], tiny, dict(entry["pipe"].unet.config))
+    cns = P._load_controlnets(cfg, cn_sources, device, dtype)
+    pipe = entry["pipe"]
+    if entry["adapters"]:
+        pipe.set_adapters(entry["adapters"], adapter_weights=[lo.weight for lo in cfg.loras])
+    return pipe, cns, entry["xl"]
+
+
+def paint_texture(character, config: PaintConfig, progress: Callable[[int, int], None] | None = None,
+                  cancel: Callable[[], bool] | None = None, timings: dict | None = None) -> PaintedTexture:
+    """Paint ``character`` (:class:`~kyara.character.model.Character`, built or imported) with the
+    model of ``config`` (see the module docstring). ``progress(step, steps)`` after every denoising
+    step; ``cancel()`` True stops between steps with
+    :class:`~kyara.generate.pipeline.GenerationCancelled`. Deterministic for ``config.image.seed``
+    on one device."""
+    import torch
+
+    from kyara.avatar import avatar_pose
+    from kyara.generate.prompts import encode_prompts
+    from kyara.paint.bake import consistency, coverage, texture_views
+    from kyara.paint.buffers import render_buffers
+    from kyara.paint.cameras import paint_cameras
+    from kyara.paint.sync import SyncConfig, sync_paint
+    from kyara.paint.uv import character_atlas, texel_faces
+
+    cfg = config.check()
+    img = cfg.image
+    secs = timings if timings is not None else {}
+    t0 = time.perf_counter()
+    pipe, cns, xl = load_painter(img)  # refused models end here, before any geometry work
+    secs["load"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    atlas, mesh = character_atlas(character, cfg.texture_size)
+    pose = avatar_pose(cfg.pose, character.body)
+    verts = character.pose(pose, mesh)[0]
+    secs["atlas"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    size = cfg.view_size
+    views = paint_cameras(verts, (size, size), seed=img.seed, config=cfg.camera_config())
+    lat = size // LATENT_FACTOR
+    # the same angles and framing at latent size: every latent pixel is one 8x8 block of a view
+    lat_cams = list(paint_cameras(verts, (lat, lat), seed=img.seed, config=cfg.camera_config()).cameras)
+    part_id = np.minimum(mesh["part_id"], 254).astype(np.int64)
+    lat_buf = render_buffers(atlas, verts, lat_cams, part_id)
+    maps = texture_views(lat_buf, cfg.texture_size, sampling="nearest")
+    chart = texel_faces(atlas)[0] >= 0
+    kinds = [c.kind for c in img.controlnets]
+    conds = view_conditions(character, pose, views.cameras, kinds, mesh, verts) if kinds else {}
+    prompts = views.prompts(img.prompt)
+    secs["conditions"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    embeds, cache = [], {}
+    for p in prompts:
+        if p not in cache:
+            cache[p] = encode_prompts(pipe, p, img.negative_prompt, img.clip_skip, xl=xl)
+        embeds.append(cache[p])
+    eps = diffusion_predictor(pipe, cns, img.controlnets, embeds, [conds[k] for k in kinds], img.guidance,
+                              img.steps, xl, size, cancel)
+    torch.manual_seed(img.seed)
+    sync_cfg = SyncConfig(steps=img.steps, sync_fraction=cfg.sync_fraction, final_power=cfg.final_power,
+                          seed=int(img.seed % 2**32))
+    res = sync_paint(maps, eps, 4, sync_cfg, chart_texels=chart,
+                     schedule=_ddim_schedule(dict(pipe.scheduler.config)), progress=progress)
+    secs["sample"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rgb = _decode(pipe, res.views)  # [N, H, W, 3] uint8
+    secs["decode"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    buf = render_buffers(atlas, verts, views.cameras, part_id)
+    rgb_maps = texture_views(buf, cfg.texture_size, sampling="bilinear")
+    x = rgb.astype(np.float64) / 255.0
+    baked = rgb_maps.bake(x, cfg.final_power)
+    rms, _ = consistency(rgb_maps, x, cfg.final_power)
+    cov = coverage(rgb_maps, chart)
+    secs["bake"] = time.perf_counter() - t0
+    return PaintedTexture(atlas, mesh, baked.texture, baked.weight, rgb, prompts, conds, res.consistency, rms,
+                          cov, chart, secs)
