@@ -46,6 +46,7 @@ class ExportOptions:
     motion_up: str | None = None  # the BVH file's up axis ("y", "z", ...; None: detected)
     motion_mapping: object | None = None  # YAML path or dict {source joint: vrmBone} for the motion's rig
     print: PrintOptions = field(default_factory=PrintOptions)  # stl: height, base, minimum wall
+    paint: object | None = None  # glb, vrm: a kyara.export.atlas.PaintedSkin (a painted, UV-split character)
 
 
 @dataclass
@@ -102,6 +103,8 @@ def check_export_request(fmt: str, path: str | os.PathLike, options: ExportOptio
         raise ValueError("format 'vrma' needs a motion (--motion walk, a .bvh or a .npz)")
     if options.motion is not None and f not in ("glb", "vrma"):
         raise ValueError(f"--motion applies to glb and vrma, not to '{f}' (VRM animations go in a separate .vrma)")
+    if options.paint is not None and f not in ("glb", "vrm"):
+        raise ValueError(f"a painted texture applies to glb and vrm, not to '{f}'")
     if f == "obj":
         check_output_path(p.with_suffix(".mtl"))
     return f, p
@@ -121,11 +124,12 @@ def export_character(character, format: str, path: str | os.PathLike, options: E
     if fmt == "glb":
         from kyara.export.gltf import character_glb
 
-        data = character_glb(character, resolve_motion(opt.motion, character, opt.fps, opt.motion_up, opt.motion_mapping))
+        data = character_glb(character, resolve_motion(opt.motion, character, opt.fps, opt.motion_up, opt.motion_mapping),
+                             paint=opt.paint)
     elif fmt == "vrm":
         from kyara.export.vrm import vrm_bytes
 
-        data, warnings = vrm_bytes(character, opt.name, opt.authors, opt.license, opt.version)
+        data, warnings = vrm_bytes(character, opt.name, opt.authors, opt.license, opt.version, opt.paint)
     elif fmt == "vrm0":
         from kyara.export.vrm0 import vrm0_bytes
 

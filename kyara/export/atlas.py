@@ -270,3 +270,31 @@ def png_bytes(img: np.ndarray) -> bytes:
 
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 6, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+@dataclass
+class PaintedSkin:
+    """A painted texture for a character whose parts were split along UV seams
+    (:func:`kyara.paint.avatar.painted_character`): the exporters draw every part with ``uvs[k]``
+    from ``base`` (``baseColorTexture``) and ``shade`` (MToon ``shadeMultiplyTexture``) instead of its
+    colours; parts with ``uvs[k] is None`` (see-through lenses) keep their own colours."""
+
+    base: np.ndarray  # [S, S, 3] uint8 sRGB
+    shade: np.ndarray  # [S, S, 3] uint8 sRGB
+    uvs: list  # per part [V_k, 2] float32 glTF UVs, or None
+    normals: list  # per part [V_k, 3] float32 normals of the unsplit mesh (no seams in the shading), or None
+
+    def check(self, character) -> "PaintedSkin":
+        """Raise ``ValueError`` unless the skin fits ``character`` part by part."""
+        if len(self.uvs) != len(character.parts) or len(self.normals) != len(character.parts):
+            raise ValueError(f"painted skin has {len(self.uvs)} parts, the character {len(character.parts)}")
+        for name, tex in (("base", self.base), ("shade", self.shade)):
+            if tex.dtype != np.uint8 or tex.ndim != 3 or tex.shape[2] != 3:
+                raise ValueError(f"painted {name} texture has shape {tex.shape} {tex.dtype}, expected [H, W, 3] uint8")
+        for p, uv, n in zip(character.parts, self.uvs, self.normals):
+            v = len(p.vertices)
+            if uv is not None and (np.shape(uv) != (v, 2) or not np.all(np.isfinite(uv))):
+                raise ValueError(f"part '{p.name}' has {v} vertices but painted UVs of shape {np.shape(uv)}")
+            if n is not None and np.shape(n) != (v, 3):
+                raise ValueError(f"part '{p.name}' has {v} vertices but painted normals of shape {np.shape(n)}")
+        return self

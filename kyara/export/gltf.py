@@ -332,6 +332,7 @@ class MaterialSlot:
     base: tuple[float, float, float]
     shade: tuple[float, float, float]
     textured: bool = False
+    source: str = "atlas"  # which texture pair a textured slot reads: the colour "atlas" or the "paint"
 
 
 @dataclass
@@ -346,7 +347,12 @@ class SceneLayout:
     skin: int = -1
     materials: list[MaterialSlot] = field(default_factory=list)  # one per glTF material, same order
     textures: tuple[int, int] | None = None  # (base, shade) texture indices of the colour atlas
+    paint_textures: tuple[int, int] | None = None  # (base, shade) texture indices of a painted skin
     warnings: list[str] = field(default_factory=list)
+
+    def textures_of(self, slot: MaterialSlot) -> tuple[int, int] | None:
+        """The (base, shade) texture indices a textured ``slot`` reads."""
+        return self.paint_textures if slot.source == "paint" else self.textures
 
 
 def material_json(name: str, slot: MaterialSlot, base_texture: int | None = None) -> dict:
@@ -364,13 +370,20 @@ def material_json(name: str, slot: MaterialSlot, base_texture: int | None = None
     return out
 
 
-def _colour_plan(character) -> tuple[list, object]:
-    """Per part, its ``[(slot, face_ids)]`` (``None`` for a textured part), and the colour atlas."""
+def _colour_plan(character, painted: list[bool] | None = None) -> tuple[list, object]:
+    """Per part, its ``[(slot, face_ids)]``, and the colour atlas; ``painted[k]`` parts read the painted
+    skin (one slot with the part's median colours for the settings that want one colour)."""
     from kyara.export.atlas import build_atlas
 
     plans, items = [], []
-    for part, (base, shade) in zip(character.parts, preview_colours(character)):
+    for k, (part, (base, shade)) in enumerate(zip(character.parts, preview_colours(character))):
         f = part.faces.astype(np.int64)
+        if painted is not None and painted[k]:
+            used = np.unique(f)
+            mid = (tuple(map(float, np.median(base[used], axis=0))), tuple(map(float, np.median(shade[used], axis=0))))
+            plans.append([(MaterialSlot(part.material, *mid, textured=True, source="paint"), np.arange(len(f)))])
+            items.append(None)
+            continue
         if part.colors is None or not len(part.colors):
             slot = MaterialSlot(part.material, tuple(map(float, part.material.base_color)),
                                 tuple(map(float, part.material.shade)))
@@ -389,8 +402,12 @@ def _colour_plan(character) -> tuple[list, object]:
     return plans, build_atlas(items)
 
 
-def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray | None = None) -> SceneLayout:
+def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray | None = None,
+                          paint=None) -> SceneLayout:
     """Add bones, skin, meshes, materials and the colour atlas of ``character`` to ``builder``.
+
+    ``paint`` (:class:`kyara.export.atlas.PaintedSkin`): parts it gives UVs are drawn from its
+    base and shade textures (``TEXCOORD_0``; its welded normals), the others as usual.
 
     ``transform`` ([3, 3], orthonormal) is baked into every position, normal and morph offset
     (VRM 0.x uses ``diag(-1, 1, -1)``: the model turned 180 degrees about Y). Bones keep identity
@@ -424,8 +441,15 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
     skin = len(builder.gltf["skins"]) - 1
     joint_comp = UBYTE if J <= 256 else USHORT
     # 3. colours: one material per colour, or the colour atlas for parts whose colour varies
-    plans, atlas = _colour_plan(character)
+    if paint is not None:
+        paint.check(character)
+    plans, atlas = _colour_plan(character, None if paint is None else [uv is not None for uv in paint.uvs])
     layout = SceneLayout(bone_nodes, [], [], [], [], skin)
+    if paint is not None:
+        from kyara.export.atlas import png_bytes
+
+        layout.paint_textures = (builder.add_texture(png_bytes(paint.base), "painted_base"),
+                                 builder.add_texture(png_bytes(paint.shade), "painted_shade"))
     if atlas is not None:
         from kyara.export.atlas import png_bytes
 
@@ -438,7 +462,8 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
         if slot not in mat_index:
             taken = any(s.material.name == slot.material.name for s in layout.materials)
             name = f"{slot.material.name}_{len(layout.materials)}" if taken else slot.material.name
-            tex = layout.textures[0] if layout.textures else None
+            pair = layout.textures_of(slot)
+            tex = pair[0] if pair else None
             mat_index[slot] = builder.add_material(material_json(name, slot, tex))
             layout.materials.append(slot)
         return mat_index[slot]
@@ -447,9 +472,17 @@ def add_skinned_character(builder: GlbBuilder, character, transform: np.ndarray 
     for k, part in enumerate(character.parts):
         v = part.vertices.astype(np.float64) @ R.T
         f = part.faces.astype(np.int64)
+        painted = paint is not None and paint.uvs[k] is not None
+        if painted and paint.normals[k] is not None:  # the welded mesh's normals: no seams in the shading
+            n = np.asarray(paint.normals[k], np.float64) @ R.T
+            n = (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        else:
+            n = vertex_normals(v, f)
         attrs = {"POSITION": builder.add_accessor(v.astype(np.float32), "VEC3", FLOAT, ARRAY_BUFFER, minmax=True),
-                 "NORMAL": builder.add_accessor(vertex_normals(v, f), "VEC3", FLOAT, ARRAY_BUFFER)}
-        if atlas is not None and atlas.uvs[k] is not None:
+                 "NORMAL": builder.add_accessor(n, "VEC3", FLOAT, ARRAY_BUFFER)}
+        if painted:
+            attrs["TEXCOORD_0"] = builder.add_accessor(np.asarray(paint.uvs[k], np.float32), "VEC2", FLOAT, ARRAY_BUFFER)
+        elif atlas is not None and atlas.uvs[k] is not None:
             attrs["TEXCOORD_0"] = builder.add_accessor(atlas.uvs[k], "VEC2", FLOAT, ARRAY_BUFFER)
             if atlas.levels[k] < 255:
                 layout.warnings.append(f"part '{part.name}' has too many distinct colours for the colour atlas; "
@@ -527,11 +560,12 @@ def add_motion(builder: GlbBuilder, bone_nodes: list[int], rest_local_hips: np.n
     return len(builder.gltf["animations"]) - 1
 
 
-def character_glb(character, motion=None, generator: str = "kyara") -> bytes:
-    """The skinned character as GLB bytes (unlit materials), with ``motion`` as an animation if given."""
+def character_glb(character, motion=None, generator: str = "kyara", paint=None) -> bytes:
+    """The skinned character as GLB bytes (unlit materials), with ``motion`` as an animation if given
+    and ``paint`` (:class:`kyara.export.atlas.PaintedSkin`) as its base-colour texture."""
     b = GlbBuilder(generator)
     b.use("KHR_materials_unlit")
-    layout = add_skinned_character(b, character)
+    layout = add_skinned_character(b, character, paint=paint)
     if motion is not None:
         add_motion(b, layout.bone_nodes, np.asarray(character.rest_joints[0], np.float64), motion)
     return b.to_bytes()

@@ -302,18 +302,19 @@ def check_authors(authors: tuple[str, ...]) -> None:
 
 
 def vrm_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] = ("kyara",),
-              license: VrmLicense | None = None, version: str = "1.0") -> tuple[bytes, list[str]]:
-    """The character as a VRM 1.0 GLB. Returns (bytes, warnings)."""
+              license: VrmLicense | None = None, version: str = "1.0", paint=None) -> tuple[bytes, list[str]]:
+    """The character as a VRM 1.0 GLB (``paint``: a :class:`kyara.export.atlas.PaintedSkin` for a
+    painted character, see :func:`kyara.paint.avatar.painted_character`). Returns (bytes, warnings)."""
     lic = license or VrmLicense()
     check_authors(authors)
     character, warnings = with_spring_chain(character)
     b = GlbBuilder("kyara VRM 1.0 exporter")
-    layout = add_skinned_character(b, character)
+    layout = add_skinned_character(b, character, paint=paint)
     warnings += layout.warnings
     style, ink = preview_style(), outline_width_m(character, preview_style())
     matcap = b.add_texture(rim_matcap_png(style), "rim_matcap") if style.rim_on else None
     for m, slot in zip(b.gltf["materials"], layout.materials):  # MToon replaces the unlit fallback
-        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures, matcap)}
+        m["extensions"] = {"VRMC_materials_mtoon": mtoon_json(slot, style, ink, layout.textures_of(slot), matcap)}
     nodes = layout.bone_nodes
     rest = character.rest_joints
     d = character.body.layout.dims

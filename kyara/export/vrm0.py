@@ -179,7 +179,7 @@ def vrm0_bytes(character, name: str = "kyara avatar", authors: tuple[str, ...] =
                         "lookAtVerticalDown": look, "lookAtVerticalUp": look},
         "blendShapeMaster": {"blendShapeGroups": groups},
         "secondaryAnimation": {"boneGroups": bone_groups, "colliderGroups": collider_groups},
-        "materialProperties": [mtoon_0x(m["name"], slot, style, ink, layout.textures, rim_textures[k])
+        "materialProperties": [mtoon_0x(m["name"], slot, style, ink, layout.textures_of(slot), rim_textures[k])
                                for k, (m, slot) in enumerate(zip(b.gltf["materials"], layout.materials))],
     }
     b.gltf["extensions"] = {"VRM": vrm}
