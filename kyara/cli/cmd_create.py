@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -17,6 +17,15 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option("512", "--size", help="preview and condition size: 512 or WxH"),
         frames: int = typer.Option(36, "--frames", help="turntable frames"),
         output: str = typer.Option(..., "-o", "--output", help="output folder"),
+        model: Optional[str] = typer.Option(None, "--model", help="paint the character with this diffusion model "
+                                                                  "(see kyara paint; tiny for a smoke test)"),
+        lora: List[str] = typer.Option([], "--lora", help="with --model: FILE.safetensors[:WEIGHT] (repeatable)"),
+        controlnet: List[str] = typer.Option([], "--controlnet", help="with --model: KIND=ID (repeatable; default "
+                                                                      "openpose and depth)"),
+        views: Optional[int] = typer.Option(None, "--views", help="with --model: painting views (default 10)"),
+        steps: Optional[int] = typer.Option(None, "--steps", help="with --model: denoising steps (default 30)"),
+        view_size: Optional[int] = typer.Option(None, "--view-size", help="with --model: side of each painted "
+                                                                          "view, pixels (default 512)"),
     ) -> None:
         """Create a character: character.json, front/side/back previews, turntable.gif and ControlNet/CoNR conditions."""
         from rich.console import Console
@@ -32,7 +41,10 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"unknown pose '{pose}', expected one of {', '.join(POSE_NAMES)}")
         if not 1 <= frames <= 720:
             raise ValueError(f"--frames {frames} is out of range, expected 1..720")
-        prepare_out_dir(output)
+        paint = None
+        if model is None and (lora or controlnet or views is not None or steps is not None or view_size is not None):
+            raise ValueError("--lora, --controlnet, --views, --steps and --view-size paint the character, expected "
+                             "--model too")
         if spec is not None:
             from kyara.character.spec import load_spec
 
@@ -41,9 +53,27 @@ def register(app: typer.Typer) -> None:
             from kyara.character.parser import parse_prompt
 
             character_spec = parse_prompt(prompt, seed=seed)
+        if model is not None:  # every painting input is checked before anything is written
+            from kyara.character.describe import spec_prompt
+            from kyara.cli.cmd_paint import paint_config, preview_side
+
+            side = preview_side(size)
+            paint = paint_config(spec_prompt(character_spec) if prompt is None else prompt, model, lora=lora,
+                                 controlnet=controlnet, views=views, steps=steps, view_size=view_size, seed=seed,
+                                 pose=pose)
+        prepare_out_dir(output)
+        character = None
+        if paint is not None:
+            from kyara.character.build import build_character
+
+            character = build_character(character_spec)
         console = Console(stderr=True)
         with console.status("building the character...") as status:
             res = create_character(character_spec, output, pose, (w, h), turntable_frames=frames,
-                                   progress=lambda label: status.update(f"{label} done..."))
+                                   progress=lambda label: status.update(f"{label} done..."), character=character)
         total = sum(res.seconds.values())
         typer.echo(f"wrote {len(res.files)} files to {res.out_dir} in {total:.1f} s")
+        if paint is not None:
+            from kyara.cli.cmd_paint import run_paint
+
+            run_paint(character, paint, output, side, paint.image.prompt)
