@@ -483,6 +483,25 @@ _opts("image", [
      "--hires-upscaler 'esrgan'"),
 ])
 
+_PAINT = ["paint", "--character", str(MINIMAL_VRM), "--prompt", "a girl", "--model", "tiny"]
+_opts("paint", [
+    ("views_zero", lambda o: [*_PAINT, "--views", "0", "-o", str(o / "p")], "--views 0"),
+    ("view_size_100", lambda o: [*_PAINT, "--view-size", "100", "-o", str(o / "p")], "--view-size 100"),
+    ("size_not_square", lambda o: [*_PAINT, "--size", "512x256", "-o", str(o / "p")], "--size '512x256'"),
+    ("controlnet_canny", lambda o: [*_PAINT, "--controlnet", "canny=tiny", "-o", str(o / "p")], "cannot paint"),
+    ("palette_negative", lambda o: [*_PAINT, "--palette", "-1", "-o", str(o / "p")], "--palette -1"),
+    ("vrm_without_prompt", lambda o: ["paint", "--character", str(MINIMAL_VRM), "--model", "tiny", "-o", str(o / "p")],
+     "missing --prompt"),
+    ("character_missing", lambda o: ["paint", "--character", str(o / "none.json"), "--model", "tiny",
+                                     "-o", str(o / "p")], "does not exist"),
+    ("model_missing", lambda o: ["paint", "--character", str(MINIMAL_VRM), "--prompt", "a girl", "--model",
+                                 str(o / "no" / "model.safetensors"), "-o", str(o / "p")], "does not exist"),
+])
+_opts("create", [
+    ("paint_views_without_model", lambda o: ["create", "a girl", "--views", "4", "-o", str(o / "c")],
+     "expected --model"),
+])
+
 
 # -- running one case ----------------------------------------------------------------------------------
 @pytest.fixture(scope="session")

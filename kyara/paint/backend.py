@@ -55,16 +55,17 @@ class PaintConfig:
     def check(self) -> "PaintConfig":
         from kyara.paint.uv import MAX_SIZE, MIN_SIZE
 
-        self.image.check()
         for name, v, lo, hi in (("--views", self.views, 1, 64), ("face views", self.face_views, 0, 16),
-                                ("texture size", self.texture_size, MIN_SIZE, MAX_SIZE),
-                                ("palette", self.palette, 0, 64)):
+                                ("--texture-size", self.texture_size, MIN_SIZE, MAX_SIZE),
+                                ("--palette", self.palette, 0, 64)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
                 raise ValueError(f"{name} {v!r} is out of range, expected an integer {lo}..{hi}")
-        if self.image.width != self.image.height:
-            raise ValueError(f"view size {self.image.width}x{self.image.height} is not square, expected one side")
-        if self.image.width < 64 or self.image.width % 8:
-            raise ValueError(f"--view-size {self.image.width} is not valid, expected a multiple of 8 >= 64 pixels")
+        w, h = self.image.width, self.image.height
+        if w != h:
+            raise ValueError(f"view size {w}x{h} is not square, expected one side")
+        if isinstance(w, bool) or not isinstance(w, int) or not 64 <= w <= 2048 or w % 8:
+            raise ValueError(f"--view-size {w!r} is not valid, expected a multiple of 8 in 64..2048 pixels")
+        self.image.check()
         if self.image.init_image or self.image.hires_scale > 1 or self.image.upscale > 1 or self.image.count != 1 \
                 or self.image.batch != 1:
             raise ValueError("painting takes no --init-image, hires pass, upscale, --batch or --count")
