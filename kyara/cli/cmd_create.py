@@ -76,4 +76,4 @@ def register(app: typer.Typer) -> None:
         if paint is not None:
             from kyara.cli.cmd_paint import run_paint
 
-            run_paint(character, paint, output, side, paint.image.prompt)
+            run_paint(character, paint, output, side, paint.image.prompt, source=res.out_dir / "character.json")

@@ -69,7 +69,7 @@ def preview_side(size: str) -> int:
     return w
 
 
-def run_paint(character, cfg, out_dir, size: int, name: str) -> None:
+def run_paint(character, cfg, out_dir, size: int, name: str, source=None) -> None:
     """Paint with a progress bar by denoising step, then print what was written."""
     import sys
 
@@ -87,7 +87,7 @@ def run_paint(character, cfg, out_dir, size: int, name: str) -> None:
         def progress(step: int, total: int) -> None:
             bar.update(task, completed=step, total=total)
 
-        res = paint_avatar(character, cfg, out_dir, size=size, name=name, progress=progress)
+        res = paint_avatar(character, cfg, out_dir, size=size, name=name, progress=progress, source=source)
     rep = res.report
     cons = rep["consistency_rgb"]
     typer.echo(f"painted {rep['views']} views x {rep['steps']} steps: coverage {rep['coverage']:.1%}, "
@@ -159,4 +159,4 @@ def register(app: typer.Typer) -> None:
         check_paint_dir(output)
         from kyara.generate.conditions import load_character
 
-        run_paint(load_character(p), cfg, output, side, text)
+        run_paint(load_character(p), cfg, output, side, text, source=p)

@@ -8,6 +8,7 @@
     kyara.paint.backend  the noise predictor from the diffusers backend (prompts, CFG, ControlNets), paint_texture
     kyara.paint.finish   anime finish: per-island palette, painted shadows merged, unseen texels filled
     kyara.paint.avatar   the painted character (split along UV seams), its VRM, previews and files: paint_avatar
+    kyara.paint.evaluate figures of a painted folder measured again: consistency, coverage, CLIPScore
 
 Nothing here imports torch, diffusers or OpenGL at import time.
 """

@@ -162,12 +162,15 @@ def check_paint_dir(out_dir: str | os.PathLike) -> Path:
 
 def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, size: int = 512,
                  turntable_frames: int = 36, turntable_size: int = 256, name: str = "kyara avatar",
+                 source: str | os.PathLike | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  cancel: Callable[[], bool] | None = None) -> PaintOutput:
     """Paint ``character`` with ``config`` (:class:`kyara.paint.backend.PaintConfig`), finish the
     texture (``finish``: :class:`kyara.paint.finish.FinishConfig`, default ``config.palette`` colours)
     and write the painted avatar's files into ``out_dir`` (module docstring); ``size`` is the
-    previews' side in pixels. Nothing is written before the painting is done."""
+    previews' side in pixels; ``source`` (the character's file) goes into paint.json for
+    ``kyara eval paint`` (:func:`kyara.paint.evaluate.evaluate_paint`). Nothing is written before the
+    painting is done."""
     from kyara.avatar import avatar_pose
     from kyara.character.model import SKIN_MATERIAL
     from kyara.export import ExportOptions, export_character
@@ -225,6 +228,8 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
     res.report = {
         "prompt": img.prompt, "model": img.model, "seed": img.seed, "steps": img.steps, "guidance": img.guidance,
         "views": len(painted.views), "view_size": cfg.view_size, "texture_size": cfg.texture_size,
+        "face_views": cfg.face_views, "pose": cfg.pose, "final_power": cfg.final_power,
+        "character": None if source is None else str(Path(source).resolve()),
         "controlnets": [c.kind for c in img.controlnets], "loras": [lo.path for lo in img.loras],
         "prompts": painted.prompts, "palette": fin.palette,
         "consistency_latent": _num(painted.consistency), "consistency_rgb": _num(painted.rgb_consistency),

@@ -82,10 +82,16 @@ class PaintConfig:
         return int(self.image.width)
 
     def camera_config(self):
-        from kyara.paint.cameras import PaintCameraConfig
+        return camera_config(self.views, self.face_views)
 
-        high = 2 if self.views >= 6 else 0
-        return PaintCameraConfig(around=self.views - high, high=high, face=self.face_views)
+
+def camera_config(views: int, face_views: int = 0):
+    """The :class:`~kyara.paint.cameras.PaintCameraConfig` of ``views`` painting views: two of them
+    higher ones (front and back) from 6 views up, the rest around; ``face_views`` close-ups on top."""
+    from kyara.paint.cameras import PaintCameraConfig
+
+    high = 2 if views >= 6 else 0
+    return PaintCameraConfig(around=views - high, high=high, face=face_views)
 
 
 @dataclass(eq=False)

@@ -1,0 +1,79 @@
+"""``kyara paint`` / ``kyara create --model``: one-line errors before any output, and the command end
+to end on an imported VRM (tiny models), measured again by :func:`kyara.paint.evaluate.evaluate_paint`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kyara.cli.main import run
+
+pytest.importorskip("diffusers")
+
+
+def _one_line_error(capsys, needle: str) -> None:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and needle in err[0], err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--views", "65"], "--views 65"),
+    (["--texture-size", "8"], "--texture-size 8"),
+    (["--view-size", "4096"], "--view-size 4096"),
+    (["--controlnet", "depth"], "KIND=ID"),
+    (["--lora", "missing.safetensors:0.5"], "does not exist"),
+    (["--steps", "0"], "steps 0"),
+    (["--pose", "moonwalk"], "moonwalk"),
+])
+def test_paint_errors_are_one_line_and_write_nothing(tmp_path, capsys, argv, needle):
+    vrm = tmp_path / "a.vrm"
+    vrm.write_bytes(b"not read before the options are checked")
+    out = tmp_path / "out"
+    code = run(["paint", "--character", str(vrm), "--prompt", "a girl", "--model", "tiny", *argv, "-o", str(out)])
+    assert code == 2
+    _one_line_error(capsys, needle)
+    assert not out.exists()
+
+
+def test_create_checks_painting_before_writing(tmp_path, capsys):
+    out = tmp_path / "c"
+    code = run(["create", "a girl", "--model", "tiny", "--size", "512x256", "-o", str(out)])
+    assert code == 2
+    _one_line_error(capsys, "--size")
+    assert not out.exists()
+    code = run(["create", "a girl", "--model", "tiny", "--controlnet", "canny=tiny", "-o", str(out)])
+    assert code == 2
+    _one_line_error(capsys, "cannot paint")
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
+    pytest.importorskip("xatlas")
+    from test_export_common import synthetic_character
+
+    from kyara.export import export_character
+    from kyara.paint.evaluate import evaluate_paint
+
+    vrm = export_character(synthetic_character(), "vrm", tmp_path / "in.vrm").path
+    out = tmp_path / "painted"
+    code = run(["paint", "--character", str(vrm), "--prompt", "a girl", "--model", "tiny", "--views", "4",
+                "--steps", "2", "--view-size", "64", "--texture-size", "128", "--size", "96", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "painted 4 views x 2 steps" in captured.out
+    for name in ("texture.png", "avatar.vrm", "front.png", "side.png", "back.png", "turntable.gif", "paint.json"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "views").glob("view*.png"))) == 4
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    rep = json.loads((out / "paint.json").read_text())
+    figures = evaluate_paint(out)
+    assert figures["views"] == 4 and figures["clipscore"] is None
+    # the views are saved as 8-bit PNGs, the run baked the same 8-bit decoded views: same figures
+    assert figures["coverage"] == pytest.approx(rep["coverage"], abs=1e-9)
+    assert figures["consistency"] == pytest.approx(rep["consistency_rgb"], rel=1e-6)
+    with pytest.raises(FileNotFoundError, match="no paint.json"):
+        evaluate_paint(tmp_path)
+    assert np.isfinite(figures["consistency"])
