@@ -139,3 +139,19 @@ def test_interrupt_leaves_no_files(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         paint_avatar(synthetic_character(), PaintConfig(_image(), views=4, texture_size=128), out, progress=stop)
     assert not out.exists() or not any(out.rglob("*"))
+
+
+@pytest.mark.slow
+def test_three_vrm_loads_the_painted_avatar(painted):
+    """three-vrm loads the painted VRM as any other: humanoid, MToon materials, springs, expressions
+    that still move the (split) eyelids."""
+    from test_export_common import run_three_vrm
+
+    _, runs = painted
+    vrm = str(runs["a"].out_dir / "avatar.vrm")
+    r = run_three_vrm([{"vrm": vrm, "vrma": None}])[vrm]
+    assert "error" not in r, r.get("error")
+    assert r["console"] == [], r["console"]
+    assert r["missingRequired"] == [] and len(r["humanBones"]) == 55
+    assert r["mtoon"] > 0 and r["other"] == 0
+    assert r["morphMove"]["blink"] == pytest.approx(0.004, abs=1e-5)
