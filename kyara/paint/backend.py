@@ -14,9 +14,12 @@ What one run does (every step a function here or in the foundation modules):
    (``[uncond; cond]`` in one batch) and the ControlNets' residuals, active from ``start`` to ``end``
    of the steps as diffusers counts them; v-prediction models are turned into noise predictions;
 5. latent buffers at ``view_size / 8`` with **nearest** texel sampling (renders of unit noise stay
-   unit noise, docs/paint.md) and the synchronized sampler with the model's own beta schedule;
-6. the VAE decodes every view's final latent; RGB buffers at the full view size, bilinear maps, and
-   the final RGB bake at ``final_power`` (6).
+   unit noise, docs/paint.md), baked through the full-size buffers' footprint
+   (:class:`kyara.paint.bake.FootprintViews`: views meet on the texels they share) into a latent
+   texture about as dense as the latent views (:func:`auto_latent_size`), and the synchronized
+   sampler with the model's own beta schedule;
+6. the VAE decodes every view's final latent; bilinear maps of the full-size buffers and the final
+   RGB bake at ``final_power`` (6).
 
 The anime finish (palette, fill) and export happen in :mod:`kyara.paint.finish` and
 :mod:`kyara.paint.avatar`.
@@ -47,6 +50,7 @@ class PaintConfig:
     views: int = 10  # painting cameras: views - high around, high higher ones (2 from 6 views up)
     face_views: int = 0  # face close-ups on top of ``views``
     texture_size: int = 1024  # texels per side of texture.png
+    latent_texture_size: int | None = None  # texels per side of the latent texture (None: auto_latent_size)
     pose: str = "stand"
     sync_fraction: float = 0.8
     final_power: float = 6.0
@@ -60,6 +64,11 @@ class PaintConfig:
                                 ("--palette", self.palette, 0, 64)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
                 raise ValueError(f"{name} {v!r} is out of range, expected an integer {lo}..{hi}")
+        lt = self.latent_texture_size
+        if lt is not None and (isinstance(lt, bool) or not isinstance(lt, (int, np.integer))
+                               or not MIN_SIZE <= lt <= self.texture_size):
+            raise ValueError(f"latent texture size {lt!r} is out of range, expected an integer "
+                             f"{MIN_SIZE}..{self.texture_size} (the texture size)")
         w, h = self.image.width, self.image.height
         if w != h:
             raise ValueError(f"view size {w}x{h} is not square, expected one side")
@@ -83,6 +92,19 @@ class PaintConfig:
 
     def camera_config(self):
         return camera_config(self.views, self.face_views)
+
+
+def auto_latent_size(visible_pixels: int, chart_fraction: float, texture_size: int) -> int:
+    """Side of the latent texture with about 1.5 chart texels per visible latent pixel of all views
+    together (``chart_fraction``: the share of the texture inside charts), so that views meet on the
+    texels they share. Measured on the toy mesh with a hallucinating stand-in (tests/test_paint_footprint.py):
+    at 0.9-1.6 texels per pixel synchronization recovers every view exactly, at 3.5 it weakens (20 dB),
+    at 0.4 pixels crowd on texels (20 dB), and at the views' full density the views hardly meet. A
+    multiple of 8 within 16..``texture_size``."""
+    from kyara.paint.uv import MIN_SIZE
+
+    side = np.sqrt(1.5 * max(visible_pixels, 1) / max(chart_fraction, 1e-3))
+    return int(min(texture_size, max(MIN_SIZE, 8 * round(side / 8))))
 
 
 def camera_config(views: int, face_views: int = 0):
@@ -110,6 +132,7 @@ class PaintedTexture:
     coverage: float  # share of the chart texels some (full-size) view sees
     chart_texels: np.ndarray  # [S, S] bool
     seconds: dict = field(default_factory=dict)
+    latent_size: int = 0  # texels per side of the latent texture
 
 
 # -- conditions ---------------------------------------------------------------------------------
@@ -302,7 +325,7 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
 
     from kyara.avatar import avatar_pose
     from kyara.generate.prompts import encode_prompts
-    from kyara.paint.bake import consistency, coverage, texture_views
+    from kyara.paint.bake import consistency, coverage, footprint_views, texture_views
     from kyara.paint.buffers import render_buffers
     from kyara.paint.cameras import paint_cameras
     from kyara.paint.sync import SyncConfig, sync_paint
@@ -327,8 +350,12 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     lat_cams = list(paint_cameras(verts, (lat, lat), seed=img.seed, config=cfg.camera_config()).cameras)
     part_id = np.minimum(mesh["part_id"], 254).astype(np.int64)
     lat_buf = render_buffers(atlas, verts, lat_cams, part_id)
-    maps = texture_views(lat_buf, cfg.texture_size, sampling="nearest")
+    buf = render_buffers(atlas, verts, views.cameras, part_id)  # full size: the latent bake's footprint, the RGB bake
     chart = texel_faces(atlas)[0] >= 0
+    lat_size = cfg.latent_texture_size or auto_latent_size(int(lat_buf.visible.sum()), float(chart.mean()),
+                                                           cfg.texture_size)
+    maps = footprint_views(lat_buf, buf, lat_size, LATENT_FACTOR)
+    lat_chart = texel_faces(atlas, lat_size)[0] >= 0
     kinds = [c.kind for c in img.controlnets]
     conds = view_conditions(character, pose, views.cameras, kinds, mesh, verts) if kinds else {}
     prompts = views.prompts(img.prompt)
@@ -344,14 +371,13 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     torch.manual_seed(img.seed)
     sync_cfg = SyncConfig(steps=img.steps, sync_fraction=cfg.sync_fraction, final_power=cfg.final_power,
                           seed=int(img.seed % 2**32))
-    res = sync_paint(maps, eps, 4, sync_cfg, chart_texels=chart,
+    res = sync_paint(maps, eps, 4, sync_cfg, chart_texels=lat_chart,
                      schedule=_ddim_schedule(dict(pipe.scheduler.config)), progress=progress)
     secs["sample"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rgb = _decode(pipe, res.views)  # [N, H, W, 3] uint8
     secs["decode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    buf = render_buffers(atlas, verts, views.cameras, part_id)
     rgb_maps = texture_views(buf, cfg.texture_size, sampling="bilinear")
     x = rgb.astype(np.float64) / 255.0
     baked = rgb_maps.bake(x, cfg.final_power)
@@ -359,4 +385,4 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     cov = coverage(rgb_maps, chart)
     secs["bake"] = time.perf_counter() - t0
     return PaintedTexture(atlas, mesh, baked.texture, baked.weight, rgb, prompts, conds, res.consistency, rms,
-                          cov, chart, secs)
+                          cov, chart, secs, lat_size)

@@ -168,6 +168,51 @@ class TextureViews:
         return x
 
 
+class FootprintViews(TextureViews):
+    """Maps for latents: project with ``nearest`` sampling at latent size (a render of unit noise stays
+    unit noise), bake every latent pixel into all the texels its footprint covers.
+
+    A latent pixel of a 512 px view stands for an 8x8 block of pixels; projected alone at latent size
+    it reads one texel, and two views rarely read the same one (a 64 px latent view reads ~1 % of the
+    texels it faces in a 1024 texture), so a bake at latent size would hardly couple the views. Here
+    the bake matrix is built from the ``full`` size buffers (same cameras, ``factor`` times the
+    latent size): full-size pixel ``q`` sends its latent pixel's value to the nearest texel of its own
+    UV (and the texel it reads itself), so views meet wherever they see the same surface.
+    ``matrix`` (project) ``[P, K]`` and
+    ``matrix_t`` (bake) ``[K, P]`` are then not transposes of each other; bake∘project is the
+    identity only up to that footprint. Weights are the latent pixels' ``cosine ** p``.
+    """
+
+    def __init__(self, latent: ViewBuffers, full: ViewBuffers, size: int, factor: int = 8) -> None:
+        from scipy import sparse
+
+        super().__init__(latent, size, "nearest")
+        n, h, w = latent.shape
+        if full.shape != (n, h * factor, w * factor):
+            raise ValueError(f"full-size buffers have shape {full.shape}, expected {(n, h * factor, w * factor)}")
+        fk, fy, fx = np.nonzero(full.visible)  # full-size visible pixels
+        parent = (fk * h + fy // factor) * w + fx // factor  # their latent pixel, flat into N*H*W
+        row = np.full(self.num_pixels, -1, np.int64)
+        row[self.pixels] = np.arange(len(self.pixels))
+        col = row[parent]
+        keep = col >= 0  # the latent pixel shows the mesh too
+        tex, _ = texel_taps(full.uv[fk[keep], fy[keep], fx[keep]], self.size, "nearest")
+        texels = np.union1d(self.texels, tex[:, 0])
+        old = np.searchsorted(texels, self.texels)  # project's columns in the union
+        self.matrix = sparse.csr_matrix((self.matrix.data, old[self.matrix.indices], self.matrix.indptr),
+                                        shape=(len(self.pixels), len(texels)))
+        self.texels = texels
+        self.matrix_t = sparse.csr_matrix((np.ones(int(keep.sum())),
+                                           (np.searchsorted(texels, tex[:, 0]), col[keep])),
+                                          shape=(len(texels), len(self.pixels)))  # duplicates summed
+        self.matrix_t = (self.matrix_t + self.matrix.T).tocsr()  # every texel a pixel reads gets its value back
+
+
+def footprint_views(latent: ViewBuffers, full: ViewBuffers, size: int, factor: int = 8) -> FootprintViews:
+    """See :class:`FootprintViews`."""
+    return FootprintViews(latent, full, size, factor)
+
+
 def texture_views(buffers: ViewBuffers, size: int, sampling: str = "bilinear") -> TextureViews:
     """The sparse maps between a ``size`` texture and the views of ``buffers`` (see the module docstring)."""
     return TextureViews(buffers, size, sampling)
