@@ -297,6 +297,8 @@ def test_create_pose_generate_export(page, server, tmp_path):
     assert seen[-1] == 100 and steps, f"progress values seen: {seen}"
     assert steps == sorted(steps)
     assert pg.locator("#image-gallery img").count() >= 1
+    assert not pg.locator("#image-size-auto input").is_checked()  # the width/height set above won
+    assert _image_pixels(pg, "#image-preview").shape[:2] == (256, 256)  # the last step's latent, 8x8 x32
     pg.screenshot(path=str(DOCS / "studio_image.png"), full_page=True)
     # missing weights: the CLI's one-line message, inside the page
     pg.locator("#image-model textarea, #image-model input").first.fill("someone/not-downloaded")
@@ -464,7 +466,8 @@ def test_ten_concurrent_generations(server):
     def one(seed: int):
         c = Client(server["url"], verbose=False)
         job = c.submit(args["p"], args["neg"], args["m"], args["c"], args["cm"], args["s"], args["lo"], args["n"],
-                       args["g"], args["sch"], seed, args["b"], args["w"], args["h"], api_name="/generate")
+                       args["g"], args["sch"], seed, args["b"], args["w"], args["h"], "auto", "none", False,
+                       api_name="/generate")
         return job.result(timeout=300)
 
     t0 = time.time()

@@ -147,7 +147,8 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of the first image; image i uses seed+i"),
         batch: Optional[int] = typer.Option(None, "--batch", help="images per pipeline call"),
         count: Optional[int] = typer.Option(None, "--count", help="pipeline calls"),
-        size: Optional[str] = typer.Option(None, "--size", help="512 or WxH, multiples of 8 (SDXL: 1024)"),
+        size: Optional[str] = typer.Option(None, "--size", help="512 or WxH, multiples of 8 (default: the "
+                                                                  "model's, SD1.5 512, SDXL 1024)"),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="auto (fp16 on GPU), fp32, fp16, bf16"),
         device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
         offload: bool = typer.Option(False, "--offload", help="model CPU offload (less GPU memory, slower)"),
@@ -197,6 +198,9 @@ def register(app: typer.Typer) -> None:
                 ch[name] = True
         if size is not None:
             ch["width"], ch["height"] = parse_size(size)
+            ch["size_from_model"] = False
+        elif not from_png:  # the model's native size: SD1.5/SD2 512, SDXL 1024 (a --from PNG keeps its own)
+            ch["size_from_model"] = True
         if lora:
             ch["loras"] = tuple(parse_lora(t) for t in lora)
         if embedding:
@@ -236,6 +240,10 @@ def register(app: typer.Typer) -> None:
         cfg = cfg.check()
         if frame is not None and not cfg.pose_json:
             raise ValueError(f"--frame {frame} was given without --pose-json, expected an OpenPose JSON file")
+        if cfg.size_from_model and (cfg.pose_json or cfg.pose_image):
+            from kyara.generate.pipeline import model_size
+
+            cfg = model_size(cfg)  # the pose checks below work at the size the generation will use
         if cfg.pose_json:
             for note in check_pose_json(cfg):
                 typer.echo(f"note: {note}", err=True)

@@ -73,6 +73,8 @@ class ImageConfig:
     count: int = 1  # pipeline calls
     width: int = 512
     height: int = 512
+    size_from_model: bool = False  # True: width/height become the base model's native size (SD1.5/SD2 512,
+    # SD2 768-v 768, SDXL 1024) once its configs are read; the PNG records the size used (and False)
     # runtime (not part of what an image looks like)
     dtype: str = "auto"  # fp16 on CUDA, fp32 on CPU
     device: str = "auto"
@@ -99,6 +101,8 @@ class ImageConfig:
         for name, v in (("width", self.width), ("height", self.height)):
             if isinstance(v, bool) or not isinstance(v, int) or not 8 <= v <= MAX_SIDE or v % 8:
                 raise ValueError(f"{name} {v!r} is not valid, expected a multiple of 8 in 8..{MAX_SIDE} pixels")
+        if not isinstance(self.size_from_model, bool):
+            raise ValueError(f"size_from_model {self.size_from_model!r} is not valid, expected true or false")
         _finite("guidance", self.guidance, 0.0, 100.0)
         _finite("denoise", self.denoise, 0.0, 1.0)
         _finite("hires denoise", self.hires_denoise, 0.0, 1.0)

@@ -121,6 +121,8 @@ def parse_a1111(text: str) -> ImageConfig:
         if "Size" in fields:
             w, h = fields["Size"].lower().split("x")
             changes["width"], changes["height"] = int(w), int(h)
+        else:  # no size stored: the model's own, as when --size is left out
+            changes["size_from_model"] = True
         if "Clip skip" in fields:
             changes["clip_skip"] = int(fields["Clip skip"])
     except ValueError:

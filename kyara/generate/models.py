@@ -163,6 +163,21 @@ def family_of(unet_config: dict) -> str:
     return name
 
 
+def native_size(xl: bool, unet_config: dict | None) -> tuple[int, int]:
+    """(width, height) pixels a base model was trained at, from its configs: SDXL 1024x1024; an SD2
+    UNet with ``sample_size`` 96 (the 768-v models) 768x768; everything else (SD1.5, SD2-base, tiny
+    models, unknown configs) 512x512."""
+    cfg = unet_config or {}
+    if xl or cfg.get("addition_embed_type") == "text_time":
+        return 1024, 1024
+    cross = cfg.get("cross_attention_dim")
+    if isinstance(cross, list):
+        cross = cross[0]
+    if cross == 1024 and cfg.get("sample_size") == 96:
+        return 768, 768
+    return 512, 512
+
+
 def check_controlnet_base(cn_name: str, cn_config: dict, base_name: str, unet_config: dict) -> None:
     """One-line ``ValueError`` when a ControlNet was made for another base model family."""
     same = (cn_config.get("cross_attention_dim") == unet_config.get("cross_attention_dim")

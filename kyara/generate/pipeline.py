@@ -1,7 +1,8 @@
 """Text + pose -> anime image: one entry point, :func:`generate`.
 
 Flow: check the config (milliseconds, no weights) -> resolve models (local cache first, one-line
-error offline) -> check base/ControlNet/LoRA families from configs and headers -> make condition
+error offline) -> check base/ControlNet/LoRA families from configs and headers -> the size (the
+family's native one when ``size_from_model``: SD1.5/SD2 512, SDXL 1024) -> make condition
 images -> load (cached per process) -> txt2img or img2img, with one or several ControlNets ->
 optional hires pass (Lanczos or Real-ESRGAN upscale + img2img) -> optional Real-ESRGAN upscale
 (``upscale``, :mod:`kyara.upscale`) -> PIL images and per-image configs.
@@ -92,6 +93,30 @@ def base_configs(cfg: ImageConfig):
     index = load_config(cfg_src, "model_index.json")
     unet = load_config(cfg_src, "config.json", "unet")
     return src, (cfg_src if cfg_src is not src else ModelSource(src.name, src.kind, src.path, src.local_only)), index, unet
+
+
+def with_model_size(cfg: ImageConfig, xl: bool, unet_cfg: dict | None) -> ImageConfig:
+    """``cfg`` at the base model's native size (:func:`kyara.generate.models.native_size`) when
+    ``size_from_model`` is set, checked again (hires and upscale limits depend on the size); the
+    result records the size used and ``size_from_model=False``. Unchanged otherwise."""
+    if not cfg.size_from_model:
+        return cfg
+    from kyara.generate.models import native_size
+
+    w, h = native_size(xl, unet_cfg)
+    return cfg.replace(width=w, height=h, size_from_model=False).check()
+
+
+def model_size(cfg: ImageConfig) -> ImageConfig:
+    """:func:`with_model_size` from the base model's configs (no weights, no torch); ``cfg`` is
+    returned unchanged when they cannot be read yet (a hub model not downloaded: :func:`generate`
+    then resolves the size after loading)."""
+    if not cfg.size_from_model:
+        return cfg
+    _, _, index, unet_cfg = base_configs(cfg)
+    if index is None:
+        return cfg
+    return with_model_size(cfg, _is_xl_index(index), unet_cfg)
 
 
 def _load_base(cfg: ImageConfig, src, cfg_src, index, device, dtype):
@@ -260,6 +285,18 @@ def make_control_images(cfg: ImageConfig) -> dict[str, np.ndarray]:
     return {spec.kind: out[spec.kind] for spec in cfg.controlnets}
 
 
+def _inputs(cfg: ImageConfig):
+    """(img2img init image as PIL or None, the ControlNets' condition images) at the generation size."""
+    init = None
+    if cfg.init_image:
+        from PIL import Image
+
+        from kyara.generate.conditions import read_image_rgb
+
+        init = Image.fromarray(read_image_rgb(cfg.init_image, (cfg.width, cfg.height), "--init-image"))
+    return init, make_control_images(cfg)
+
+
 # -- running -----------------------------------------------------------------------------------
 def _preview(latents, xl: bool) -> np.ndarray:
     import torch
@@ -329,7 +366,9 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
 
     ``progress(step, total, preview)`` is called after every denoising step (``preview`` is a
     ``[h/8, w/8, 3] uint8`` latent preview when ``config.previews``); ``cancel()`` returning True
-    stops between steps with :class:`GenerationCancelled`. Raises ``ValueError`` /
+    stops between steps with :class:`GenerationCancelled`. With ``config.size_from_model`` the size
+    is the model's native one (:func:`with_model_size`); ``result.configs`` record the size used.
+    Raises ``ValueError`` /
     ``FileNotFoundError`` with one line for every bad input, before any weight is loaded.
     """
     require_diffusion()
@@ -348,6 +387,8 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
     if index is None and src.kind != "hub":
         raise ValueError(f"model '{cfg.model}' has no model_index.json, expected a diffusers pipeline folder")
     xl = _is_xl_index(index) if index is not None else False
+    if index is not None:  # the family is known: SD1.5/SD2 512, SDXL 1024 unless a size was given
+        cfg = with_model_size(cfg, xl, unet_cfg)
     tiny = src.kind == "tiny" or (cfg_src.kind == "tiny")
     cn_sources = controlnet_sources(cfg, xl, tiny, unet_cfg)  # before rendering or loading anything
     if unet_cfg is not None:
@@ -356,17 +397,16 @@ def generate(config: ImageConfig, progress: ProgressFn | None = None, cancel: Ca
         for lo in cfg.loras:
             check_safetensors(lo.path, "LoRA")
             check_lora_base(lo.path, cfg.model, unet_cfg)
-    init = None
-    if cfg.init_image:
-        from kyara.generate.conditions import read_image_rgb
-
-        init = Image.fromarray(read_image_rgb(cfg.init_image, (cfg.width, cfg.height), "--init-image"))
     t_cond = time.perf_counter()
-    control = make_control_images(cfg)
+    if not cfg.size_from_model:  # else the configs come with the weights (hub download): after loading
+        init, control = _inputs(cfg)
     t_load = time.perf_counter()
     device, dtype = _device_dtype(cfg)
     entry = _load_base(cfg, src, cfg_src, index, device, dtype)
     xl = entry["xl"]
+    if cfg.size_from_model:
+        cfg = with_model_size(cfg, xl, dict(entry["pipe"].unet.config))
+        init, control = _inputs(cfg)
     if unet_cfg is None:  # configs were not readable before loading (hub download): check now
         cn_sources = controlnet_sources(cfg, xl, tiny, dict(entry["pipe"].unet.config))
     cns = _load_controlnets(cfg, cn_sources, device, dtype)

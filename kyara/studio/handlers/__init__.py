@@ -23,7 +23,7 @@ from kyara.studio.handlers.common import (DEFAULT_BODY, as_upload, escape_html, 
                                           load_character, on_gl_thread, one_line, preset_pose)
 from kyara.studio.handlers.exports import EXPORT_FORMATS, avatar_upload, export
 from kyara.studio.handlers.images import (CONTROL_CHOICES, NO_STYLE, SLIDER_RANGES, GenerationJob, image_config,
-                                          image_tags, parse_loras, progress_html, reference_for_image,
+                                          image_tags, parse_loras, preview_image, progress_html, reference_for_image,
                                           save_images, save_pose_beside, tags_preview, upscale_gallery_image)
 from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_MAX, PosePreview, openpose_upload,
                                          pose_from_state, pose_image_upload, pose_json_upload, pose_preview,
@@ -32,7 +32,7 @@ from kyara.studio.handlers.reference import DETECT_BACKENDS, ReferencePose, pose
 
 __all__ = [
     "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
-    "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
+    "preview_image", "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
     "GenerationJob", "PREVIEW_SIZE", "PosePreview", "ReferencePose", "SLIDERS", "TURNTABLE", "UPLOAD_PREVIEW_MAX", "animate_clip",
     "as_upload", "avatar_previews", "avatar_upload", "create", "escape_html", "export", "image_config",
     "import_avatar", "load_body", "load_character", "on_gl_thread", "one_line", "openpose_upload",

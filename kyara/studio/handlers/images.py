@@ -30,12 +30,13 @@ def parse_loras(text: str | None) -> tuple:
 def image_config(prompt: str, negative: str, model: str, control: str, control_model: str, strength: float,
                  loras: str, steps: float, guidance: float, scheduler: str, seed: float, batch: float,
                  width: float, height: float, pose_files: dict | None = None, tags: str = "off",
-                 style: str | None = None):
+                 style: str | None = None, size_auto: bool = False):
     """Widget values -> a checked :class:`~kyara.generate.config.ImageConfig` (no weights loaded).
 
     ``tags`` (auto/on/off) and ``style`` write the prompt as Danbooru tags as ``kyara image --tags``
     does (:func:`image_tags`); the negative prompt becomes the tag family's when the box holds the
-    default negative prompt or nothing."""
+    default negative prompt or nothing. ``size_auto``: the model's native size (SD1.5/SD2 512, SDXL
+    1024) instead of ``width``/``height``, as ``kyara image`` without ``--size``."""
     from kyara.generate.config import DEFAULT_NEGATIVE, ControlSpec, ImageConfig
 
     if control not in CONTROL_CHOICES:
@@ -65,7 +66,7 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
             negative = res.negative_prompt
     cfg = ImageConfig(prompt=prompt or "", negative_prompt=negative or "", model=model.strip(), controlnets=cns,
                       control_images=control_images, pose_json=pose_json, loras=parse_loras(loras),
-                      guidance=float(guidance), scheduler=scheduler, **ints)
+                      guidance=float(guidance), scheduler=scheduler, size_from_model=bool(size_auto), **ints)
     return cfg.check()
 
 
@@ -144,12 +145,15 @@ def upscale_gallery_image(ws, path, scale: int = 2, model: str = "anime") -> Pat
 
 class GenerationJob:
     """:func:`kyara.generate.pipeline.generate` in a worker thread; :meth:`events` yields
-    ``("progress", step, total)`` from the pipeline's step callback, then ``("done", paths)`` or
-    ``("error", line)`` / ``("cancelled", line)``. :meth:`cancel` stops it between two steps."""
+    ``("progress", step, total)`` from the pipeline's step callback, with ``previews`` also
+    ``("preview", step, total, rgb)`` after it (the latent preview, ``[h/8, w/8, 3] uint8``), then
+    ``("done", paths)`` or ``("error", line)`` / ``("cancelled", line)``. :meth:`cancel` stops it
+    between two steps. The saved PNGs record the config as given (``previews`` is not part of an image)."""
 
-    def __init__(self, cfg, out_dir: Path) -> None:
+    def __init__(self, cfg, out_dir: Path, previews: bool = False) -> None:
         self.cfg = cfg
         self.out_dir = Path(out_dir)
+        self.previews = bool(previews)
         self._cancel = threading.Event()
         self._events: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -161,13 +165,19 @@ class GenerationJob:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def _progress(self, step: int, total: int, preview) -> None:
+        self._events.put(("progress", step, total))
+        if preview is not None:
+            self._events.put(("preview", step, total, preview))
+
     def _run(self) -> None:
         from kyara.generate.pipeline import GenerationCancelled, generate
 
+        cfg = self.cfg.replace(previews=True) if self.previews else self.cfg
         try:
             with _generate_lock:
-                result = generate(self.cfg, progress=lambda s, n, _p: self._events.put(("progress", s, n)),
-                                  cancel=self._cancel.is_set)
+                result = generate(cfg, progress=self._progress, cancel=self._cancel.is_set)
+            result.configs = [c.replace(previews=self.cfg.previews) for c in result.configs]
             paths = save_images(result, self.out_dir)
             self._events.put(("done", paths))
         except GenerationCancelled:
@@ -185,8 +195,20 @@ class GenerationJob:
                     return
                 continue
             yield ev
-            if ev[0] != "progress":
+            if ev[0] not in ("progress", "preview"):
                 return
+
+
+def preview_image(rgb, longest: int = 256):
+    """A latent preview ``[h, w, 3] uint8`` enlarged by a whole factor (nearest neighbour, so the
+    latent pixels stay sharp) to at most ``longest`` pixels on its long side, for the page."""
+    import numpy as np
+
+    a = np.asarray(rgb, dtype=np.uint8)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"preview has shape {a.shape}, expected [h, w, 3]")
+    k = max(1, int(longest) // max(a.shape[0], a.shape[1]))
+    return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
 
 
 def save_images(result, out_dir: Path) -> list[Path]:

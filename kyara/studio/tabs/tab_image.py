@@ -1,6 +1,6 @@
 """Image: diffusers with ControlNet (the Pose tab's condition or a pose reference picture), LoRA, the
-prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, progress, cancel, gallery
-with an Upscale button (Real-ESRGAN)."""
+prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, the size from the model (or
+width/height), progress with per-step latent previews, cancel, gallery with an Upscale button (Real-ESRGAN)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,8 @@ def build(ctx: TabContext, tab) -> None:
                                 elem_id="image-scheduler")
         seed = gr.Number(label="seed", value=0, precision=0, minimum=0, elem_id="image-seed")
         batch = gr.Slider(1, 8, value=1, step=1, label="batch", elem_id="image-batch")
+        size_auto = gr.Checkbox(True, label="size from the model (SD1.5/SD2 512, SDXL 1024); moving width or "
+                                "height turns it off", elem_id="image-size-auto")
         width = gr.Slider(64, 2048, value=512, step=8, label="width", elem_id="image-width")
         height = gr.Slider(64, 2048, value=512, step=8, label="height", elem_id="image-height")
     with gr.Row():
@@ -88,7 +90,10 @@ def build(ctx: TabContext, tab) -> None:
         stop = gr.Button("Cancel", variant="stop", elem_id="image-cancel")
     bar = gr.HTML(H.progress_html(0, 0, "idle"), elem_id="image-progress")
     status = gr.Markdown("", elem_id="image-status")
-    gallery = gr.Gallery(label="images", columns=4, height="auto", elem_id="image-gallery")
+    with gr.Row():
+        preview = gr.Image(label="preview (the latent at each step; the first image of the batch)", interactive=False,
+                           format="png", height=256, scale=1, elem_id="image-preview")
+        gallery = gr.Gallery(label="images", columns=4, height="auto", scale=3, elem_id="image-gallery")
     with gr.Row():
         up_scale = gr.Radio([str(s) for s in UPSCALE_SCALES], value="2", label="upscale", elem_id="image-upscale-scale")
         up_model = gr.Dropdown(list(UPSCALE_MODELS), value="anime", label="upscaler (Real-ESRGAN)",
@@ -109,6 +114,8 @@ def build(ctx: TabContext, tab) -> None:
         return _slider_update("steps", on, s), _slider_update("guidance", on, g), _slider_update("strength", on, c)
 
     wide.change(widen, [wide, steps, guidance, strength], [steps, guidance, strength], api_name=False)
+    for w in (width, height):  # a size picked by hand wins over the model's
+        w.change(lambda: False, None, size_auto, show_progress="hidden", api_name=False)
 
     def reference(path, backend, st, request: gr.Request):
         if path is None:
@@ -123,7 +130,8 @@ def build(ctx: TabContext, tab) -> None:
     detector.input(safe(reference, ref_outs, status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
                    api_name=False)
 
-    def run(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st, tg="off", sty=H.NO_STYLE, request: gr.Request = None):
+    def run(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st, tg="off", sty=H.NO_STYLE, auto=False,
+            request: gr.Request = None):
         sid = getattr(request, "session_hash", None) or "local"
         ws = ctx.ws_of(request)
         keep = gr.update()
@@ -133,28 +141,33 @@ def build(ctx: TabContext, tab) -> None:
                     st = dict(st, pose=H.pose_state("stand", st.get("character")))
                 prev = H.pose_preview(ws, st["pose"], None, 0.0, 0.0, st.get("character"))
                 st = dict(st, pose_files={k: str(v) for k, v in prev.files.items()})
-            cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty)
+            cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty,
+                                 size_auto=bool(auto))
         except Exception as exc:  # noqa: BLE001 - shown in the page
-            yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st
+            yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st, keep
             return
-        job = H.GenerationJob(cfg, ws.job_dir("image"))
+        job = H.GenerationJob(cfg, ws.job_dir("image"), previews=True)
         with _JOBS_LOCK:
             _JOBS[sid] = job
         job.start()
-        yield H.progress_html(0, cfg.steps, "loading the model"), "loading the model...", keep, keep, st
+        yield H.progress_html(0, cfg.steps, "loading the model"), "loading the model...", keep, keep, st, None
+        last = None  # the latest preview, sent again with the images (a client sees it in the final result)
         try:
             for ev in job.events():
                 if ev[0] == "progress":
-                    yield H.progress_html(ev[1], ev[2]), f"denoising step {ev[1]}/{ev[2]}", keep, keep, st
+                    yield H.progress_html(ev[1], ev[2]), f"denoising step {ev[1]}/{ev[2]}", keep, keep, st, keep
+                elif ev[0] == "preview":
+                    last = H.preview_image(ev[3])
+                    yield keep, keep, keep, keep, st, last
                 elif ev[0] == "done":
                     paths = [str(x) for x in ev[1]]
                     beside = H.save_pose_beside(job.out_dir, st.get("pose_files")) if c == "openpose" else []
                     downloads = paths + [str(x) for x in beside]
                     st = dict(st, images=paths, downloads=downloads)  # what Upscale works on (server paths)
                     yield (H.progress_html(1, 1, f"done, {len(paths)} image(s)"), f"wrote {len(paths)} image(s)",
-                           paths, downloads, st)
+                           paths, downloads, st, last)
                 else:
-                    yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st
+                    yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st, keep
         finally:
             job.cancel()  # a closed page stops its generation at the next step
             with _JOBS_LOCK:
@@ -182,7 +195,8 @@ def build(ctx: TabContext, tab) -> None:
         return st["images"], st["downloads"], f"wrote {out.name} (x{scale}, {model_name})", st
 
     go.click(run, [prompt, negative, model, control, control_model, strength, loras, steps, guidance, scheduler,
-                   seed, batch, width, height, state, tags_mode, style], [bar, status, gallery, files, state],
+                   seed, batch, width, height, state, tags_mode, style, size_auto],
+             [bar, status, gallery, files, state, preview],
              concurrency_id="generate", concurrency_limit=1, show_progress="hidden", api_name="generate")
     stop.click(cancel, None, status, concurrency_limit=None, show_progress="hidden", api_name="cancel")
     gallery.select(pick, None, selected, api_name=False)
