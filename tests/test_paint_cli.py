@@ -77,3 +77,24 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="no paint.json"):
         evaluate_paint(tmp_path)
     assert np.isfinite(figures["consistency"])
+
+
+@pytest.mark.slow
+def test_create_with_a_model_paints_after_the_usual_files(tmp_path, capsys):
+    pytest.importorskip("xatlas")
+    from kyara.export.gltf import read_glb
+
+    out = tmp_path / "girl"
+    code = run(["create", "a girl in a sailor uniform", "--model", "tiny", "--views", "4", "--steps", "2",
+                "--view-size", "64", "--size", "64", "--frames", "2", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "painted 4 views x 2 steps" in captured.out
+    for name in ("character.json", "avatar_print.stl", "conditions/front_openpose.png", "sheet/ref0.png",
+                 "texture.png", "avatar.vrm", "front.png", "turntable.gif", "views/view3.png", "paint.json"):
+        assert (out / name).is_file(), name
+    gltf, _ = read_glb((out / "avatar.vrm").read_bytes())
+    assert "painted_base" in {t["name"] for t in gltf["textures"]}  # the painted avatar replaced the plain one
+    rep = json.loads((out / "paint.json").read_text())
+    assert rep["character"] == str((out / "character.json").resolve())
+    assert rep["prompts"][0].startswith("front view of a girl in a sailor uniform")
