@@ -155,3 +155,35 @@ def test_three_vrm_loads_the_painted_avatar(painted):
     assert r["missingRequired"] == [] and len(r["humanBones"]) == 55
     assert r["mtoon"] > 0 and r["other"] == 0
     assert r["morphMove"]["blink"] == pytest.approx(0.004, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_reference_attention_reaches_other_views_only_in_the_first_steps():
+    """The front view's keys reach the other views' self-attention while the reference is on (step 0
+    of 2 here), and not after; without the processors no view sees another; the U-Net gets its own
+    processors back."""
+    from kyara.generate.prompts import encode_prompts
+    from kyara.paint.backend import diffusion_predictor, load_painter, reference_attention
+
+    img = _image(controlnets=())
+    pipe, cns, xl = load_painter(img)
+    emb = [encode_prompts(pipe, p, img.negative_prompt, 1) for p in ("front view of a girl", "back view of a girl")]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 4, 8, 8)).astype(np.float32)
+    y = x.copy()
+    y[0] = rng.normal(size=(4, 8, 8))  # another front view
+    before = dict(pipe.unet.attn_processors)
+    state, restore = reference_attention(pipe.unet)
+    try:
+        eps = diffusion_predictor(pipe, [], (), emb, [], 7.5, 2, xl, 64, reference=0, reference_steps=1,
+                                  reference_state=state)
+        on_x, on_y = eps(x, 500, 0), eps(y, 500, 0)
+        off_x, off_y = eps(x, 500, 1), eps(y, 500, 1)
+    finally:
+        restore()
+    assert not np.allclose(on_x[1], on_y[1])  # step 0: the back view reads the front view's keys
+    assert np.allclose(off_x[1], off_y[1], atol=1e-6)  # step 1: it does not
+    plain = diffusion_predictor(pipe, [], (), emb, [], 7.5, 2, xl, 64)
+    assert np.allclose(plain(x, 500, 0)[1], plain(y, 500, 0)[1], atol=1e-6)
+    assert np.allclose(plain(x, 500, 1), off_x, atol=1e-6)  # off = the plain U-Net
+    assert {k: type(v) for k, v in pipe.unet.attn_processors.items()} == {k: type(v) for k, v in before.items()}

@@ -12,7 +12,9 @@ What one run does (every step a function here or in the foundation modules):
    once (:func:`kyara.generate.prompts.encode_prompts`);
 4. :func:`diffusion_predictor`: ``eps(x [N, 4, h, w], t, step)`` with classifier-free guidance
    (``[uncond; cond]`` in one batch) and the ControlNets' residuals, active from ``start`` to ``end``
-   of the steps as diffusers counts them; v-prediction models are turned into noise predictions;
+   of the steps as diffusers counts them; v-prediction models are turned into noise predictions; in
+   the first ``reference_fraction`` (1/4) of the steps every view's self-attention also reads the
+   front view's keys and values (:func:`reference_attention`), against a face painted on the back;
 5. latent buffers at ``view_size / 8`` with **nearest** texel sampling (renders of unit noise stay
    unit noise, docs/paint.md), baked through the full-size buffers' footprint
    (:class:`kyara.paint.bake.FootprintViews`: views meet on the texels they share) into a latent
@@ -55,6 +57,7 @@ class PaintConfig:
     sync_fraction: float = 0.8
     final_power: float = 6.0
     palette: int = 8  # colours per material island (anime finish); 0 = no snapping
+    reference_fraction: float = 0.25  # first share of the steps in which every view also attends to the front view
 
     def check(self) -> "PaintConfig":
         from kyara.paint.uv import MAX_SIZE, MIN_SIZE
@@ -82,8 +85,9 @@ class PaintConfig:
         bad = [k for k in kinds if k not in CONDITION_KINDS]
         if bad:
             raise ValueError(f"ControlNet kind '{bad[0]}' cannot paint, expected one of {', '.join(CONDITION_KINDS)}")
-        if not 0.0 <= float(self.sync_fraction) <= 1.0:
-            raise ValueError(f"sync fraction {self.sync_fraction} is out of range, expected 0..1")
+        for name, v in (("sync fraction", self.sync_fraction), ("reference fraction", self.reference_fraction)):
+            if not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"{name} {v} is out of range, expected 0..1")
         return self
 
     @property
@@ -185,15 +189,55 @@ def _ddim_schedule(scheduler_config: dict):
                         int(scheduler_config.get("steps_offset", 1)))
 
 
+class _Reference:
+    """What the reference-attention processors read at a U-Net call: ``rows`` (``[B]`` long, the
+    batch row of each row's reference view) or None (off)."""
+
+    rows = None
+
+
+class ReferenceAttnProcessor:
+    """Self-attention whose keys and values also come from a reference view: each batch row attends
+    to its own tokens and to its reference row's (``state.rows``), the front view's during the first
+    steps, so a detail the front view decides (the face) reaches the other views' attention instead of
+    being invented again on the back. Off (``state.rows is None``) it is ``inner`` unchanged."""
+
+    def __init__(self, inner, state: _Reference) -> None:
+        self.inner = inner
+        self.state = state
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None,
+                 *args, **kwargs):
+        import torch
+
+        rows = self.state.rows
+        if rows is not None and encoder_hidden_states is None and hidden_states.ndim == 3:
+            encoder_hidden_states = torch.cat([hidden_states, hidden_states[rows]], dim=1)  # [B, 2L, C]
+        return self.inner(attn, hidden_states, encoder_hidden_states, attention_mask, temb, *args, **kwargs)
+
+
+def reference_attention(unet):
+    """Wrap every self-attention processor of ``unet`` (``attn1``) in :class:`ReferenceAttnProcessor`;
+    returns ``(state, restore)``: set ``state.rows`` per call, ``restore()`` puts the old ones back
+    (the U-Net is shared by the process' model cache)."""
+    old = dict(unet.attn_processors)
+    state = _Reference()
+    unet.set_attn_processor({k: ReferenceAttnProcessor(v, state) if ".attn1." in k else v for k, v in old.items()})
+    return state, lambda: unet.set_attn_processor(old)
+
+
 def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: list[dict], conditions: list,
                         guidance: float, steps: int, xl: bool, view_size: int,
-                        cancel: Callable[[], bool] | None = None) -> Callable:
+                        cancel: Callable[[], bool] | None = None, reference: int | None = None,
+                        reference_steps: int = 0, reference_state: _Reference | None = None) -> Callable:
     """``eps(x [N, 4, h, w] float32, t, step) -> [N, 4, h, w]`` for :func:`~kyara.paint.sync.sync_paint`.
 
     ``embeds[i]``: view i's :func:`~kyara.generate.prompts.encode_prompts` output; ``conditions[c]``:
     ``[N, H, W, 3] uint8`` images of ControlNet ``controlnets[c]`` (``specs[c]``: strength, start,
     end). Views whose embeddings have the same shape share one U-Net call; classifier-free guidance
-    with ``guidance`` (1 = none). Calls ``cancel()`` before every step.
+    with ``guidance`` (1 = none). With ``reference_state`` (:func:`reference_attention`), every view
+    of a call that holds view ``reference`` also attends to it in the first ``reference_steps`` steps.
+    Calls ``cancel()`` before every step.
     """
     import torch
 
@@ -224,6 +268,10 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
                 pos = stacked(idx, "prompt_embeds")
                 neg = stacked(idx, "negative_prompt_embeds")
                 inp = torch.cat([lat, lat]) if cfg else lat
+                if reference_state is not None:
+                    use = reference is not None and step < reference_steps and reference in idx
+                    ref = torch.tensor([idx.index(reference)] * len(idx)) if use else None
+                    reference_state.rows = (torch.cat([ref, ref + len(idx)]) if cfg else ref) if use else None
                 hid = torch.cat([neg, pos]) if cfg else pos
                 tt = torch.full((len(inp),), int(t), device=device, dtype=torch.long)
                 added = None
@@ -248,6 +296,8 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
                 if cfg:
                     u, c_ = pred.chunk(2)
                     pred = u + guidance * (c_ - u)
+                if reference_state is not None:
+                    reference_state.rows = None  # the ControlNets and other callers see plain attention
                 if vpred:  # v = sqrt(a) eps - sqrt(1 - a) x0  ->  eps = sqrt(a) v + sqrt(1 - a) x_t
                     a = float(alphas[int(t)])
                     pred = np.sqrt(a) * pred + np.sqrt(1.0 - a) * lat.float()
@@ -366,13 +416,22 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
         if p not in cache:
             cache[p] = encode_prompts(pipe, p, img.negative_prompt, img.clip_skip, xl=xl)
         embeds.append(cache[p])
+    ref_steps = int(round(cfg.reference_fraction * img.steps))
+    front = int(np.argmin(np.minimum(views.azimuth_deg, 360.0 - views.azimuth_deg)
+                          + 1000.0 * (np.asarray(views.kind) != "around")))  # the around view nearest azimuth 0
+    state, restore = reference_attention(pipe.unet) if ref_steps > 0 and len(prompts) > 1 else (None, None)
     eps = diffusion_predictor(pipe, cns, img.controlnets, embeds, [conds[k] for k in kinds], img.guidance,
-                              img.steps, xl, size, cancel)
+                              img.steps, xl, size, cancel, reference=front, reference_steps=ref_steps,
+                              reference_state=state)
     torch.manual_seed(img.seed)
     sync_cfg = SyncConfig(steps=img.steps, sync_fraction=cfg.sync_fraction, final_power=cfg.final_power,
                           seed=int(img.seed % 2**32))
-    res = sync_paint(maps, eps, 4, sync_cfg, chart_texels=lat_chart,
-                     schedule=_ddim_schedule(dict(pipe.scheduler.config)), progress=progress)
+    try:
+        res = sync_paint(maps, eps, 4, sync_cfg, chart_texels=lat_chart,
+                         schedule=_ddim_schedule(dict(pipe.scheduler.config)), progress=progress)
+    finally:
+        if restore is not None:
+            restore()
     secs["sample"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rgb = _decode(pipe, res.views)  # [N, H, W, 3] uint8
