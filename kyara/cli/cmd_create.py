@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
         view_size: Optional[int] = typer.Option(None, "--view-size", help="with --model: side of each painted "
                                                                           "view, pixels (default 512)"),
     ) -> None:
-        """Create a character: character.json, front/side/back previews, turntable.gif and ControlNet/CoNR conditions."""
+        """Create a character: character.json, front/side/back previews, turntable.gif and ControlNet/CoNR conditions;
+        with --model, then paint it (texture.png, painted avatar.vrm and previews, views/; see kyara paint)."""
         from rich.console import Console
 
         from kyara.character.create import create_character, prepare_out_dir
