@@ -59,3 +59,23 @@ def test_footprint_shapes_are_checked(gl):
     lat = render_buffers(atlas, v, paint_cameras(v, (16, 16), seed=0).cameras, part)
     with pytest.raises(ValueError, match="full-size buffers"):
         footprint_views(lat, lat, 32)
+
+
+def test_footprint_bake_equals_the_loop_reference(gl):
+    pytest.importorskip("xatlas")
+    from kyara.paint.bake import footprint_bake_reference, footprint_views
+    from kyara.paint.buffers import render_buffers
+    from kyara.paint.cameras import PaintCameraConfig, paint_cameras
+    from kyara.paint.uv import build_atlas
+
+    v, f, part = toy_mesh()
+    atlas = build_atlas(v, f, 64)
+    cfg = PaintCameraConfig(around=3, high=0)
+    lat = render_buffers(atlas, v, paint_cameras(v, (8, 8), seed=0, config=cfg).cameras, part)
+    full = render_buffers(atlas, v, paint_cameras(v, (32, 32), seed=0, config=cfg).cameras, part)
+    fp = footprint_views(lat, full, 24, factor=4)
+    views = np.random.default_rng(3).normal(size=lat.shape + (2,))
+    for power in (0.0, 3.0):
+        fast = fp.bake(views, power)
+        ref = footprint_bake_reference(lat, full, views, 24, power, factor=4)
+        assert np.allclose(fast.weight, ref.weight, atol=1e-5) and np.allclose(fast.texture, ref.texture, atol=1e-5)

@@ -287,6 +287,34 @@ def project_reference(buffers: ViewBuffers, texture: np.ndarray, sampling: str =
     return out
 
 
+def footprint_bake_reference(latent: ViewBuffers, full: ViewBuffers, views: np.ndarray, size: int, power: float,
+                             factor: int = 8) -> Bake:
+    """Slow reference of :meth:`FootprintViews.bake`: every visible latent pixel adds its value to the
+    texel it reads (nearest), and once more for each visible full-size pixel of its block, to that
+    pixel's nearest texel; weights ``cosine ** power`` of the latent pixel."""
+    x = np.asarray(views, dtype=np.float64)
+    num = np.zeros((size, size, x.shape[-1]))
+    den = np.zeros((size, size))
+    n, h, w = latent.shape
+    for k in range(n):
+        for y in range(h):
+            for xx in range(w):
+                if not latent.visible[k, y, xx]:
+                    continue
+                c = float(latent.cosine[k, y, xx])
+                pw = 1.0 if power == 0 else c ** power
+                taps = [_taps_reference(*map(float, latent.uv[k, y, xx]), size, "nearest")[0]]
+                for fy in range(y * factor, (y + 1) * factor):
+                    for fx in range(xx * factor, (xx + 1) * factor):
+                        if full.visible[k, fy, fx]:
+                            taps.append(_taps_reference(*map(float, full.uv[k, fy, fx]), size, "nearest")[0])
+                for j, i, _ in taps:
+                    num[j, i] += pw * x[k, y, xx]
+                    den[j, i] += pw
+    tex = np.where(den[..., None] > 0, num / np.where(den > 0, den, 1.0)[..., None], 0.0)
+    return Bake(tex.astype(np.float32), den.astype(np.float32))
+
+
 def bake_reference(buffers: ViewBuffers, views: np.ndarray, size: int, power: float,
                    sampling: str = "bilinear") -> Bake:
     """Slow reference of :meth:`TextureViews.bake`: per-texel sums accumulated pixel by pixel."""
