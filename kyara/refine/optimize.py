@@ -10,7 +10,9 @@ iteration, will render buffers per iteration instead).
 One iteration (:func:`refine_step` is the pure part):
 
 1. draw view indices, timesteps (:class:`~kyara.refine.sds.TimestepSchedule` at progress
-   ``i / iters``) and noise from one seeded ``torch.Generator``;
+   ``i / iters``) and noise from a ``torch.Generator`` seeded by ``(seed, i)`` alone
+   (:func:`iteration_draws`), so iteration ``i`` draws the same whether or not the run was resumed
+   (:mod:`kyara.refine.recipe` runs the loop in :mod:`kyara.train`'s harness);
 2. render the views of the texture (:func:`kyara.refine.texture.lookup`, optionally shaded by
    :func:`~kyara.refine.texture.headlight_toon`);
 3. ``loss = sds_weight * SDS(encoder(render)) + cel_weight * E_cel(render)``
@@ -96,6 +98,21 @@ class RefineResult:
     seconds: float
 
 
+def iteration_draws(seed: int, i: int, pool: int, config: RefineConfig):
+    """Iteration ``i``'s randomness, a pure function of ``(seed, i)``: ``(views [B] int64 pool indices,
+    t [B] int64 timesteps, generator)`` with ``B = config.views_per_iter``; the generator then draws
+    the SDS noise."""
+    import torch
+
+    from kyara.refine.sds import sample_timesteps
+
+    state = int(np.random.SeedSequence([int(seed), int(i)]).generate_state(2, np.uint64)[0] >> 1)
+    gen = torch.Generator().manual_seed(state)
+    views = torch.randint(0, int(pool), (config.views_per_iter,), generator=gen)
+    t = sample_timesteps(config.schedule, config.views_per_iter, i / max(config.iters - 1, 1), gen)
+    return views, t, gen
+
+
 def refine_step(texture: torch.Tensor, uv: torch.Tensor, visible: torch.Tensor, cosine: torch.Tensor,
                 part: torch.Tensor, views: torch.Tensor, t: torch.Tensor, noise_fn: Callable,
                 predictor: NoisePredictor, encoder: Encoder, acp: torch.Tensor,
@@ -138,7 +155,7 @@ def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, pre
     ``on_step(i, texture)`` is called after each step (progress, checkpoints)."""
     import torch
 
-    from kyara.refine.sds import alphas_cumprod, sample_timesteps
+    from kyara.refine.sds import alphas_cumprod
     from kyara.refine.texture import buffers_to_torch
 
     cfg = config or RefineConfig()
@@ -154,18 +171,16 @@ def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, pre
     m = visible.shape[0]
     enc = encoder or (lambda x: x)
     acp = alphas_cumprod()
-    gen = torch.Generator().manual_seed(int(cfg.seed))
     tex.requires_grad_(True)
     opt = torch.optim.Adam([tex], lr=cfg.lr, betas=cfg.betas)
     rms = np.zeros(cfg.iters)
     cel = np.zeros(cfg.iters)
     start = time.perf_counter()
     for i in range(cfg.iters):
-        views = torch.randint(0, m, (cfg.views_per_iter,), generator=gen)
-        t = sample_timesteps(cfg.schedule, cfg.views_per_iter, i / max(cfg.iters - 1, 1), gen)
+        views, t, gen = iteration_draws(cfg.seed, i, m, cfg)
         opt.zero_grad(set_to_none=True)
         loss, rms[i], cel[i] = refine_step(tex, uv, visible, cosine, part, views, t,
-                                           lambda shape: torch.randn(shape, generator=gen),
+                                           lambda shape, g=gen: torch.randn(shape, generator=g),
                                            predictor, enc, acp, cfg)
         loss.backward()
         opt.step()
