@@ -187,3 +187,27 @@ def test_reference_attention_reaches_other_views_only_in_the_first_steps():
     assert np.allclose(plain(x, 500, 0)[1], plain(y, 500, 0)[1], atol=1e-6)
     assert np.allclose(plain(x, 500, 1), off_x, atol=1e-6)  # off = the plain U-Net
     assert {k: type(v) for k, v in pipe.unet.attn_processors.items()} == {k: type(v) for k, v in before.items()}
+
+
+@pytest.mark.slow
+def test_view_conditions_are_kyara_image_conditions(gl):
+    """For the camera `kyara image --character` uses, the painting conditions are the very images
+    kyara.generate.conditions draws (OpenPose with occlusion, depth, normal, lineart)."""
+    from kyara.avatar import avatar_pose, character_body
+    from kyara.generate.conditions import condition_images
+    from kyara.paint.backend import view_conditions
+    from kyara.pose.views import pose_camera
+
+    c = synthetic_character()
+    skel = character_body(c)
+    pose = avatar_pose("stand", skel)
+    cam = pose_camera(skel.pose(pose)[0], "front", (64, 64))
+    kinds = ("openpose", "depth", "normal", "lineart")
+    ours = view_conditions(c, pose, [cam, cam], kinds)
+    theirs = condition_images(kinds, character=c, view="front", size=(64, 64))
+    for k in kinds:
+        assert ours[k].shape == (2, 64, 64, 3) and ours[k].dtype == np.uint8
+        assert np.array_equal(ours[k][0], theirs[k]) and np.array_equal(ours[k][1], theirs[k]), k
+        assert ours[k].any(), k
+    with pytest.raises(ValueError, match="canny"):
+        view_conditions(c, pose, [cam], ("canny",))
