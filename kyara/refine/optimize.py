@@ -32,14 +32,17 @@ import numpy as np
 
 from kyara.refine.cel import CelConfig
 from kyara.refine.sds import DREAMWALTZ_G, METHODS, NoisePredictor, TimestepSchedule
+from kyara.render.toon import ToonStyle
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from kyara.paint.buffers import ViewBuffers
+    from kyara.refine.shading import Frames
     from kyara.render.camera import OrbitViews
 
 Encoder = Callable[["torch.Tensor"], "torch.Tensor"]  # images [B, C, H, W] -> latents [B, C', h, w]
+SHADINGS = ("none", "headlight", "toon")
 
 
 def refine_cameras(vertices: np.ndarray, n: int, size: tuple[int, int], seed: int = 0,
@@ -71,7 +74,12 @@ class RefineConfig:
     sds_weight: float = 1.0
     cel_weight: float = 0.0  # 0: no cel-shading term
     cel: CelConfig = field(default_factory=CelConfig)
-    shade: bool = False  # render through headlight_toon (needs the buffers' cosine) before encoder and cel loss
+    # how renders are shaded before the encoder and the cel loss: "none" (albedo), "headlight"
+    # (headlight_toon from the buffers' cosine) or "toon" (toon_shade with `toon`, normal-mapped when a
+    # normal texture is refined; needs the pool's surface frames)
+    shading: str = "none"
+    toon: ToonStyle = field(default_factory=lambda: ToonStyle(rim_color=(0.0, 0.0, 0.0), shading_toony=0.3))
+    shade_factor: float = 0.6  # toon shading: shade colour = albedo * this
     background: float = 0.5  # value of the pixels off the mesh
     clamp: tuple[float, float] | None = (0.0, 1.0)  # texture range after every step; None = free
 
@@ -80,6 +88,8 @@ class RefineConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} {v!r} must be an integer >= 1")
+        if self.shading not in SHADINGS:
+            raise ValueError(f"shading {self.shading!r} is unknown, expected one of {', '.join(SHADINGS)}")
         if self.method not in METHODS:
             raise ValueError(f"method {self.method!r} is unknown, expected one of {', '.join(METHODS)}")
         for name in ("lr", "sds_weight", "cel_weight"):
@@ -93,6 +103,7 @@ class RefineResult:
     """A refined texture and how the run went."""
 
     texture: torch.Tensor  # [C, T, T] float32, detached
+    normal: torch.Tensor | None  # [3, T', T'] the refined normal texture (None when none was refined)
     sds_grad_norm: np.ndarray  # [iters] RMS of the score-distillation gradient per iteration
     cel: np.ndarray  # [iters] E_cel per iteration (0 when cel_weight is 0)
     seconds: float
@@ -113,21 +124,75 @@ def iteration_draws(seed: int, i: int, pool: int, config: RefineConfig):
     return views, t, gen
 
 
-def refine_step(texture: torch.Tensor, uv: torch.Tensor, visible: torch.Tensor, cosine: torch.Tensor,
-                part: torch.Tensor, views: torch.Tensor, t: torch.Tensor, noise_fn: Callable,
-                predictor: NoisePredictor, encoder: Encoder, acp: torch.Tensor,
-                config: RefineConfig) -> tuple[torch.Tensor, float, float]:
-    """The loss of one iteration on the views ``views [B]`` of the pool (buffers ``uv [M, H, W, 2]``,
-    ``visible``/``cosine``/``part [M, H, W]``) at timesteps ``t [B]``: ``(loss, sds_rms, cel)``.
-    ``noise_fn(shape)`` draws the SDS noise once the latents' shape is known."""
-    from kyara.refine.cel import cel_loss
-    from kyara.refine.sds import ism_loss, sds_loss
+@dataclass(frozen=True, eq=False)
+class Pool:
+    """The camera pool as tensors (M views of H x W)."""
+
+    uv: torch.Tensor  # [M, H, W, 2] glTF UV
+    visible: torch.Tensor  # [M, H, W] bool
+    cosine: torch.Tensor  # [M, H, W]
+    part: torch.Tensor  # [M, H, W] int64
+    frames: tuple | None = None  # (normal, tangent, bitangent) each [M, 3, H, W] world, or None
+    rotation: torch.Tensor | None = None  # [M, 3, 3] world -> camera (Camera.view) rotations, with frames
+
+
+def make_pool(buffers: ViewBuffers, frames: Frames | None = None) -> Pool:
+    """:class:`Pool` of :class:`~kyara.paint.buffers.ViewBuffers` and, for ``shading="toon"``, the same
+    cameras' :class:`~kyara.refine.shading.Frames` (:func:`kyara.refine.shading.render_frames`)."""
+    import torch
+
+    from kyara.refine.texture import buffers_to_torch
+
+    uv, vis = buffers_to_torch(buffers)
+    fr = rot = None
+    if frames is not None:
+        if not np.array_equal(frames.visible, buffers.visible):
+            raise ValueError("frames and buffers differ in which pixels show the mesh: render both from one "
+                             "mesh and the same cameras")
+        fr = tuple(torch.as_tensor(np.asarray(a)).permute(0, 3, 1, 2).contiguous()
+                   for a in (frames.normal, frames.tangent, frames.bitangent))
+        rot = torch.as_tensor(np.stack([np.asarray(c.view, np.float64)[:3, :3] for c in buffers.cameras]),
+                              dtype=torch.float32)
+    return Pool(uv, vis, torch.as_tensor(np.asarray(buffers.cosine), dtype=torch.float32),
+                torch.as_tensor(np.asarray(buffers.part), dtype=torch.int64), fr, rot)
+
+
+def render_pool(texture: torch.Tensor, normal: torch.Tensor | None, pool: Pool, views: torch.Tensor,
+                config: RefineConfig) -> torch.Tensor:
+    """The shaded renders ``[B, C, H, W]`` of pool views ``views [B]`` (``config.shading``); ``normal``
+    ``[3, T', T']`` is the tangent-space normal texture of ``"toon"`` shading (None: the surface normals)."""
+    import torch
+
+    from kyara.refine.shading import perturb_normals, toon_shade
     from kyara.refine.texture import headlight_toon, lookup
 
-    vis = visible[views]
-    img = lookup(texture, uv[views], vis, config.background)  # [B, C, H, W]
-    if config.shade:
-        img = headlight_toon(img, cosine[views])
+    vis = pool.visible[views]
+    img = lookup(texture, pool.uv[views], vis, config.background)  # [B, C, H, W]
+    if config.shading == "headlight":
+        return headlight_toon(img, pool.cosine[views])
+    if config.shading == "toon":
+        if pool.frames is None:
+            raise ValueError('shading="toon" needs the pool\'s surface frames (make_pool(buffers, frames))')
+        nrm, tan, bit = (f[views] for f in pool.frames)
+        if normal is not None:
+            nrm = perturb_normals(nrm, tan, bit, lookup(normal, pool.uv[views], vis, 0.5))
+        cam = torch.einsum("nij,njhw->nihw", pool.rotation[views], nrm)
+        lit = toon_shade(cam, img, img * config.shade_factor, config.toon)
+        bg = torch.full_like(img, config.background)
+        return torch.where(vis.unsqueeze(1), lit, bg)
+    return img
+
+
+def refine_step(texture: torch.Tensor, normal: torch.Tensor | None, pool: Pool, views: torch.Tensor,
+                t: torch.Tensor, noise_fn: Callable, predictor: NoisePredictor, encoder: Encoder,
+                acp: torch.Tensor, config: RefineConfig) -> tuple[torch.Tensor, float, float]:
+    """The loss of one iteration on the pool views ``views [B]`` at timesteps ``t [B]``:
+    ``(loss, sds_rms, cel)``. ``noise_fn(shape)`` draws the SDS noise once the latents' shape is known."""
+    from kyara.refine.cel import cel_loss
+    from kyara.refine.sds import ism_loss, sds_loss
+
+    vis = pool.visible[views]
+    img = render_pool(texture, normal, pool, views, config)
     loss = img.sum() * 0.0
     rms = 0.0
     if config.sds_weight > 0:
@@ -140,7 +205,7 @@ def refine_step(texture: torch.Tensor, uv: torch.Tensor, visible: torch.Tensor, 
         rms = float(out.grad.pow(2).mean().sqrt())
     cel = 0.0
     if config.cel_weight > 0:
-        terms = cel_loss(img, vis, part[views], config.cel)
+        terms = cel_loss(img, vis, pool.part[views], config.cel)
         loss = loss + config.cel_weight * terms.total
         cel = float(terms.total.detach())
     return loss, rms, cel
@@ -148,45 +213,62 @@ def refine_step(texture: torch.Tensor, uv: torch.Tensor, visible: torch.Tensor, 
 
 def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, predictor: NoisePredictor,
                    encoder: Encoder | None = None, config: RefineConfig | None = None,
-                   on_step: Callable[[int, torch.Tensor], None] | None = None) -> RefineResult:
+                   on_step: Callable[[int, torch.Tensor], None] | None = None,
+                   normal: np.ndarray | torch.Tensor | None = None, frames: Frames | None = None) -> RefineResult:
     """Refine ``texture [C, T, T]`` (channels first, glTF rows) seen through the pool ``buffers``
     (:class:`~kyara.paint.buffers.ViewBuffers`, M views) against ``predictor(x_t, t, view) -> eps``,
     ``view`` the pool index of each latent; ``encoder`` maps renders to latents (None: identity).
+    With ``shading="toon"``, ``frames`` are the pool's surface frames and ``normal [3, T', T']`` (in
+    [0, 1], flat = (0.5, 0.5, 1)) a tangent-space normal texture refined alongside.
     ``on_step(i, texture)`` is called after each step (progress, checkpoints)."""
     import torch
 
     from kyara.refine.sds import alphas_cumprod
-    from kyara.refine.texture import buffers_to_torch
 
     cfg = config or RefineConfig()
-    tex = torch.as_tensor(np.asarray(texture) if not torch.is_tensor(texture) else texture.detach(),
-                          dtype=torch.float32).clone()
-    if tex.ndim != 3 or tex.shape[1] != tex.shape[2] or not torch.isfinite(tex).all():
-        raise ValueError(f"texture has shape {tuple(tex.shape)}, expected a finite [C, T, T] array")
+    tex = _texture(texture, "texture")
     if cfg.cel_weight > 0 and tex.shape[0] not in (1, 3):
         raise ValueError(f"the cel-shading loss needs 1 or 3 channels, the texture has {tex.shape[0]}")
-    uv, visible = buffers_to_torch(buffers)
-    cosine = torch.as_tensor(np.asarray(buffers.cosine), dtype=torch.float32)
-    part = torch.as_tensor(np.asarray(buffers.part), dtype=torch.int64)
-    m = visible.shape[0]
+    nrm = None
+    if normal is not None:
+        nrm = _texture(normal, "normal texture")
+        if nrm.shape[0] != 3 or cfg.shading != "toon" or tex.shape[0] != 3:
+            raise ValueError(f"a normal texture needs 3 channels (has {nrm.shape[0]}), shading='toon' "
+                             f"(is {cfg.shading!r}) and an RGB albedo (has {tex.shape[0]} channels)")
+    pool = make_pool(buffers, frames)
+    m = pool.visible.shape[0]
     enc = encoder or (lambda x: x)
     acp = alphas_cumprod()
-    tex.requires_grad_(True)
-    opt = torch.optim.Adam([tex], lr=cfg.lr, betas=cfg.betas)
+    params = [tex] + ([nrm] if nrm is not None else [])
+    for p in params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
     rms = np.zeros(cfg.iters)
     cel = np.zeros(cfg.iters)
     start = time.perf_counter()
     for i in range(cfg.iters):
         views, t, gen = iteration_draws(cfg.seed, i, m, cfg)
         opt.zero_grad(set_to_none=True)
-        loss, rms[i], cel[i] = refine_step(tex, uv, visible, cosine, part, views, t,
+        loss, rms[i], cel[i] = refine_step(tex, nrm, pool, views, t,
                                            lambda shape, g=gen: torch.randn(shape, generator=g),
                                            predictor, enc, acp, cfg)
         loss.backward()
         opt.step()
-        if cfg.clamp is not None:
-            with torch.no_grad():
+        with torch.no_grad():
+            if cfg.clamp is not None:
                 tex.clamp_(*cfg.clamp)
+            if nrm is not None:
+                nrm.clamp_(0.0, 1.0)
         if on_step is not None:
             on_step(i, tex.detach())
-    return RefineResult(tex.detach(), rms, cel, time.perf_counter() - start)
+    return RefineResult(tex.detach(), None if nrm is None else nrm.detach(), rms, cel, time.perf_counter() - start)
+
+
+def _texture(texture, name: str):
+    import torch
+
+    t = torch.as_tensor(np.asarray(texture) if not torch.is_tensor(texture) else texture.detach(),
+                        dtype=torch.float32).clone()
+    if t.ndim != 3 or t.shape[1] != t.shape[2] or not torch.isfinite(t).all():
+        raise ValueError(f"{name} has shape {tuple(t.shape)}, expected a finite [C, T, T] array")
+    return t

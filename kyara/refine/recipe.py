@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from kyara.paint.buffers import ViewBuffers
+    from kyara.refine.shading import Frames
     from kyara.train.harness import TrainResult
 
 KIND = "refine-texture"
@@ -48,6 +49,8 @@ class RefineRecipe:
     refine: RefineConfig
     encoder: Encoder | None = None  # renders -> latents; None = identity
     validate_fn: Callable | None = None  # texture [C, T, T] -> {name: float} at validation
+    normal: np.ndarray | None = None  # [3, T', T'] starting normal texture (refined too; shading="toon")
+    frames: Frames | None = None  # the pool's surface frames (shading="toon")
     kind: str = KIND
 
     def __post_init__(self) -> None:
@@ -55,6 +58,12 @@ class RefineRecipe:
         if a.ndim != 3 or a.shape[1] != a.shape[2] or not np.all(np.isfinite(a)):
             raise ValueError(f"init texture has shape {a.shape}, expected a finite [C, T, T] array")
         self.init = a
+        if self.normal is not None:
+            nm = np.asarray(self.normal, dtype=np.float32)
+            if nm.ndim != 3 or nm.shape[0] != 3 or nm.shape[1] != nm.shape[2] or self.refine.shading != "toon":
+                raise ValueError(f"normal texture has shape {nm.shape} with shading {self.refine.shading!r}, "
+                                 "expected [3, T, T] and shading='toon'")
+            self.normal = nm
         self.model = None
         self._pool = None
 
@@ -63,8 +72,8 @@ class RefineRecipe:
         cfg = asdict(self.refine)
         cfg.pop("lr")
         cfg.pop("betas")
-        cfg.update(channels=int(self.init.shape[0]), size=int(self.init.shape[1]),
-                   pool=list(self.buffers.shape))
+        cfg.update(channels=int(self.init.shape[0]), size=int(self.init.shape[1]), pool=list(self.buffers.shape),
+                   normal_size=None if self.normal is None else int(self.normal.shape[1]))
         return json.loads(json.dumps(cfg))  # tuples -> lists, as the checkpoint stores them
 
     def build(self, config: dict):
@@ -72,20 +81,17 @@ class RefineRecipe:
 
         m = torch.nn.Module()
         m.register_parameter("albedo", torch.nn.Parameter(torch.as_tensor(self.init.copy())))
+        if self.normal is not None:
+            m.register_parameter("normal", torch.nn.Parameter(torch.as_tensor(self.normal.copy())))
         self.model = m
         return m
 
     def _tensors(self):
         if self._pool is None:
-            import torch
-
+            from kyara.refine.optimize import make_pool
             from kyara.refine.sds import alphas_cumprod
-            from kyara.refine.texture import buffers_to_torch
 
-            uv, vis = buffers_to_torch(self.buffers)
-            self._pool = dict(uv=uv, visible=vis, cosine=torch.as_tensor(np.asarray(self.buffers.cosine)),
-                              part=torch.as_tensor(np.asarray(self.buffers.part), dtype=torch.int64),
-                              acp=alphas_cumprod())
+            self._pool = (make_pool(self.buffers, self.frames), alphas_cumprod())
         return self._pool
 
     def batch(self, step: int) -> dict:
@@ -96,21 +102,22 @@ class RefineRecipe:
 
     def texture(self, model) -> torch.Tensor:
         """The texture the renders read: ``albedo`` clamped to ``refine.clamp`` (straight-through)."""
-        a = model.albedo
-        if self.refine.clamp is None:
-            return a
-        return a + (a.clamp(*self.refine.clamp) - a).detach()
+        return _clamp(model.albedo, self.refine.clamp)
+
+    def normal_texture(self, model) -> torch.Tensor | None:
+        """The normal texture the renders read (clamped to [0, 1], straight-through), or None."""
+        return _clamp(model.normal, (0.0, 1.0)) if self.normal is not None else None
 
     def loss(self, model, batch: dict):
         import torch
 
         from kyara.refine.optimize import refine_step
 
-        p = self._tensors()
+        pool, acp = self._tensors()
         gen = batch["generator"]
-        loss, rms, cel = refine_step(self.texture(model), p["uv"], p["visible"], p["cosine"], p["part"],
-                                     batch["views"], batch["t"], lambda shape: torch.randn(shape, generator=gen),
-                                     self.predictor, self.encoder or (lambda x: x), p["acp"], self.refine)
+        loss, rms, cel = refine_step(self.texture(model), self.normal_texture(model), pool, batch["views"],
+                                     batch["t"], lambda shape: torch.randn(shape, generator=gen),
+                                     self.predictor, self.encoder or (lambda x: x), acp, self.refine)
         return loss, {"sds_rms": rms, "cel": cel}
 
     def validate(self, model) -> dict:
@@ -125,19 +132,27 @@ class RefineRecipe:
                 "method": self.refine.method, "cel_weight": self.refine.cel_weight}
 
 
+def _clamp(a, bounds):
+    if bounds is None:
+        return a
+    return a + (a.clamp(*bounds) - a).detach()
+
+
 def refine_run(init: np.ndarray, buffers: ViewBuffers, predictor: NoisePredictor, folder: str | os.PathLike,
                config: RefineConfig | None = None, encoder: Encoder | None = None, checkpoint_steps: int = 50,
-               log_every: int = 10, progress: bool | None = None,
-               validate_fn: Callable | None = None) -> tuple[torch.Tensor, TrainResult]:
+               log_every: int = 10, progress: bool | None = None, validate_fn: Callable | None = None,
+               normal: np.ndarray | None = None, frames: Frames | None = None) -> tuple[torch.Tensor, TrainResult]:
     """Refine ``init [C, T, T]`` over the pool ``buffers`` in ``folder`` with :mod:`kyara.train`'s
     harness (resuming from the folder's checkpoint when there is one): ``(texture [C, T, T] clamped,
-    the harness' TrainResult)``. ``checkpoint_steps``: iterations between checkpoints."""
+    the harness' TrainResult)``. ``checkpoint_steps``: iterations between checkpoints. ``normal`` and
+    ``frames`` as in :func:`kyara.refine.optimize.refine_texture` (the refined normal texture is the
+    ``normal`` tensor of ``model.safetensors``)."""
     from kyara.train.harness import TrainConfig, train
 
     cfg = config or RefineConfig()
     if not isinstance(checkpoint_steps, int) or checkpoint_steps < 1:
         raise ValueError(f"checkpoint_steps {checkpoint_steps!r} must be an integer >= 1")
-    recipe = RefineRecipe(init, buffers, predictor, cfg, encoder, validate_fn)
+    recipe = RefineRecipe(init, buffers, predictor, cfg, encoder, validate_fn, normal, frames)
     tcfg = TrainConfig(steps=cfg.iters, lr=cfg.lr, weight_decay=0.0, warmup=0, seed=cfg.seed,
                        checkpoint_s=1e9, checkpoint_steps=checkpoint_steps, validate_every=0,
                        log_every=max(1, int(log_every)))
