@@ -3,7 +3,6 @@ of another aspect ratio is fitted into the canvas keeping its proportions."""
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -14,17 +13,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::FutureWarning"), pytest.mark.filterwarnings("ignore::UserWarning")]
 
 
-@pytest.fixture(scope="module")
-def offline_cache(tmp_path_factory):
-    old = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "KYARA_CACHE_DIR")}
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["KYARA_CACHE_DIR"] = str(tmp_path_factory.mktemp("kyara-cache"))
-    yield
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+from test_generate import offline_cache  # noqa: E402,F401  (offline hub, a scratch model cache; autouse)
 
 
 def _cli(args, capsys):
