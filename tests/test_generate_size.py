@@ -3,7 +3,6 @@ of another aspect ratio is fitted into the canvas keeping its proportions."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
