@@ -394,6 +394,14 @@ _opts("eval", [
      "--data is not used by kyara eval drawing"),
     ("drawing_weights", lambda o: ["eval", "drawing", "--weights", _detect_image(), "-o", str(o / "e.json")],
      "--weights .* is not used by kyara eval drawing"),
+    ("paint_no_folder", lambda o: ["eval", "paint", "-o", str(o / "e.json")], "needs the output folder"),
+    ("paint_not_a_folder", lambda o: ["eval", "paint", _detect_image(), "-o", str(o / "e.json")], "is not a folder"),
+    ("paint_with_data", lambda o: ["eval", "paint", str(session_dir()), "--data", _dataset_dir(), "-o",
+                                   str(o / "e.json")], "measures one folder"),
+    ("paint_without_paint_json", lambda o: ["eval", "paint", str(session_dir()), "-o", str(o / "e.json")],
+     "no paint.json"),
+    ("folder_for_detector", lambda o: ["eval", "detector", str(session_dir()), "-o", str(o / "e.json")],
+     "takes no folder"),
 ])
 
 

@@ -77,6 +77,12 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match="no paint.json"):
         evaluate_paint(tmp_path)
     assert np.isfinite(figures["consistency"])
+    # the same figures through the command line, printed and as JSON
+    code = run(["eval", "paint", str(out), "-o", str(tmp_path / "eval.json")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "coverage" in captured.out and "CLIPScore: not measured" in captured.out
+    assert json.loads((tmp_path / "eval.json").read_text())["coverage"] == pytest.approx(rep["coverage"], abs=1e-9)
 
 
 @pytest.mark.slow

@@ -110,3 +110,19 @@ def evaluate_paint(folder: str | os.PathLike, clip: str | os.PathLike | None = N
     score = clip_score(views, list(rep["prompts"]), clip) if clip is not None else None
     return {"consistency": None if not np.isfinite(rms) else rms, "shared_texels": shared, "coverage": cov,
             "views": n, "clipscore": score}
+
+
+def cli_report(folder: str, clip: str | None = None) -> tuple[list[str], dict]:
+    """``kyara eval paint DIR [--clip PATH]``: the printed lines and the figures."""
+    fig = evaluate_paint(folder, clip)
+
+    def num(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+
+    lines = [f"painted avatar '{folder}': {fig['views']} generated views",
+             f"multi-view consistency (RMS disagreement on shared texels, lower is better): "
+             f"{num(fig['consistency'], '.4f')} over {fig['shared_texels']} texels",
+             f"coverage (texels seen by some view): {num(fig['coverage'], '.3f')}",
+             "CLIPScore: " + (num(fig["clipscore"], ".2f") if clip is not None else
+                              "not measured (no CLIP weights ship in any package; give --clip PATH)")]
+    return lines, fig
