@@ -6,6 +6,17 @@ import os
 import time
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else what platform says."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "cpu"
+
+
 def limit_cores(n: int = 2) -> int:
     """Pin this process to ``n`` cores (the target machine has 2); returns how many it got."""
     if hasattr(os, "sched_setaffinity"):

@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import append_results, limit_cores  # noqa: E402
+from _common import append_results, cpu_name, limit_cores  # noqa: E402
 
 GOAL_CPU_S = 60.0  # the whole tiny path on 2 shared cores ("in seconds")
 GOAL_GPU_S = 30.0  # issue #21, one H200
@@ -41,14 +41,6 @@ GOAL_GPU_S = 30.0  # issue #21, one H200
 
 def _ok(value: float, target: float) -> str:
     return "ok" if value <= target else "FAIL"
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "cpu"
 
 
 def _gpu() -> str | None:
@@ -168,7 +160,7 @@ def main() -> int:
     stages = ", ".join(f"{k} {v:.2f}" for k, v in rep["seconds"].items())
     table = [
         "",
-        f"## paint ({datetime.date.today().isoformat()}, {_cpu_name()}, {cores} cores, load {load:.1f}, "
+        f"## paint ({datetime.date.today().isoformat()}, {cpu_name()}, {cores} cores, load {load:.1f}, "
         f"python {platform.python_version()})",
         "",
         "| what | figure | goal |",

