@@ -20,7 +20,8 @@ from __future__ import annotations
 from kyara.studio.handlers.animation import AnimateOutput, animate_clip
 from kyara.studio.handlers.characters import CREATE_SIZE, TURNTABLE, CreateOutput, avatar_previews, create
 from kyara.studio.handlers.common import (DEFAULT_BODY, as_upload, escape_html, import_avatar, load_body,
-                                          load_character, on_gl_thread, one_line, preset_pose)
+                                          load_character, on_gl_thread, one_line, preset_pose,
+                                          RANDOM_SEED, resolve_seed)
 from kyara.studio.handlers.exports import EXPORT_FORMATS, avatar_upload, export
 from kyara.studio.handlers.images import (CONTROL_CHOICES, NO_STYLE, SLIDER_RANGES, GenerationJob, image_config,
                                           image_tags, parse_loras, preview_image, progress_html, reference_for_image,
@@ -38,5 +39,5 @@ __all__ = [
     "import_avatar", "load_body", "load_character", "on_gl_thread", "one_line", "openpose_upload",
     "parse_loras", "pose_from_state", "pose_image_upload", "pose_json_upload", "pose_preview",
     "pose_reference_upload", "pose_state",
-    "preset_pose", "progress_html", "save_images", "slider_range", "slider_values",
+    "preset_pose", "progress_html", "RANDOM_SEED", "resolve_seed", "save_images", "slider_range", "slider_values",
 ]

@@ -7,7 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from kyara.studio.handlers.common import as_upload, file_key, import_avatar, on_gl_thread, remember_character
+from kyara.studio.handlers.common import (as_upload, file_key, import_avatar, on_gl_thread, remember_character,
+                                          resolve_seed)
 from kyara.studio.session import DEFAULT_MAX_UPLOAD_MB, Workspace, check_upload
 
 CREATE_SIZE = (384, 384)  # create previews and conditions, pixels
@@ -22,10 +23,13 @@ class CreateOutput:
     turntable: Path
     vrm: Path
     stl: Path
+    seed: int  # the seed the character was drawn with (a drawn one for -1), also in character.json
 
 
 def create(ws: Workspace, prompt: str | None = None, seed: int = 0, spec_json: str | None = None) -> CreateOutput:
-    """``kyara create`` for the page: a prompt (or an edited spec JSON) -> previews and avatar files."""
+    """``kyara create`` for the page: a prompt (or an edited spec JSON) -> previews and avatar files.
+    ``seed`` -1 draws a random seed (:func:`~kyara.studio.handlers.common.resolve_seed`); the one used
+    is ``CreateOutput.seed`` and the spec's ``seed``. An edited spec keeps its own seed."""
     from kyara.character.create import VIEWS, create_character
 
     if spec_json is not None:
@@ -37,7 +41,7 @@ def create(ws: Workspace, prompt: str | None = None, seed: int = 0, spec_json: s
 
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError("prompt is empty, expected a character description such as 'an anime girl in a kimono'")
-        spec = parse_prompt(prompt, seed=_seed(seed))
+        spec = parse_prompt(prompt, seed=resolve_seed(seed))
     out = ws.job_dir("create")
     frames, tsize = TURNTABLE
     from kyara.character.build import build_character
@@ -48,16 +52,7 @@ def create(ws: Workspace, prompt: str | None = None, seed: int = 0, spec_json: s
     # the Pose, Animate and Export tabs load this character.json next: hand them the built one
     remember_character(file_key(out / "character.json"), character)
     return CreateOutput(spec.to_json(), out / "character.json", [out / f"{v}.png" for v in VIEWS],
-                        out / "turntable.gif", out / "avatar.vrm", out / "avatar_print.stl")
-
-
-def _seed(seed) -> int:
-    if seed is None:
-        return 0
-    f = float(seed)
-    if not f.is_integer() or not 0 <= f < 2**63:
-        raise ValueError(f"seed {seed!r} is not valid, expected an integer >= 0")
-    return int(f)
+                        out / "turntable.gif", out / "avatar.vrm", out / "avatar_print.stl", spec.seed)
 
 
 def avatar_previews(ws: Workspace, path: str | os.PathLike | None,

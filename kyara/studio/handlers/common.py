@@ -164,3 +164,25 @@ def import_avatar(ws: Workspace, path: str | os.PathLike) -> Path:
         load_character(dst)
     return dst
 
+
+RANDOM_SEED = -1  # the seed field's "draw one for me", as in AUTOMATIC1111
+SEED_MAX = 2**63 - 1
+
+
+def resolve_seed(seed, default: int = 0) -> int:
+    """A seed field's value -> the seed to use: ``-1`` draws a fresh one (``0..2**32-1``, unseeded,
+    so the result can be shown and typed in again), ``None`` is ``default``; anything else must be an
+    integer ``0..2**63-1`` (``ValueError`` naming the value otherwise)."""
+    import secrets
+
+    if seed is None:
+        return int(default)
+    try:
+        f = float(seed)
+    except (TypeError, ValueError):
+        f = float("nan")
+    if f == RANDOM_SEED:
+        return secrets.randbelow(2**32)
+    if not f.is_integer() or not 0 <= f <= SEED_MAX:
+        raise ValueError(f"seed {seed!r} is not valid, expected an integer >= 0, or -1 for a random seed")
+    return int(f)

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from kyara.studio.handlers.common import escape_html, one_line
+from kyara.studio.handlers.common import escape_html, one_line, resolve_seed
 from kyara.studio.handlers.poses import openpose_json_of
 
 CONTROL_CHOICES = ("none", "openpose", "depth")
@@ -36,15 +36,16 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
     ``tags`` (auto/on/off) and ``style`` write the prompt as Danbooru tags as ``kyara image --tags``
     does (:func:`image_tags`); the negative prompt becomes the tag family's when the box holds the
     default negative prompt or nothing. ``size_auto``: the model's native size (SD1.5/SD2 512, SDXL
-    1024) instead of ``width``/``height``, as ``kyara image`` without ``--size``."""
+    1024) instead of ``width``/``height``, as ``kyara image`` without ``--size``. ``seed`` -1 draws a
+    random seed; the config (and so each PNG's parameters) holds the one drawn."""
     from kyara.generate.config import DEFAULT_NEGATIVE, ControlSpec, ImageConfig
 
     if control not in CONTROL_CHOICES:
         raise ValueError(f"ControlNet '{control}' is unknown, expected one of {', '.join(CONTROL_CHOICES)}")
     if not (model or "").strip():
         raise ValueError("model is empty, expected a Hugging Face id, a local path or tiny")
-    ints = {}
-    for name, v in (("steps", steps), ("seed", seed), ("batch", batch), ("width", width), ("height", height)):
+    ints = {"seed": resolve_seed(seed)}
+    for name, v in (("steps", steps), ("batch", batch), ("width", width), ("height", height)):
         if v is None or not float(v).is_integer():
             raise ValueError(f"{name} {v!r} is not valid, expected an integer")
         ints[name] = int(v)

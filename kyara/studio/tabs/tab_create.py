@@ -22,7 +22,10 @@ def build(ctx: TabContext, tab) -> None:
             prompt = gr.Textbox(label="prompt", value="an anime girl with long pink hair in a school uniform",
                                 lines=2, elem_id="create-prompt")
         with gr.Column(scale=1):
-            seed = gr.Number(label="seed", value=0, precision=0, minimum=0, elem_id="create-seed")
+            with gr.Row():
+                seed = gr.Number(label="seed (-1: random)", value=0, precision=0, minimum=-1, elem_id="create-seed",
+                                 scale=3)
+                dice = gr.Button("\U0001f3b2 random", elem_id="create-random-seed", scale=1, min_width=60)
             go = gr.Button("Create", variant="primary", elem_id="create-button")
     status = gr.Markdown("", elem_id="create-status")
     with gr.Row():
@@ -53,12 +56,15 @@ def build(ctx: TabContext, tab) -> None:
     upload.upload(safe(imported, import_outs, status), [upload, state], import_outs, concurrency_id="create",
                   api_name=False)
 
+    dice.click(lambda: H.RANDOM_SEED, None, seed, show_progress="hidden", api_name=False)
+
     def run(prompt_text, seed_value, spec_text, st, request, from_spec: bool):
         out = H.create(ctx.ws_of(request), prompt_text, seed_value, spec_text if from_spec else None)
         st = dict(st, character=str(out.character), pose=None, pose_files={})
         return (out.spec_json, *[str(p) for p in out.views], str(out.turntable),
                 [str(out.vrm), str(out.stl), str(out.character)], *[view3d_value(ctx, out.vrm) for _ in view], st,
-                f"created in `{out.character.parent.name}`: front/side/back previews, turntable, VRM and STL")
+                f"created in `{out.character.parent.name}` (seed {out.seed}): front/side/back previews, turntable, "
+                "VRM and STL")
 
     outs = [spec, front, side, back, turn, files, *view, state, status]
     def from_prompt(prompt_text, seed_value, spec_text, st, request: gr.Request):

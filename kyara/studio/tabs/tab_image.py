@@ -79,7 +79,8 @@ def build(ctx: TabContext, tab) -> None:
     with gr.Row():
         scheduler = gr.Dropdown(list(SCHEDULER_NAMES), value=DEFAULT_SCHEDULER, label="scheduler",
                                 elem_id="image-scheduler")
-        seed = gr.Number(label="seed", value=0, precision=0, minimum=0, elem_id="image-seed")
+        seed = gr.Number(label="seed (-1: random)", value=0, precision=0, minimum=-1, elem_id="image-seed")
+        dice = gr.Button("\U0001f3b2 random", elem_id="image-random-seed", min_width=60)
         batch = gr.Slider(1, 8, value=1, step=1, label="batch", elem_id="image-batch")
         size_auto = gr.Checkbox(True, label="size from the model (SD1.5/SD2 512, SDXL 1024); moving width or "
                                 "height turns it off", elem_id="image-size-auto")
@@ -113,6 +114,7 @@ def build(ctx: TabContext, tab) -> None:
     def widen(on, s, g, c):
         return _slider_update("steps", on, s), _slider_update("guidance", on, g), _slider_update("strength", on, c)
 
+    dice.click(lambda: H.RANDOM_SEED, None, seed, show_progress="hidden", api_name=False)
     wide.change(widen, [wide, steps, guidance, strength], [steps, guidance, strength], api_name=False)
     for w in (width, height):  # a size picked by hand wins over the model's
         w.change(lambda: False, None, size_auto, show_progress="hidden", api_name=False)
@@ -161,11 +163,13 @@ def build(ctx: TabContext, tab) -> None:
                     yield keep, keep, keep, keep, st, last
                 elif ev[0] == "done":
                     paths = [str(x) for x in ev[1]]
+                    seeds = (f"seed {cfg.seed}" if cfg.batch == 1 else
+                             f"seeds {cfg.seed}..{cfg.seed + cfg.batch - 1}")  # the drawn one for -1
                     beside = H.save_pose_beside(job.out_dir, st.get("pose_files")) if c == "openpose" else []
                     downloads = paths + [str(x) for x in beside]
                     st = dict(st, images=paths, downloads=downloads)  # what Upscale works on (server paths)
-                    yield (H.progress_html(1, 1, f"done, {len(paths)} image(s)"), f"wrote {len(paths)} image(s)",
-                           paths, downloads, st, last)
+                    yield (H.progress_html(1, 1, f"done, {len(paths)} image(s)"),
+                           f"wrote {len(paths)} image(s), {seeds}", paths, downloads, st, last)
                 else:
                     yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st, keep
         finally:
