@@ -17,7 +17,7 @@ the sliders of :data:`SLIDERS` override their own angle on top of it.
 
 from __future__ import annotations
 
-from kyara.studio.handlers.animation import AnimateOutput, animate_clip
+from kyara.studio.handlers.animation import ANIMATION_FORMATS, ANIMATION_SIZE, AnimateOutput, animate_clip
 from kyara.studio.handlers.characters import CREATE_SIZE, TURNTABLE, CreateOutput, avatar_previews, create
 from kyara.studio.handlers.common import (DEFAULT_BODY, as_upload, escape_html, import_avatar, load_body,
                                           load_character, on_gl_thread, one_line, preset_pose,
@@ -32,7 +32,7 @@ from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_M
 from kyara.studio.handlers.reference import DETECT_BACKENDS, ReferencePose, pose_reference_upload
 
 __all__ = [
-    "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
+    "ANIMATION_FORMATS", "ANIMATION_SIZE", "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
     "preview_image", "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
     "GenerationJob", "PREVIEW_SIZE", "PosePreview", "ReferencePose", "SLIDERS", "TURNTABLE", "UPLOAD_PREVIEW_MAX", "animate_clip",
     "as_upload", "avatar_previews", "avatar_upload", "create", "escape_html", "export", "image_config",
