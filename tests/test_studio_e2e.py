@@ -298,6 +298,10 @@ def test_create_pose_generate_export(page, server, tmp_path):
     assert steps == sorted(steps)
     assert pg.locator("#image-gallery img").count() >= 1
     assert not pg.locator("#image-size-auto input").is_checked()  # the width/height set above won
+    # the preview arrives with the final update, which the page may draw after the status line: wait for it
+    pg.wait_for_function("() => { const i = document.querySelector('#image-preview img');"
+                         " return !!(i && i.getAttribute('src') && i.complete && i.naturalWidth > 0); }",
+                         timeout=30000)
     assert _image_pixels(pg, "#image-preview").shape[:2] == (256, 256)  # the last step's latent, 8x8 x32
     pg.screenshot(path=str(DOCS / "studio_image.png"), full_page=True)
     # missing weights: the CLI's one-line message, inside the page
