@@ -1,0 +1,131 @@
+"""The diffusion guidance of score distillation: a noise predictor and an encoder from the user's model.
+
+:func:`load_guidance` loads the model, ControlNets and LoRAs through :func:`kyara.paint.backend.load_painter`
+(the loaders, cache, checks, single files and LoRA stacks of ``kyara image`` and ``kyara paint``),
+draws every pool camera's ControlNet conditions with :func:`kyara.paint.backend.view_conditions`
+(OpenPose from the character's own skeleton, keypoints hidden by the body removed: DreamWaltz-G's
+skeleton guidance) and encodes every camera's view-dependent prompt
+(:func:`kyara.paint.cameras.paint_prompt`: "front/side/back/overhead view of ...", ", face close-up")
+with the negative prompt once. It returns a :class:`Guidance`:
+
+* ``predictor(x_t [B, 4, h, w], t [B] int64, view [B] int64) -> eps [B, 4, h, w]`` for
+  :func:`kyara.refine.optimize.refine_texture` / :func:`kyara.refine.recipe.refine_run`: row ``b``
+  is predicted by :func:`kyara.paint.backend.diffusion_predictor` with pool camera ``view[b]``'s
+  prompt and conditions at its own timestep, with classifier-free guidance ``image.guidance``
+  (``[uncond; cond]`` in one U-Net call; v-prediction models turned into noise predictions). The
+  U-Net is never differentiated (score distillation's detach trick, :mod:`kyara.refine.sds`).
+* ``encoder(images [B, 3, H, W] in [0, 1]) -> latents [B, 4, H/8, W/8]``: the VAE's posterior mean of
+  ``2 x - 1`` times its scaling factor, differentiable in the images (the VAE's own weights are
+  frozen).
+
+Deterministic for a seed on CPU: the predictor draws no randomness of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from kyara.generate.config import ImageConfig
+    from kyara.render.camera import OrbitViews
+
+
+@dataclass(eq=False)
+class Guidance:
+    """What :func:`load_guidance` made: the predictor and encoder of score distillation."""
+
+    predictor: Callable  # (x_t [B, 4, h, w], t [B] int64, view [B] int64) -> eps [B, 4, h, w]
+    encoder: Callable  # images [B, 3, H, W] in [0, 1] -> latents [B, 4, H/8, W/8]
+    prompts: list[str]  # per pool camera
+    conditions: dict  # ControlNet kind -> [M, H, W, 3] uint8 per pool camera
+    pipe: object  # the loaded diffusers pipeline
+
+
+def view_prompts(prompt: str, views: OrbitViews) -> list[str]:
+    """Each pool camera's view-dependent prompt (:func:`kyara.paint.cameras.paint_prompt`)."""
+    from kyara.paint.cameras import paint_prompt
+
+    return [paint_prompt(prompt, float(a), float(e), bool(c))
+            for a, e, c in zip(views.azimuth_deg, views.elevation_deg, views.closeup)]
+
+
+def vae_encoder(pipe) -> Callable:
+    """``images [B, 3, H, W]`` in [0, 1] -> ``latents [B, 4, H/8, W/8]`` float32: ``pipe.vae``'s
+    posterior mean of ``2 images - 1`` times ``scaling_factor``, differentiable in ``images``."""
+    vae = pipe.vae
+    vae.requires_grad_(False)  # gradients flow to the render, never into the VAE
+    scale = float(vae.config.scaling_factor)
+
+    def encode(images: torch.Tensor) -> torch.Tensor:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images have shape {tuple(images.shape)}, expected [B, 3, H, W]")
+        x = (images * 2.0 - 1.0).to(vae.device, vae.dtype)
+        return vae.encode(x).latent_dist.mean.float().to(images.device) * scale
+
+    return encode
+
+
+def diffusion_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, embeds: list[dict],
+                       conditions: Sequence[np.ndarray]) -> Callable:
+    """The score-distillation predictor over a pool of M cameras: ``embeds[m]`` camera m's
+    :func:`~kyara.generate.prompts.encode_prompts`, ``conditions[c]`` ``[M, H, W, 3] uint8`` for
+    ControlNet ``controlnets[c]``. Each row goes through :func:`kyara.paint.backend.diffusion_predictor`
+    with its camera's prompt and conditions (the ControlNets' start/end windows apply to a one-step
+    schedule: a ControlNet acts unless its window excludes step 0 of 1)."""
+    import torch
+
+    from kyara.paint.backend import diffusion_predictor
+
+    m = len(embeds)
+    for c in conditions:
+        if len(c) != m:
+            raise ValueError(f"{len(c)} condition images for {m} pool cameras, expected one per camera")
+    size = int(image.width)
+
+    def predictor(x_t: torch.Tensor, t: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+        if x_t.ndim != 4 or len(t) != len(x_t) or len(view) != len(x_t):
+            raise ValueError(f"x_t {tuple(x_t.shape)}, t {tuple(t.shape)}, view {tuple(view.shape)}: expected "
+                             "[B, C, h, w], [B], [B]")
+        x = x_t.detach().float().cpu().numpy()
+        out = np.empty_like(x)
+        for b in range(len(x)):
+            v = int(view[b])
+            if not 0 <= v < m:
+                raise ValueError(f"view {v} is not a pool camera, expected 0..{m - 1}")
+            eps = diffusion_predictor(pipe, controlnets, image.controlnets, [embeds[v]],
+                                      [c[v:v + 1] for c in conditions], image.guidance, 1, xl, size)
+            out[b] = eps(x[b:b + 1], int(t[b]), 0)[0]
+        return torch.from_numpy(out).to(x_t.device, x_t.dtype)
+
+    return predictor
+
+
+def load_guidance(character, image: ImageConfig, pose, views: OrbitViews, mesh: dict | None = None,
+                  vertices: np.ndarray | None = None) -> Guidance:
+    """Load ``image``'s model (:func:`kyara.paint.backend.load_painter`) and make the :class:`Guidance`
+    of ``character`` posed by ``pose`` over the pool cameras ``views`` (all ``image.width`` pixels
+    square): conditions of ``image.controlnets`` (:func:`kyara.paint.backend.view_conditions`),
+    ``image.prompt`` per view (:func:`view_prompts`) with ``image.negative_prompt``."""
+    from kyara.generate.prompts import encode_prompts
+    from kyara.paint.backend import load_painter, view_conditions
+
+    cams = list(views.cameras)
+    if any(c.width != image.width or c.height != image.height for c in cams):
+        raise ValueError(f"pool cameras are not {image.width}x{image.height}, expected the image size")
+    pipe, cns, xl = load_painter(image)
+    kinds = [c.kind for c in image.controlnets]
+    conds = view_conditions(character, pose, cams, kinds, mesh, vertices) if kinds else {}
+    prompts = view_prompts(image.prompt, views)
+    cache: dict = {}
+    embeds = []
+    for p in prompts:
+        if p not in cache:
+            cache[p] = encode_prompts(pipe, p, image.negative_prompt, image.clip_skip, xl=xl)
+        embeds.append(cache[p])
+    predictor = diffusion_guidance(pipe, cns, image, xl, embeds, [conds[k] for k in kinds])
+    return Guidance(predictor, vae_encoder(pipe), prompts, conds, pipe)
