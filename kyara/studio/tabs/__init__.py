@@ -63,14 +63,15 @@ def view3d(ctx: TabContext, elem_id: str):
 
 
 def view3d_value(ctx: TabContext, path: str | Path | None):
-    """What the 3D view of :func:`view3d` shows for an exported or imported file (left as it is when it
-    cannot show that file)."""
+    """What the 3D view of :func:`view3d` shows for an exported or imported file (the three.js view is
+    left as it is when it cannot show that file; gradio's viewer is cleared)."""
     suffix = Path(path).suffix.lower() if path is not None else ""
     if ctx.web_modules is not None:
         from kyara.studio.viewer import KINDS, viewer_html
 
         return viewer_html(ctx.web_modules, path) if suffix in KINDS else gr.update()
-    return str(path) if suffix == ".glb" else gr.update()
+    # gradio's viewer: the formats it loads; anything else clears it rather than leave an older file
+    return str(path) if suffix in (".glb", ".gltf", ".stl", ".obj", ".ply") else None
 
 
 def new_state() -> dict:
