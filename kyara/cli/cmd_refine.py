@@ -1,0 +1,106 @@
+"""``kyara refine``: refine a character's texture by score distillation with the user's diffusion weights.
+
+DreamWaltz-G's skeleton-guided SDS on kyara's rigged characters (:mod:`kyara.refine`): every iteration
+renders the texture from cameras of DreamWaltz-G's distribution, and the model, conditioned on each
+camera's view prompt and on ControlNet-OpenPose of the character's own skeleton, says how to change it.
+Runs in :mod:`kyara.train`'s harness (progress bar, checkpoints, ``--resume``) and writes a refined
+VRM. Model, LoRA and prompt options are parsed by ``kyara paint``'s helpers (themselves ``kyara
+image``'s). Every bad input ends as one ``error: ...`` line and exit code 2 before any weight loads
+or any file is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+DREAMWALTZ_G_GUIDANCE = 50.0  # DreamWaltz-G's CFG scale for SDS
+
+
+def refine_settings(character: str, model: str, output: str, *, prompt=None, lora=(), config=None, vae=None,
+                    negative=None, guidance=None, iters=300, size=512, texture_size=1024, cel_weight=0.0,
+                    seed=None, resume=False, dtype=None, device=None, allow_pickle=False):
+    """Check every option (the model from its configs and headers, no weights):
+    ``(RefineAvatarConfig, character path, the prompt)``."""
+    from kyara.cli.cmd_paint import paint_config
+    from kyara.fileio import check_output_dir
+    from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig
+    from kyara.refine.optimize import RefineConfig
+
+    if isinstance(iters, bool) or not isinstance(iters, int) or not 1 <= iters <= 1_000_000:
+        raise ValueError(f"--iters {iters!r} is out of range, expected an integer 1..1000000")
+    if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048 or size % 8:
+        raise ValueError(f"--size {size!r} is not valid, expected a multiple of 8 in 64..2048 pixels (the renders)")
+    if not cel_weight >= 0 or cel_weight == float("inf"):
+        raise ValueError(f"--cel-weight {cel_weight!r} is not valid, expected a finite number >= 0")
+    p = Path(character)
+    if not p.is_file():
+        raise FileNotFoundError(f"--character '{character}' does not exist, expected a character.json, .vrm, "
+                                ".glb or .gltf")
+    is_json = p.suffix.lower() == ".json"
+    if prompt is None and not is_json:
+        raise ValueError("missing --prompt, expected a description of the character (an avatar file has none)")
+    if prompt is not None and not prompt.strip():
+        raise ValueError("--prompt is empty, expected a description of the character")
+    text = prompt
+    if is_json:
+        from kyara.character.describe import spec_prompt
+        from kyara.character.spec import load_spec
+
+        described = spec_prompt(load_spec(p))
+        text = f"{described}, {prompt}" if prompt else described
+    paint = paint_config(text, model, lora=lora, controlnet=["openpose=default"], config=config, vae=vae,
+                         negative=negative, guidance=DREAMWALTZ_G_GUIDANCE if guidance is None else guidance,
+                         view_size=size, texture_size=texture_size, seed=seed, dtype=dtype, device=device,
+                         allow_pickle=allow_pickle)
+    out = check_output_dir(output)
+    ckpt = out / RUN_DIR / "checkpoint.safetensors"
+    if ckpt.is_file() and not resume:
+        raise ValueError(f"'{out}' holds a refinement checkpoint, expected --resume to go on or another -o folder")
+    if resume and not ckpt.is_file():
+        raise ValueError(f"--resume: '{out}' holds no refinement checkpoint, expected the -o folder of a run")
+    cfg = RefineAvatarConfig(paint.image, RefineConfig(iters=iters, seed=int(paint.image.seed % 2**31),
+                                                       cel_weight=float(cel_weight)),
+                             texture_size=paint.texture_size)
+    return cfg, p, text
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("refine")
+    def refine_cmd(
+        character: str = typer.Option(..., "--character", help="character.json (built) or an avatar .vrm/.glb"),
+        model: str = typer.Option(..., "--model", help="Hugging Face id, diffusers folder, .safetensors file, or "
+                                                       "tiny (smoke-test model)"),
+        output: str = typer.Option(..., "-o", "--output", help="output folder"),
+        prompt: Optional[str] = typer.Option(None, "--prompt", help="description (default: the character.json's "
+                                                                    "own; needed for a .vrm)"),
+        lora: List[str] = typer.Option([], "--lora", help="FILE.safetensors[:WEIGHT] (repeatable, stacked)"),
+        config: Optional[str] = typer.Option(None, "--config", help="local diffusers folder with the configs of a "
+                                                                    "single-file checkpoint"),
+        vae: Optional[str] = typer.Option(None, "--vae", help="separate VAE (folder, id or .safetensors)"),
+        negative: Optional[str] = typer.Option(None, "--negative", help="negative prompt"),
+        guidance: Optional[float] = typer.Option(None, "--guidance", help="CFG scale (default 50, DreamWaltz-G's)"),
+        iters: int = typer.Option(300, "--iters", help="refinement iterations"),
+        size: int = typer.Option(512, "--size", help="side of the renders, pixels, a multiple of 8"),
+        texture_size: int = typer.Option(1024, "--texture-size", help="texture.png side"),
+        cel_weight: float = typer.Option(0.0, "--cel-weight", help="weight of the cel-shading loss (0: off)"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="seed of the cameras, timesteps and noise"),
+        resume: bool = typer.Option(False, "--resume", help="go on from the checkpoint in the -o folder"),
+        dtype: Optional[str] = typer.Option(None, "--dtype", help="auto (fp16 on GPU), fp32, fp16, bf16"),
+        device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
+        allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow .ckpt/.pt pickles (they can run code)"),
+    ) -> None:
+        """Refine a character's texture by score distillation (skeleton-guided SDS); writes a refined VRM."""
+        cfg, path, text = refine_settings(character, model, output, prompt=prompt, lora=lora, config=config, vae=vae,
+                                          negative=negative, guidance=guidance, iters=iters, size=size,
+                                          texture_size=texture_size, cel_weight=cel_weight, seed=seed,
+                                          resume=resume, dtype=dtype, device=device, allow_pickle=allow_pickle)
+        from kyara.generate.conditions import load_character
+        from kyara.refine.avatar import refine_avatar
+
+        res = refine_avatar(load_character(path), cfg, output, name=text)
+        loss = res.loss["loss"]
+        typer.echo(f"refined {cfg.refine.iters} iterations (loss {loss[0]:.4f} -> {loss[-1]:.4f}); wrote "
+                   f"{len(res.files)} files to {res.out_dir}" if loss else f"wrote {len(res.files)} files to {res.out_dir}")
