@@ -505,6 +505,20 @@ _opts("paint", [
     ("model_missing", lambda o: ["paint", "--character", str(MINIMAL_VRM), "--prompt", "a girl", "--model",
                                  str(o / "no" / "model.safetensors"), "-o", str(o / "p")], "does not exist"),
 ])
+_REFINE = ["refine", "--character", str(MINIMAL_VRM), "--prompt", "a girl", "--model", "tiny"]
+_opts("refine", [
+    ("iters_zero", lambda o: [*_REFINE, "--iters", "0", "-o", str(o / "r")], "--iters 0"),
+    ("size_100", lambda o: [*_REFINE, "--size", "100", "-o", str(o / "r")], "--size 100"),
+    ("texture_size_8", lambda o: [*_REFINE, "--texture-size", "8", "-o", str(o / "r")], "--texture-size 8"),
+    ("cel_weight_negative", lambda o: [*_REFINE, "--cel-weight", "-1", "-o", str(o / "r")], "--cel-weight -1"),
+    ("lora_missing", lambda o: [*_REFINE, "--lora", str(o / "no.safetensors:0.8"), "-o", str(o / "r")],
+     "does not exist"),
+    ("vrm_without_prompt", lambda o: ["refine", "--character", str(MINIMAL_VRM), "--model", "tiny", "-o", str(o / "r")],
+     "missing --prompt"),
+    ("character_missing", lambda o: ["refine", "--character", str(o / "none.json"), "--model", "tiny",
+                                     "-o", str(o / "r")], "does not exist"),
+    ("resume_without_checkpoint", lambda o: [*_REFINE, "--resume", "-o", str(o / "r")], "no refinement checkpoint"),
+])
 _opts("create", [
     ("paint_views_without_model", lambda o: ["create", "a girl", "--views", "4", "-o", str(o / "c")],
      "expected --model"),
