@@ -171,10 +171,11 @@ def test_the_page_endpoints_reference_generate_upscale(tmp_path, monkeypatch):
         skel, status = c.predict(handle_file(str(_picture(tmp_path / "ref.png"))), "auto",
                                  api_name="/image_pose_reference")
         assert "18/18 joints" in status and Image.open(skel).size == (240, 320)
-        bar, status, gallery, files, preview = c.predict(GALLERY["jogger"], "", "tiny", "openpose", "default", 0.9,
-                                                         "", 20, 7.5, "euler-a", 0, 1, 64, 64, "on", "cel", False,
-                                                         api_name="/generate")
+        bar, status, gallery, files, preview, history, _ = c.predict(GALLERY["jogger"], "", "tiny", "openpose",
+                                                                     "default", 0.9, "", 20, 7.5, "euler-a", 0, 1,
+                                                                     64, 64, "on", "cel", False, api_name="/generate")
         assert status == "wrote 1 image(s), seed 0", status
+        assert len(history) == 1  # the session's history: this image with its parameters
         assert Image.open(preview).size == (256, 256)  # the last step's latent preview, 8x8 shown x32
         names = sorted(Path(f).name for f in files)
         assert names == ["image_0000.png", "pose.json", "pose_openpose.png", "pose_skeleton.png"], names

@@ -24,7 +24,8 @@ from kyara.studio.handlers.common import (DEFAULT_BODY, as_upload, escape_html, 
                                           RANDOM_SEED, resolve_seed)
 from kyara.studio.handlers.exports import (EXPORT_FORMATS, EXPORT_LABELS, MOTION_FORMATS, NO_MOTION, POSED_FORMATS,
                                            ExportOutput, avatar_upload, export, export_downloads)
-from kyara.studio.handlers.images import (CONTROL_CHOICES, NO_STYLE, SLIDER_RANGES, GenerationJob, image_config,
+from kyara.studio.handlers.images import (CONTROL_CHOICES, HISTORY_COLUMNS, add_history, history_gallery,
+                                          history_table, NO_STYLE, SLIDER_RANGES, GenerationJob, image_config,
                                           image_tags, parse_loras, preview_image, progress_html, reference_for_image,
                                           save_images, save_pose_beside, tags_preview, upscale_gallery_image)
 from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_MAX, PosePreview, openpose_upload,
@@ -33,7 +34,7 @@ from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_M
 from kyara.studio.handlers.reference import DETECT_BACKENDS, ReferencePose, pose_reference_upload
 
 __all__ = [
-    "ANIMATION_FORMATS", "ANIMATION_SIZE", "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
+    "ANIMATION_FORMATS", "ANIMATION_SIZE", "AnimateOutput", "CONTROL_CHOICES", "HISTORY_COLUMNS", "add_history", "history_gallery", "history_table", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
     "preview_image", "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
     "EXPORT_LABELS", "ExportOutput", "MOTION_FORMATS", "NO_MOTION", "POSED_FORMATS", "export_downloads",
     "GenerationJob", "PREVIEW_SIZE", "PosePreview", "ReferencePose", "SLIDERS", "TURNTABLE", "UPLOAD_PREVIEW_MAX", "animate_clip",

@@ -212,6 +212,34 @@ def preview_image(rgb, longest: int = 256):
     return np.repeat(np.repeat(a, k, axis=0), k, axis=1)
 
 
+HISTORY_COLUMNS = ("#", "prompt", "seed", "size", "model", "steps", "guidance", "file")
+
+
+def add_history(history: list | None, cfg, paths) -> list[dict]:
+    """The session's image history with one row per image of a finished generation appended (a new
+    list; ``history`` is left as it is): its prompt as sent, seed (the drawn one for -1; a batch counts
+    up from it), size in pixels as written, model, steps, guidance and file."""
+    from PIL import Image
+
+    rows = list(history or [])
+    for i, p in enumerate(paths):
+        with Image.open(p) as im:
+            w, h = im.size
+        rows.append({"#": len(rows) + 1, "prompt": cfg.prompt, "seed": int(cfg.seed) + i, "size": f"{w}x{h}",
+                     "model": cfg.model, "steps": int(cfg.steps), "guidance": float(cfg.guidance), "file": str(p)})
+    return rows
+
+
+def history_table(history: list | None) -> list[list]:
+    """The history as rows of :data:`HISTORY_COLUMNS`, newest first (the file by its name only)."""
+    return [[r[k] if k != "file" else Path(r[k]).name for k in HISTORY_COLUMNS] for r in reversed(history or [])]
+
+
+def history_gallery(history: list | None) -> list[tuple[str, str]]:
+    """The history as (image, caption) pairs, newest first: ``#n seed S, WxH, model``."""
+    return [(r["file"], f"#{r['#']} seed {r['seed']}, {r['size']}, {r['model']}") for r in reversed(history or [])]
+
+
 def save_images(result, out_dir: Path) -> list[Path]:
     from kyara.generate.metadata import save_png
 

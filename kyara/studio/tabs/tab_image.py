@@ -1,6 +1,7 @@
 """Image: diffusers with ControlNet (the Pose tab's condition or a pose reference picture), LoRA, the
 prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, the size from the model (or
-width/height), progress with per-step latent previews, cancel, gallery with an Upscale button (Real-ESRGAN)."""
+width/height), progress with per-step latent previews, cancel, gallery (whole images) with an Upscale button
+(Real-ESRGAN), and the session's history of images with their parameters."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kyara.studio.tabs import TabContext, safe
 TITLE = "Image"
 ORDER = 30
 DEFAULT_PROMPT = "1girl, anime, full body, simple background"
+GALLERY_HEIGHT = 560  # CSS pixels: a 512 px image whole, a batch in two columns
 _JOBS: dict[str, H.GenerationJob] = {}  # session id -> the running generation (for Cancel)
 _JOBS_LOCK = threading.Lock()
 
@@ -94,7 +96,8 @@ def build(ctx: TabContext, tab) -> None:
     with gr.Row():
         preview = gr.Image(label="preview (the latent at each step; the first image of the batch)", interactive=False,
                            format="png", height=256, scale=1, elem_id="image-preview")
-        gallery = gr.Gallery(label="images", columns=4, height="auto", scale=3, elem_id="image-gallery")
+        gallery = gr.Gallery(label="images", columns=2, height=GALLERY_HEIGHT, object_fit="contain", scale=3,
+                             elem_id="image-gallery")  # whole images, never cropped
     with gr.Row():
         up_scale = gr.Radio([str(s) for s in UPSCALE_SCALES], value="2", label="upscale", elem_id="image-upscale-scale")
         up_model = gr.Dropdown(list(UPSCALE_MODELS), value="anime", label="upscaler (Real-ESRGAN)",
@@ -102,6 +105,11 @@ def build(ctx: TabContext, tab) -> None:
         up_go = gr.Button("Upscale selected image", elem_id="image-upscale")
     files = gr.File(label="downloads (PNG with parameters, the pose beside them)", file_count="multiple",
                     interactive=False, elem_id="image-files")
+    with gr.Accordion("history: every image since the studio started (this page's session)", open=True):
+        hist_gallery = gr.Gallery(label="earlier results (newest first)", columns=6, height=240, object_fit="contain",
+                                  elem_id="image-history-gallery")
+        hist_table = gr.Dataframe(headers=list(H.HISTORY_COLUMNS), value=[], interactive=False, wrap=True,
+                                  max_height=300, elem_id="image-history")
     selected = gr.State(0)  # index of the gallery image picked last
 
     def show_tags(p, m, tg, sty):
@@ -146,32 +154,37 @@ def build(ctx: TabContext, tab) -> None:
             cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty,
                                  size_auto=bool(auto))
         except Exception as exc:  # noqa: BLE001 - shown in the page
-            yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st, keep
+            yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st, keep, keep, keep
             return
         job = H.GenerationJob(cfg, ws.job_dir("image"), previews=True)
         with _JOBS_LOCK:
             _JOBS[sid] = job
         job.start()
-        yield H.progress_html(0, cfg.steps, "loading the model"), "loading the model...", keep, keep, st, None
+        yield (H.progress_html(0, cfg.steps, "loading the model"), "loading the model...", keep, keep, st, None,
+               keep, keep)
         last = None  # the latest preview, sent again with the images (a client sees it in the final result)
         try:
             for ev in job.events():
                 if ev[0] == "progress":
-                    yield H.progress_html(ev[1], ev[2]), f"denoising step {ev[1]}/{ev[2]}", keep, keep, st, keep
+                    yield (H.progress_html(ev[1], ev[2]), f"denoising step {ev[1]}/{ev[2]}", keep, keep, st, keep,
+                           keep, keep)
                 elif ev[0] == "preview":
                     last = H.preview_image(ev[3])
-                    yield keep, keep, keep, keep, st, last
+                    yield keep, keep, keep, keep, st, last, keep, keep
                 elif ev[0] == "done":
                     paths = [str(x) for x in ev[1]]
                     seeds = (f"seed {cfg.seed}" if cfg.batch == 1 else
                              f"seeds {cfg.seed}..{cfg.seed + cfg.batch - 1}")  # the drawn one for -1
                     beside = H.save_pose_beside(job.out_dir, st.get("pose_files")) if c == "openpose" else []
                     downloads = paths + [str(x) for x in beside]
-                    st = dict(st, images=paths, downloads=downloads)  # what Upscale works on (server paths)
+                    history = H.add_history(st.get("history"), cfg, paths)
+                    # what Upscale works on (server paths), and every image of the session with its parameters
+                    st = dict(st, images=paths, downloads=downloads, history=history)
                     yield (H.progress_html(1, 1, f"done, {len(paths)} image(s)"),
-                           f"wrote {len(paths)} image(s), {seeds}", paths, downloads, st, last)
+                           f"wrote {len(paths)} image(s), {seeds}", paths, downloads, st, last,
+                           H.history_gallery(history), H.history_table(history))
                 else:
-                    yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st, keep
+                    yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st, keep, keep, keep
         finally:
             job.cancel()  # a closed page stops its generation at the next step
             with _JOBS_LOCK:
@@ -200,7 +213,7 @@ def build(ctx: TabContext, tab) -> None:
 
     go.click(run, [prompt, negative, model, control, control_model, strength, loras, steps, guidance, scheduler,
                    seed, batch, width, height, state, tags_mode, style, size_auto],
-             [bar, status, gallery, files, state, preview],
+             [bar, status, gallery, files, state, preview, hist_gallery, hist_table],
              concurrency_id="generate", concurrency_limit=1, show_progress="hidden", api_name="generate")
     stop.click(cancel, None, status, concurrency_limit=None, show_progress="hidden", api_name="cancel")
     gallery.select(pick, None, selected, api_name=False)
