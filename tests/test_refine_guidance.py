@@ -54,5 +54,6 @@ def test_guidance_one_step_changes_the_texture_deterministically():
     assert torch.equal(a, b)  # deterministic for a seed
     changed = (a - torch.as_tensor(init)).abs()
     assert changed.max() > 1e-3  # one step moved the texels the views see
-    c = refine_texture(init, buf, g.predictor, g.encoder, RefineConfig(iters=1, views_per_iter=2, lr=0.05, seed=4)).texture
+    other = RefineConfig(iters=1, views_per_iter=2, lr=0.05, seed=4)
+    c = refine_texture(init, buf, g.predictor, g.encoder, other).texture
     assert not torch.equal(a, c)

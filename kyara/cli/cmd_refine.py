@@ -102,5 +102,5 @@ def register(app: typer.Typer) -> None:
 
         res = refine_avatar(load_character(path), cfg, output, name=text)
         loss = res.loss["loss"]
-        typer.echo(f"refined {cfg.refine.iters} iterations (loss {loss[0]:.4f} -> {loss[-1]:.4f}); wrote "
-                   f"{len(res.files)} files to {res.out_dir}" if loss else f"wrote {len(res.files)} files to {res.out_dir}")
+        curve = f" (loss {loss[0]:.4f} -> {loss[-1]:.4f})" if loss else ""
+        typer.echo(f"refined {cfg.refine.iters} iterations{curve}; wrote {len(res.files)} files to {res.out_dir}")
