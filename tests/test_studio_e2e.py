@@ -336,10 +336,21 @@ def test_create_pose_generate_export(page, server, tmp_path):
     assert info["kind"] == "stl" and shown.mean() > 0.03
     rows, cols = np.flatnonzero(shown.any(axis=1)), np.flatnonzero(shown.any(axis=0))
     assert rows[-1] - rows[0] > 1.5 * (cols[-1] - cols[0])  # standing up (the print file is Z up)
+    pg.locator("#export-obj").click()  # the view loads no OBJ: the same posed vertices as a GLB beside it
+    _wait_text(pg, "#export-status", r"wrote avatar_posed.obj", 120)
+    fr, info = _viewer(pg, "export-view3d", "view_posed.glb")
+    assert info["kind"] == "gltf" and (_capture(fr)[..., 3] > 127).mean() > 0.03
+    pg.locator("#export-vrm0").click()
+    _wait_text(pg, "#export-status", r"wrote avatar_vrm0.vrm", 120)
+    fr, info = _viewer(pg, "export-view3d", "avatar_vrm0.vrm")
+    assert info["kind"] == "vrm" and (_capture(fr)[..., 3] > 127).mean() > 0.03
     pg.locator("#export-glb").click()
     _wait_text(pg, "#export-status", r"wrote avatar.glb", 120)
     fr, info = _viewer(pg, "export-view3d", "avatar.glb")
     assert info["kind"] == "gltf" and (_capture(fr)[..., 3] > 127).mean() > 0.03
+    links = pg.locator("#export-file a").evaluate_all("els => els.map((e) => e.getAttribute('href'))")
+    names = [h.rsplit("/", 1)[-1] for h in links]  # every export of the session, newest first
+    assert names[0] == "avatar.glb" and len(names) == 6 and "avatar_posed.mtl" in names, names
     pg.screenshot(path=str(DOCS / "studio_export.png"), full_page=True)
 
 
