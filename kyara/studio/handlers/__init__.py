@@ -34,9 +34,10 @@ from kyara.studio.handlers.poses import (PREVIEW_SIZE, SLIDERS, UPLOAD_PREVIEW_M
 from kyara.studio.handlers.reference import DETECT_BACKENDS, ReferencePose, pose_reference_upload
 
 __all__ = [
-    "ANIMATION_FORMATS", "ANIMATION_SIZE", "AnimateOutput", "CONTROL_CHOICES", "HISTORY_COLUMNS", "add_history", "history_gallery", "history_table", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
+    "ANIMATION_FORMATS", "ANIMATION_SIZE", "AnimateOutput", "CONTROL_CHOICES", "NO_STYLE", "SLIDER_RANGES", "image_tags", "reference_for_image",
     "preview_image", "save_pose_beside", "tags_preview", "upscale_gallery_image", "CREATE_SIZE", "CreateOutput", "DEFAULT_BODY", "DETECT_BACKENDS", "EXPORT_FORMATS",
     "EXPORT_LABELS", "ExportOutput", "MOTION_FORMATS", "NO_MOTION", "POSED_FORMATS", "export_downloads",
+    "HISTORY_COLUMNS", "add_history", "history_gallery", "history_table",
     "GenerationJob", "PREVIEW_SIZE", "PosePreview", "ReferencePose", "SLIDERS", "TURNTABLE", "UPLOAD_PREVIEW_MAX", "animate_clip",
     "as_upload", "avatar_previews", "avatar_upload", "create", "escape_html", "export", "image_config",
     "import_avatar", "load_body", "load_character", "on_gl_thread", "one_line", "openpose_upload",
