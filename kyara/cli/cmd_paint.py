@@ -94,6 +94,29 @@ def run_paint(character, cfg, out_dir, size: int, name: str, source=None) -> Non
                f"consistency {'n/a' if cons is None else f'{cons:.4f}'}; wrote {len(res.files)} files to {res.out_dir}")
 
 
+def character_prompt(character: str, prompt: str | None, what: str) -> str:
+    """The prompt for a ``--character`` file: a character.json's own description (``--prompt`` appended),
+    or ``--prompt`` for an avatar file (which has none). One-line errors name ``what`` the prompt describes."""
+    from pathlib import Path
+
+    p = Path(character)
+    if not p.is_file():
+        raise FileNotFoundError(f"--character '{character}' does not exist, expected a character.json, .vrm, "
+                                ".glb or .gltf")
+    is_json = p.suffix.lower() == ".json"
+    if prompt is None and not is_json:
+        raise ValueError(f"missing --prompt, expected a description of {what} (an avatar file has none)")
+    if prompt is not None and not prompt.strip():
+        raise ValueError(f"--prompt is empty, expected a description of {what}")
+    if not is_json:
+        return prompt
+    from kyara.character.describe import spec_prompt
+    from kyara.character.spec import load_spec
+
+    described = spec_prompt(load_spec(p))
+    return f"{described}, {prompt}" if prompt else described
+
+
 def register(app: typer.Typer) -> None:
     @app.command("paint")
     def paint_cmd(
@@ -135,22 +158,8 @@ def register(app: typer.Typer) -> None:
         from kyara.paint.avatar import check_paint_dir
 
         side = preview_side(size)
+        text = character_prompt(character, prompt, "what to paint")
         p = Path(character)
-        if not p.is_file():
-            raise FileNotFoundError(f"--character '{character}' does not exist, expected a character.json, .vrm, "
-                                    ".glb or .gltf")
-        is_json = p.suffix.lower() == ".json"
-        if prompt is None and not is_json:
-            raise ValueError("missing --prompt, expected a description of what to paint (an avatar file has none)")
-        if prompt is not None and not prompt.strip():
-            raise ValueError("--prompt is empty, expected a description of what to paint")
-        text = prompt
-        if is_json:
-            from kyara.character.describe import spec_prompt
-            from kyara.character.spec import load_spec
-
-            described = spec_prompt(load_spec(p))
-            text = f"{described}, {prompt}" if prompt else described
         cfg = paint_config(text, model, lora=lora, controlnet=controlnet, control_strength=control_strength,
                            embedding=embedding, config=config, vae=vae, negative=negative, views=views, steps=steps,
                            guidance=guidance, view_size=view_size, texture_size=texture_size, palette=palette,

@@ -24,7 +24,7 @@ def refine_settings(character: str, model: str, output: str, *, prompt=None, lor
                     seed=None, resume=False, dtype=None, device=None, allow_pickle=False):
     """Check every option (the model from its configs and headers, no weights):
     ``(RefineAvatarConfig, character path, the prompt)``."""
-    from kyara.cli.cmd_paint import paint_config
+    from kyara.cli.cmd_paint import character_prompt, paint_config
     from kyara.fileio import check_output_dir
     from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig
     from kyara.refine.optimize import RefineConfig
@@ -35,22 +35,8 @@ def refine_settings(character: str, model: str, output: str, *, prompt=None, lor
         raise ValueError(f"--size {size!r} is not valid, expected a multiple of 8 in 64..2048 pixels (the renders)")
     if not cel_weight >= 0 or cel_weight == float("inf"):
         raise ValueError(f"--cel-weight {cel_weight!r} is not valid, expected a finite number >= 0")
+    text = character_prompt(character, prompt, "the character")
     p = Path(character)
-    if not p.is_file():
-        raise FileNotFoundError(f"--character '{character}' does not exist, expected a character.json, .vrm, "
-                                ".glb or .gltf")
-    is_json = p.suffix.lower() == ".json"
-    if prompt is None and not is_json:
-        raise ValueError("missing --prompt, expected a description of the character (an avatar file has none)")
-    if prompt is not None and not prompt.strip():
-        raise ValueError("--prompt is empty, expected a description of the character")
-    text = prompt
-    if is_json:
-        from kyara.character.describe import spec_prompt
-        from kyara.character.spec import load_spec
-
-        described = spec_prompt(load_spec(p))
-        text = f"{described}, {prompt}" if prompt else described
     paint = paint_config(text, model, lora=lora, controlnet=["openpose=default"], config=config, vae=vae,
                          negative=negative, guidance=DREAMWALTZ_G_GUIDANCE if guidance is None else guidance,
                          view_size=size, texture_size=texture_size, seed=seed, dtype=dtype, device=device,
