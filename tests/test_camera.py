@@ -137,3 +137,19 @@ def test_look_at_straight_down_is_defined():
     px, depth = cam.project(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.5]]))
     np.testing.assert_allclose(depth[0], 3.0)
     assert px[1, 1] > px[0, 1]  # the character's front (+Z) is at the image bottom
+
+
+def test_turntable_cameras_frame_every_vertex_from_every_azimuth():
+    """Every vertex of an off-centre, elongated cloud projects inside the image at every azimuth."""
+    from kyara.render.camera import turntable_cameras
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(500, 3)) * np.array([0.6, 0.8, 0.1]) + np.array([0.3, 0.9, -0.2])
+    cams = turntable_cameras(v, 12, 64)
+    assert len(cams) == 12
+    azimuths = set()
+    for cam in cams:
+        xy, depth = cam.project(v)
+        assert (depth > 0).all() and (xy >= 0).all() and (xy <= 64).all()
+        azimuths.add(tuple(np.round(cam.view[2, [0, 2]], 6)))  # the camera's viewing direction
+    assert len(azimuths) == 12

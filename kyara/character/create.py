@@ -173,7 +173,7 @@ def write_sheet(character, folder: Path, side: int, views: int = SHEET_VIEWS) ->
 
 def write_turntable(character, pose, mesh, path: Path, frames: int, size: int) -> Path:
     """A cel-shaded turntable of the posed character: ``frames`` views over 360 degrees."""
-    from kyara.render.camera import view_camera
+    from kyara.render.camera import turntable_cameras
     from kyara.render.maps import MeshRenderer, VertexAttrs
     from kyara.render.toon import MapStyle, ToonStyle
     from kyara.render.video import write_video
@@ -181,13 +181,7 @@ def write_turntable(character, pose, mesh, path: Path, frames: int, size: int) -
     if not 1 <= frames <= 720:
         raise ValueError(f"turntable frames {frames} is out of range, expected 1..720")
     verts, _ = character.pose(pose, mesh)
-    # frame the whole turn: the box of every azimuth is the box's circumscribed cylinder
-    lo, hi = verts.min(axis=0), verts.max(axis=0)
-    c = 0.5 * (lo + hi)
-    rad = float(np.max(np.linalg.norm((verts - c)[:, [0, 2]], axis=1)))
-    blo = np.array([c[0] - rad, lo[1], c[2] - rad])
-    bhi = np.array([c[0] + rad, hi[1], c[2] + rad])
-    cams = [view_camera(float(a), blo, bhi, size=(size, size)) for a in np.linspace(0, 360, frames, endpoint=False)]
+    cams = turntable_cameras(verts, frames, size)
     attrs = VertexAttrs(base_color=mesh["base"], shade_color=mesh["shade"], outline=mesh["outline"])
     style = MapStyle(toon=ToonStyle(background=(0.965, 0.957, 0.94), outline_width=1))
     r = MeshRenderer(mesh["faces"], len(verts), size, size)

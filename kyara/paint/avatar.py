@@ -178,7 +178,7 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
     from kyara.paint.backend import paint_texture
     from kyara.paint.finish import FinishConfig, anime_finish, island_map
     from kyara.pose.views import pose_camera
-    from kyara.render.camera import view_camera
+    from kyara.render.camera import turntable_cameras
     from kyara.render.video import write_video
 
     out = check_paint_dir(out_dir)
@@ -206,12 +206,7 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
     verts = split.pose(pose, split.merged(opaque_only=True))[0]
     cams = [pose_camera(verts, v, (size, size)) for v in PREVIEW_VIEWS]
     previews = render_painted(character, split, skin, pose, cams)
-    lo, hi = verts.min(axis=0), verts.max(axis=0)
-    c = 0.5 * (lo + hi)
-    rad = float(np.max(np.linalg.norm((verts - c)[:, [0, 2]], axis=1)))
-    box = (np.array([c[0] - rad, lo[1], c[2] - rad]), np.array([c[0] + rad, hi[1], c[2] + rad]))
-    turn = [view_camera(float(a), *box, size=(turntable_size, turntable_size))
-            for a in np.linspace(0, 360, turntable_frames, endpoint=False)]
+    turn = turntable_cameras(verts, turntable_frames, turntable_size)
     frames = render_painted(character, split, skin, pose, turn, background=(0.965, 0.957, 0.94), outline_width=1)
     secs["previews"] = time.perf_counter() - t0
     res = PaintOutput(out)

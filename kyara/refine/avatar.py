@@ -90,7 +90,7 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     from kyara.refine.guidance import load_guidance
     from kyara.refine.optimize import refine_cameras
     from kyara.refine.recipe import refine_run
-    from kyara.render.camera import view_camera
+    from kyara.render.camera import turntable_cameras
     from kyara.render.video import write_video
 
     out = check_output_dir(out_dir)
@@ -109,12 +109,7 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     skin_parts = {k for k, p in enumerate(character.parts) if p.material.name == SKIN_MATERIAL}
     split, skin = painted_character(character, atlas, base, shade_texture(base, island, skin_parts))
     sverts = split.pose(pose, split.merged(opaque_only=True))[0]
-    lo, hi = sverts.min(axis=0), sverts.max(axis=0)
-    c = 0.5 * (lo + hi)
-    rad = float(np.max(np.linalg.norm((sverts - c)[:, [0, 2]], axis=1)))
-    box = (np.array([c[0] - rad, lo[1], c[2] - rad]), np.array([c[0] + rad, hi[1], c[2] + rad]))
-    turn = [view_camera(float(a), *box, size=(turntable_size, turntable_size))
-            for a in np.linspace(0, 360, turntable_frames, endpoint=False)]
+    turn = turntable_cameras(sverts, turntable_frames, turntable_size)
     frames = render_painted(character, split, skin, pose, turn, background=(0.965, 0.957, 0.94), outline_width=1)
     res = RefineOutput(out)
     res.files.append(_png(out / "texture.png", base))

@@ -247,6 +247,18 @@ def view_camera(view: str | float, bounds_min, bounds_max, size: tuple[int, int]
                   near=min(near, 0.1), far=dist * 4.0 + 10.0)
 
 
+def turntable_cameras(vertices, frames: int, size: int) -> list[Camera]:
+    """``frames`` cameras around the vertices over 360 degrees from the front, all framing the whole turn
+    (the box of every azimuth is the box's circumscribed vertical cylinder), ``size`` x ``size`` px."""
+    v = np.asarray(vertices).reshape(-1, 3)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    c = 0.5 * (lo + hi)
+    rad = float(np.max(np.linalg.norm((v - c)[:, [0, 2]], axis=1)))
+    blo = np.array([c[0] - rad, lo[1], c[2] - rad])
+    bhi = np.array([c[0] + rad, hi[1], c[2] + rad])
+    return [view_camera(float(a), blo, bhi, size=(size, size)) for a in np.linspace(0, 360, frames, endpoint=False)]
+
+
 def _bounds(bounds_min, bounds_max) -> tuple[np.ndarray, np.ndarray]:
     lo = np.asarray(bounds_min, dtype=np.float64).reshape(-1)
     hi = np.asarray(bounds_max, dtype=np.float64).reshape(-1)
