@@ -189,6 +189,7 @@ def train(recipe: Recipe, cfg: TrainConfig, folder: str | os.PathLike, progress:
     _trim_log(folder / LOG, step)
     info["arch"], info["config"] = arch, {k: v for k, v in asdict(cfg).items() if k != "max_seconds"}
     spent0, t0, last_ckpt = float(info.get("train_seconds", 0.0)), time.monotonic(), time.monotonic()
+    step0 = step  # iterations/s in the progress bar count this session's steps
     metrics: dict = {}
     enabled = (progress if progress is not None else os.isatty(2))
     log = (folder / LOG).open("a")
@@ -234,7 +235,8 @@ def train(recipe: Recipe, cfg: TrainConfig, folder: str | os.PathLike, progress:
                            "loss": round(float(loss.detach()), 6), **{k: round(float(v), 6) for k, v in parts.items()}}
                     log.write(json.dumps(row) + "\n")
                     log.flush()
-                    bar.update(task, completed=step, info=f"loss {float(loss.detach()):.4f}")
+                    rate = (step - step0) / max(time.monotonic() - t0, 1e-9)
+                    bar.update(task, completed=step, info=f"loss {float(loss.detach()):.4f}, {rate:.2f} it/s")
                 else:
                     bar.update(task, completed=step)
                 if cfg.validate_every and step % cfg.validate_every == 0 and step < cfg.steps:
