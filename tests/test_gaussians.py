@@ -90,3 +90,59 @@ def test_gsplat_matches_the_torch_rasteriser_forward_and_backward():
     for a, b in zip(*grads):
         cos = torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0)
         assert float(cos) > 0.95, float(cos)
+
+
+# -- binding --------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def body():
+    from kyara.body.model import build_body
+    from kyara.cli.common import body_params
+
+    return build_body(body_params("teen-girl", None, None, []))
+
+
+def test_a_bound_gaussian_follows_its_triangle_under_a_posed_skin(body):
+    from kyara.gaussians.binding import bound_gaussians, pose_mesh
+    from kyara.pose.lbs import forward_kinematics, skinning_transforms
+    from kyara.pose.presets import get_pose
+
+    pose = get_pose("kung-fu", body.params)
+    rng = np.random.default_rng(0)
+    # triangles whose corners follow different bones (elbows, knees, shoulders): where the shortcut fails
+    mixed = np.flatnonzero([len(set(body.joint_indices[f][body.joint_weights[f] > 0.05].tolist())) >= 3
+                            for f in body.faces])
+    tris = rng.choice(mixed, 64, replace=False)
+    bary = rng.dirichlet((1, 1, 1), 64)
+    offs = rng.normal(0, 0.03, (64, 3))
+    got, _ = bound_gaussians(torch.as_tensor(pose_mesh(body, pose), dtype=torch.float64),
+                             torch.as_tensor(body.faces, dtype=torch.int64), torch.as_tensor(tris),
+                             torch.as_tensor(bary), torch.as_tensor(offs))
+    # by hand: skin the triangle's three corners (sum_j w_j (R_j v + t_j)), rebuild the frame, add the offset
+    from kyara.body.skeleton import PARENTS
+
+    from kyara.pose.rotations import quat_to_matrix
+
+    g_rot, g_pos = forward_kinematics(quat_to_matrix(pose.rotations), pose.translation, body.rest_joints, PARENTS)
+    a = skinning_transforms(g_rot, g_pos, body.rest_joints)  # [J, 3, 4]
+
+    def skin(vi):
+        return sum(w * (a[j, :, :3] @ body.vertices[vi].astype(np.float64) + a[j, :, 3])
+                   for j, w in zip(body.joint_indices[vi], body.joint_weights[vi]))
+
+    def place(p0, p1, p2, l, o):
+        t = (p1 - p0) / np.linalg.norm(p1 - p0)
+        n = np.cross(p1 - p0, p2 - p0)
+        n /= np.linalg.norm(n)
+        return l[0] * p0 + l[1] * p1 + l[2] * p2 + o[0] * t + o[1] * np.cross(n, t) + o[2] * n
+
+    want = np.array([place(*(skin(v) for v in body.faces[f]), bary[i], offs[i]) for i, f in enumerate(tris)])
+    err = np.linalg.norm(got.numpy() - want, axis=1)
+    assert err.max() <= 1e-5, err.max()
+    # the shortcut (skin the rest position with interpolated weights) is NOT the same
+    dense = body.weights_dense().astype(np.float64)
+    shortcut = []
+    for i, f in enumerate(tris):
+        rest = place(*(body.vertices[v].astype(np.float64) for v in body.faces[f]), bary[i], offs[i])
+        w = bary[i] @ dense[body.faces[f]]
+        shortcut.append(sum(w[j] * (a[j, :, :3] @ rest + a[j, :, 3]) for j in np.flatnonzero(w)))
+    assert np.linalg.norm(np.array(shortcut) - want, axis=1).max() > 1e-3
