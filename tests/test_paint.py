@@ -183,6 +183,59 @@ def test_build_atlas_checks_its_input():
         AtlasOptions(padding=-1)
 
 
+@needs_xatlas
+def test_atlas_cache_runs_xatlas_once_per_mesh(tmp_path, monkeypatch):
+    """The second paint of a character reads its atlas from the cache (xatlas is not called) and gets
+    the very atlas built the first time; another mesh, size or options is another entry; a corrupt
+    entry is rebuilt."""
+    import xatlas
+
+    from kyara.paint.uv import AtlasOptions, atlas_key, build_atlas, cached_atlas
+
+    v, f, _ = toy_mesh()
+    calls = []
+    real = xatlas.Atlas
+    monkeypatch.setattr(xatlas, "Atlas", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = cached_atlas(v, f, 64, cache_dir=tmp_path)
+    assert len(calls) == 1 and len(list(tmp_path.glob("atlas-*.npz"))) == 1
+    second = cached_atlas(v, f, 64, cache_dir=tmp_path)
+    assert len(calls) == 1  # read back: no xatlas
+    built = build_atlas(v, f, 64)  # and it is the atlas xatlas makes (deterministic)
+    for a in (first, second):
+        for k in ("faces", "uv", "vertex_map", "face_chart"):
+            assert np.array_equal(getattr(a, k), getattr(built, k)) and getattr(a, k).dtype == getattr(built, k).dtype
+        assert (a.size, a.num_input_vertices) == (64, len(v))
+    calls.clear()
+    moved = v.copy()
+    moved[0, 0] = np.nextafter(np.float32(moved[0, 0]), np.float32(9), dtype=np.float32)
+    keys = {atlas_key(v, f, 64), atlas_key(moved, f, 64), atlas_key(v, f, 128), atlas_key(v, f[::-1], 64),
+            atlas_key(v, f, 64, AtlasOptions(padding=3))}
+    assert len(keys) == 5  # a vertex moved by one float32 step, the size, the faces, the options
+    cached_atlas(v, f, 128, cache_dir=tmp_path)
+    assert len(calls) == 1 and len(list(tmp_path.glob("atlas-*.npz"))) == 2
+    (tmp_path / f"atlas-{atlas_key(v, f, 64)}.npz").write_bytes(b"not an npz")
+    again = cached_atlas(v, f, 64, cache_dir=tmp_path)  # corrupt: rebuilt and written again
+    assert len(calls) == 2 and np.array_equal(again.uv, built.uv)
+    cached_atlas(v, f, 64, cache_dir=tmp_path)
+    assert len(calls) == 2
+
+
+@needs_xatlas
+def test_character_atlas_cache_is_used_by_paint_config(tmp_path, monkeypatch):
+    """character_atlas(cache=True) keys on the merged mesh: the same character is cut once."""
+    import kyara.paint.uv as uv
+    from test_export_common import synthetic_character
+
+    c = synthetic_character()
+    calls = []
+    real = uv.build_atlas
+    monkeypatch.setattr(uv, "build_atlas", lambda *a, **k: calls.append(1) or real(*a, **k))
+    a1, m1 = uv.character_atlas(c, 64, cache=True, cache_dir=tmp_path)
+    a2, m2 = uv.character_atlas(c, 64, cache=True, cache_dir=tmp_path)
+    assert len(calls) == 1 and np.array_equal(a1.uv, a2.uv) and np.array_equal(m1["faces"], m2["faces"])
+    uv.character_atlas(c, 64)  # cache off: always built
+    assert len(calls) == 2
+
 def test_atlas_without_xatlas_is_one_line(monkeypatch):
     from kyara.errors import KyaraError
     from kyara.paint.uv import build_atlas

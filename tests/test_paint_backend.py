@@ -189,6 +189,72 @@ def test_reference_attention_reaches_other_views_only_in_the_first_steps():
     assert {k: type(v) for k, v in pipe.unet.attn_processors.items()} == {k: type(v) for k, v in before.items()}
 
 
+class KeyRecorder:
+    """An attention processor that records, per call, each batch row's keys (``attn.to_k`` of what
+    the row attends to) and the keys of the row's own tokens, then runs ``inner``."""
+
+    def __init__(self, inner, log, name):
+        self.inner, self.log, self.name = inner, log, name
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, *a, **k):
+        import torch
+
+        with torch.no_grad():
+            src = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+            own = attn.to_k(hidden_states).float() if ".attn1." in self.name else None  # attn2: text keys
+            self.log.append((self.name, own, attn.to_k(src).float()))
+        return self.inner(attn, hidden_states, encoder_hidden_states, attention_mask, temb, *a, **k)
+
+
+@pytest.mark.slow
+def test_front_view_keys_reach_every_other_view_only_in_the_reference_steps():
+    """Hooked at the attention processors of the tiny U-Net (3 views: front, side, back; 4 steps,
+    reference for the first 2): in every self-attention layer at steps 0 and 1, the key set of each
+    other view (its own keys and the ones appended) holds every one of the front view's keys, for
+    the unconditional and the conditional halves of the guidance batch; at steps 2 and 3 no other
+    view's key set holds any of them; cross-attention never sees them."""
+    import torch
+
+    from kyara.generate.prompts import encode_prompts
+    from kyara.paint.backend import diffusion_predictor, load_painter, reference_attention
+
+    img = _image(controlnets=())
+    pipe, _, xl = load_painter(img)
+    prompts = ("front view of a girl", "side view of a girl", "back view of a girl")
+    emb = [encode_prompts(pipe, p, img.negative_prompt, 1) for p in prompts]
+    x = np.random.default_rng(3).normal(size=(3, 4, 8, 8)).astype(np.float32)
+    before = dict(pipe.unet.attn_processors)
+    log: list = []
+    pipe.unet.set_attn_processor({k: KeyRecorder(v, log, k) for k, v in before.items()})
+    try:
+        state, restore = reference_attention(pipe.unet)
+        eps = diffusion_predictor(pipe, [], (), emb, [], 7.5, 4, xl, 64, reference=0, reference_steps=2,
+                                  reference_state=state)
+        found = {}
+        for step in range(4):
+            log.clear()
+            eps(x, 700 - 150 * step, step)
+            self_calls = [(n, own, keys) for n, own, keys in log if ".attn1." in n]
+            assert self_calls and len(self_calls) == len([n for n in before if ".attn1." in n])
+            hits = []
+            for name, own, keys in self_calls:
+                assert own.shape[0] == keys.shape[0] == 6  # [uncond x 3 views; cond x 3 views]
+                for half in (0, 3):
+                    front = own[half]  # [L, C] the front view's own keys
+                    for other in (half + 1, half + 2):
+                        d = (front[:, None] - keys[other][None]).norm(dim=-1).min(dim=1).values  # nearest key
+                        hits.append(bool((d < 1e-4 * (1 + front.norm(dim=1))).all()))
+                        assert torch.equal(keys[other][: own.shape[1]], own[other])  # its own keys first
+            found[step] = hits
+            text_len = emb[0]["prompt_embeds"].shape[1]
+            assert all(keys.shape[1] == text_len for n, _, keys in log if ".attn2." in n)  # the prompt only
+        restore()
+    finally:
+        pipe.unet.set_attn_processor(dict(before))  # (diffusers empties the dict it is given)
+    assert all(found[0]) and all(found[1])  # every layer, every other view, both halves
+    assert not any(found[2]) and not any(found[3])
+
+
 @pytest.mark.slow
 def test_view_conditions_are_kyara_image_conditions(gl):
     """For the camera `kyara image --character` uses, the painting conditions are the very images

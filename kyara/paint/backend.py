@@ -3,7 +3,7 @@ whole texture-painting run of one character: :func:`paint_texture`.
 
 What one run does (every step a function here or in the foundation modules):
 
-1. the character's UV atlas (:func:`kyara.paint.uv.character_atlas`) and the painting cameras
+1. the character's UV atlas (:func:`kyara.paint.uv.character_atlas`, cached per mesh) and the painting cameras
    (:func:`kyara.paint.cameras.paint_cameras`: around + higher views, view-dependent prompts);
 2. per view, the ControlNet conditions rendered by kyara for exactly that camera
    (:func:`view_conditions`: OpenPose of the skeleton with occlusion, depth, normal, lineart);
@@ -58,6 +58,8 @@ class PaintConfig:
     final_power: float = 6.0
     palette: int = 8  # colours per material island (anime finish); 0 = no snapping
     reference_fraction: float = 0.25  # first share of the steps in which every view also attends to the front view
+    atlas_cache: bool = True  # keep the character's atlas on disk (kyara.paint.uv.cached_atlas): xatlas runs once
+    atlas_cache_dir: str | None = None  # where (None: kyara.paint.uv.atlas_cache_dir())
 
     def check(self) -> "PaintConfig":
         from kyara.paint.uv import MAX_SIZE, MIN_SIZE
@@ -223,7 +225,7 @@ def reference_attention(unet):
     old = dict(unet.attn_processors)
     state = _Reference()
     unet.set_attn_processor({k: ReferenceAttnProcessor(v, state) if ".attn1." in k else v for k, v in old.items()})
-    return state, lambda: unet.set_attn_processor(old)
+    return state, lambda: unet.set_attn_processor(dict(old))  # (diffusers empties the dict it is given)
 
 
 def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: list[dict], conditions: list,
@@ -388,7 +390,7 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     pipe, cns, xl = load_painter(img)  # refused models end here, before any geometry work
     secs["load"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    atlas, mesh = character_atlas(character, cfg.texture_size)
+    atlas, mesh = character_atlas(character, cfg.texture_size, cache=cfg.atlas_cache, cache_dir=cfg.atlas_cache_dir)
     pose = avatar_pose(cfg.pose, character.body)
     verts = character.pose(pose, mesh)[0]
     secs["atlas"] = time.perf_counter() - t0

@@ -97,7 +97,7 @@ def evaluate_paint(folder: str | os.PathLike, clip: str | os.PathLike | None = N
             raise ValueError(f"'{f}' is {im.shape[1]}x{im.shape[0]}, expected {size}x{size} as paint.json says")
         views.append(im)
     character = load_character(_character_file(d, rep))
-    atlas, mesh = character_atlas(character, int(rep["texture_size"]))
+    atlas, mesh = character_atlas(character, int(rep["texture_size"]), cache=True)  # the run's own atlas, if kept
     pose = avatar_pose(rep.get("pose", "stand"), character.body)
     verts = character.pose(pose, mesh)[0]
     cams = paint_cameras(verts, (size, size), seed=int(rep["seed"]),

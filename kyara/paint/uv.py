@@ -14,12 +14,15 @@ Conventions
 
 xatlas is slow on large charts (its chart growing and parametrisation, not the packing), so charts
 are capped in area (:class:`AtlasOptions`): the characters of ``kyara create`` take 2.5-4 s (55k to
-124k faces) on 2 CPUs, up to 5x that when the CPUs are busy.
+124k faces) on 2 CPUs, up to 5x that when the CPUs are busy; :func:`cached_atlas` keeps each mesh's
+atlas on disk, keyed by a hash of the mesh, so a character is cut once.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -152,13 +155,97 @@ def build_atlas(vertices: np.ndarray, faces: np.ndarray, size: int = 1024,
     return UVAtlas(idx.astype(np.int32), np.clip(uv_sq, 0.0, 1.0), vmap, face_chart, size, len(v))
 
 
+# -- the atlas cache ----------------------------------------------------------------------------
+CACHE_VERSION = "1"  # bump when the atlas a mesh gets changes (options, packing, this file's format)
+CACHE_KEEP = 64  # atlases kept in a cache folder; the least recently written go first (0.1-2 MB each)
+
+
+def atlas_cache_dir() -> Path:
+    """The default atlas cache: ``<kyara cache>/atlas`` (``$KYARA_CACHE_DIR``, ``$XDG_CACHE_HOME/kyara``
+    or ``~/.cache/kyara``, as the tiny models' cache)."""
+    from kyara.generate.tiny import cache_root
+
+    return cache_root() / "atlas"
+
+
+def atlas_key(vertices: np.ndarray, faces: np.ndarray, size: int, options: AtlasOptions | None = None) -> str:
+    """The cache key of an atlas: SHA-256 (hex) of the mesh's bytes (vertices as float32, faces as
+    int64, with their shapes), ``size``, the options, the xatlas version and :data:`CACHE_VERSION`.
+    Any change to the mesh (a vertex moved by one float32 ulp, one face) gives another key."""
+    import hashlib
+    import importlib.metadata
+
+    v, f = _check_mesh(vertices, faces)
+    opts = options or AtlasOptions()
+    try:
+        xv = importlib.metadata.version("xatlas")
+    except importlib.metadata.PackageNotFoundError:
+        xv = "none"
+    h = hashlib.sha256()
+    head = f"kyara-atlas {CACHE_VERSION} xatlas {xv} size {_check_size(size)} {opts!r} v {v.shape} f {f.shape}"
+    h.update(head.encode())
+    h.update(np.ascontiguousarray(v, np.float32).tobytes())
+    h.update(np.ascontiguousarray(f, np.int64).tobytes())
+    return h.hexdigest()
+
+
+def _load_cached(path: Path, size: int, nv: int, nf: int) -> UVAtlas | None:
+    """The atlas stored at ``path``, or None when it is missing, unreadable or not of this mesh."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            a = UVAtlas(z["faces"].astype(np.int32), z["uv"].astype(np.float32), z["vertex_map"].astype(np.int64),
+                        z["face_chart"].astype(np.int32), int(z["size"]), int(z["num_input_vertices"]))
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+    ok = (a.size == size and a.num_input_vertices == nv and a.faces.shape == (nf, 3) and a.uv.ndim == 2
+          and a.uv.shape[1] == 2 and a.vertex_map.shape == (len(a.uv),) and a.face_chart.shape == (nf,)
+          and (nf == 0 or (a.faces.min() >= 0 and a.faces.max() < len(a.uv)))
+          and (len(a.vertex_map) == 0 or (a.vertex_map.min() >= 0 and a.vertex_map.max() < nv)))
+    return a if ok else None
+
+
+def cached_atlas(vertices: np.ndarray, faces: np.ndarray, size: int = 1024, options: AtlasOptions | None = None,
+                 cache_dir: str | os.PathLike | None = None) -> UVAtlas:
+    """:func:`build_atlas`, kept per mesh in ``cache_dir`` (default :func:`atlas_cache_dir`) as
+    ``atlas-<key>.npz`` (:func:`atlas_key`): xatlas runs once per character, mesh and size; a later
+    call with the same mesh reads the same atlas back (about 10 ms). A missing, corrupt or foreign
+    file is rebuilt; a cache that cannot be written is skipped (the atlas is still returned). At most
+:data:`CACHE_KEEP` atlases stay in the folder."""
+    from kyara.fileio import atomic_path
+
+    v, f = _check_mesh(vertices, faces)
+    size = _check_size(size)
+    folder = Path(cache_dir) if cache_dir is not None else atlas_cache_dir()
+    path = folder / f"atlas-{atlas_key(v, f, size, options)}.npz"
+    hit = _load_cached(path, size, len(v), len(f)) if path.is_file() else None
+    if hit is not None:
+        return hit
+    atlas = build_atlas(v, f, size, options)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, faces=atlas.faces, uv=atlas.uv, vertex_map=atlas.vertex_map,
+                         face_chart=atlas.face_chart, size=atlas.size, num_input_vertices=atlas.num_input_vertices)
+        old = sorted(folder.glob("atlas-*.npz"), key=lambda q: q.stat().st_mtime)[:-CACHE_KEEP]
+        for q in old:
+            q.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass  # a read-only or full cache: the atlas is still right, only not kept
+    return atlas
+
+
 def character_atlas(character, size: int = 1024, options: AtlasOptions | None = None,
-                    opaque_only: bool = True) -> tuple[UVAtlas, dict[str, np.ndarray]]:
+                    opaque_only: bool = True, cache: bool = False,
+                    cache_dir: str | os.PathLike | None = None) -> tuple[UVAtlas, dict[str, np.ndarray]]:
     """The atlas of a built :class:`~kyara.character.model.Character`'s merged mesh (rest pose) and
     that mesh (``character.merged(opaque_only)``: pose it with ``character.pose(pose, mesh)`` and
     carry the result with :meth:`UVAtlas.carry`). ``opaque_only`` leaves out see-through parts
-    (lenses), which the renderer's previews leave out too."""
+    (lenses), which the renderer's previews leave out too. ``cache`` keeps the atlas per mesh
+    (:func:`cached_atlas`, in ``cache_dir`` or :func:`atlas_cache_dir`)."""
     mesh = character.merged(opaque_only=opaque_only)
+    if cache:
+        return cached_atlas(mesh["vertices"], mesh["faces"], size, options, cache_dir), mesh
     return build_atlas(mesh["vertices"], mesh["faces"], size, options), mesh
 
 
