@@ -104,3 +104,47 @@ def test_create_with_a_model_paints_after_the_usual_files(tmp_path, capsys):
     rep = json.loads((out / "paint.json").read_text())
     assert rep["character"] == str((out / "character.json").resolve())
     assert rep["prompts"][0].startswith("front view of a girl in a sailor uniform")
+
+
+def test_benchmark_prompts_hold_the_gallery_and_more():
+    """The benchmark list of ``kyara eval paint``: the seven gallery prompts (the README gallery's, the
+    create issue's acceptance prompts) first, then more; all distinct, each with a known pose."""
+    from acceptance_prompts import GALLERY
+
+    from kyara.paint.evaluate import BENCHMARK_PROMPTS, GALLERY_PROMPTS
+    from kyara.pose.presets import POSE_NAMES
+
+    assert [p for p, _ in GALLERY_PROMPTS] == list(GALLERY.values())
+    assert BENCHMARK_PROMPTS[:7] == GALLERY_PROMPTS and len(BENCHMARK_PROMPTS) >= 14
+    assert len({p for p, _ in BENCHMARK_PROMPTS}) == len(BENCHMARK_PROMPTS)
+    assert all(pose in POSE_NAMES for _, pose in BENCHMARK_PROMPTS)
+    assert dict(GALLERY_PROMPTS)[GALLERY["jogger"]] == "jog"
+
+
+@pytest.mark.slow
+def test_paint_benchmark_creates_paints_and_measures_each_prompt(tmp_path):
+    """paint_benchmark on one prompt (tiny model, dataset-quality mesh): a folder with character.json
+    and the painted files, its figures measured again, and the table's lines."""
+    pytest.importorskip("xatlas")
+    from kyara.character.build import BuildOptions
+    from kyara.generate.config import ControlSpec, ImageConfig
+    from kyara.paint.backend import PaintConfig
+    from kyara.paint.evaluate import benchmark_table, evaluate_paint, paint_benchmark
+
+    img = ImageConfig("unused", model="tiny", steps=1, width=64, height=64, seed=0,
+                      controlnets=(ControlSpec("openpose", "tiny"),))
+    seen = []
+    rows = paint_benchmark(PaintConfig(img, views=2, texture_size=128), tmp_path, [("an anime boy with glasses", "stand")],
+                           build_options=BuildOptions(quality="dataset"), size=64, turntable_frames=2,
+                           turntable_size=32, progress=lambda k, n, p: seen.append((k, n)))
+    assert seen == [(0, 1)] and len(rows) == 1
+    row = rows[0]
+    folder = tmp_path / "00-an-anime-boy-with-glasses"
+    assert row["folder"] == str(folder) and (folder / "character.json").is_file() and (folder / "avatar.vrm").is_file()
+    rep = json.loads((folder / "paint.json").read_text())
+    assert rep["prompts"][0] == "front view of an anime boy with glasses" and rep["pose"] == "stand"
+    assert row["coverage"] == pytest.approx(evaluate_paint(folder)["coverage"]) and row["clipscore"] is None
+    table = benchmark_table(rows)
+    assert len(table) == 4 and "an anime boy with glasses" in table[2] and "mean of 1" in table[3]
+    with pytest.raises(ValueError, match="no prompts"):
+        paint_benchmark(PaintConfig(img), tmp_path, [])

@@ -11,16 +11,49 @@ Measured again from the files, not copied from the run's own report:
   kyara): per view ``100 * max(cos(image, view prompt), 0)`` as torchmetrics computes it, averaged.
 
 The geometry is rebuilt from ``paint.json``: the character file it names (or ``character.json`` in the
-folder), its atlas (xatlas is deterministic), pose and the painting cameras of the run's seed.
+folder), its atlas (xatlas is deterministic; cached per mesh), pose and the painting cameras of the
+run's seed.
+
+The benchmark list (:data:`BENCHMARK_PROMPTS`): the seven gallery prompts (AniDream's six and
+PoseAnimeFlow's jogging girl, as in the README's gallery) and nine more that stress what painting
+must keep apart (colours per garment, hair that covers the back, a cape, armour, a long robe, a
+beard); :func:`paint_benchmark` creates, paints and measures each one (``benchmarks/paint.py
+--suite MODEL``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+
+GALLERY_PROMPTS: tuple[tuple[str, str], ...] = (  # (prompt, pose): the README gallery (scripts/make_gallery.py)
+    ("an anime pirate in a blue and gold coat", "stand"),
+    ("an anime boy with glasses", "stand"),
+    ("an anime girl in a kimono", "stand"),
+    ("an anime boy in a hoodie", "stand"),
+    ("an anime girl in a sports jersey", "stand"),
+    ("an anime witch with pointy hat", "stand"),
+    ("young anime girl with long brown hair tied in a high ponytail, wearing a light blue sports outfit "
+     "with white sneakers, jogging", "jog"),
+)
+BENCHMARK_PROMPTS: tuple[tuple[str, str], ...] = GALLERY_PROMPTS + (
+    ("an anime girl in a sailor uniform with a red scarf", "stand"),
+    ("an anime boy in a black school uniform", "stand"),
+    ("an anime girl with twin tails in a maid outfit", "stand"),
+    ("an anime knight in silver armor with a red cape", "stand"),
+    ("an anime girl with short pink hair in a yellow raincoat", "stand"),
+    ("an anime boy with spiky white hair in a red jacket and jeans", "stand"),
+    ("an anime girl with very long black hair in a white sundress", "stand"),
+    ("an old anime wizard with a long white beard in a purple robe", "stand"),
+    ("an anime idol girl in a green dress with a big ribbon", "stand"),
+)
 
 
 def _report(folder: Path) -> dict:
@@ -126,3 +159,62 @@ def cli_report(folder: str, clip: str | None = None) -> tuple[list[str], dict]:
              "CLIPScore: " + (num(fig["clipscore"], ".2f") if clip is not None else
                               "not measured (no CLIP weights ship in any package; give --clip PATH)")]
     return lines, fig
+
+
+def paint_benchmark(config, out_root: str | os.PathLike, prompts=BENCHMARK_PROMPTS, clip: str | os.PathLike | None = None,
+                    build_options=None, size: int = 512, turntable_frames: int = 36, turntable_size: int = 256,
+                    progress=None) -> list[dict]:
+    """Create, paint and measure every ``(prompt, pose)`` of ``prompts`` with ``config``
+    (:class:`kyara.paint.backend.PaintConfig`; its prompt and pose are replaced by each entry's): one
+    folder ``out_root/<k>-<words>`` each, with ``character.json`` (the parsed spec at
+    ``config.image.seed``) beside the painted files, measured again by :func:`evaluate_paint`.
+    ``build_options``: :class:`kyara.character.build.BuildOptions` (default full quality). Returns one
+    row per prompt: ``prompt, pose, folder, seconds`` (build + paint, wall) and the figures.
+    ``progress(k, n, prompt)`` before each prompt."""
+    from kyara.character.build import build_character
+    from kyara.character.parser import parse_prompt
+    from kyara.fileio import write_text_atomic
+    from kyara.paint.avatar import paint_avatar
+
+    root = Path(out_root)
+    items = list(prompts)
+    if not items:
+        raise ValueError("the benchmark has no prompts, expected at least one (prompt, pose)")
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, (prompt, pose) in enumerate(items):
+        if progress is not None:
+            progress(k, len(items), prompt)
+        words = "-".join(re.findall(r"[a-z0-9]+", prompt.lower())[:5])
+        folder = root / f"{k:02d}-{words}"
+        folder.mkdir(exist_ok=True)
+        t = time.perf_counter()
+        spec = parse_prompt(prompt, seed=int(config.image.seed))
+        character = build_character(spec, build_options)
+        write_text_atomic(folder / "character.json", spec.to_json())
+        cfg = replace(config, image=replace(config.image, prompt=prompt), pose=pose)
+        paint_avatar(character, cfg, folder, size=size, turntable_frames=turntable_frames,
+                     turntable_size=turntable_size, name=prompt, source=folder / "character.json")
+        seconds = time.perf_counter() - t
+        rows.append({"prompt": prompt, "pose": pose, "folder": str(folder), "seconds": seconds,
+                     **evaluate_paint(folder, clip)})
+    return rows
+
+
+def benchmark_table(rows: list[dict]) -> list[str]:
+    """The Markdown table of :func:`paint_benchmark`'s rows (one line each, a mean line last)."""
+    def num(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+
+    out = ["| # | prompt | pose | consistency | coverage | CLIPScore | seconds |", "|---|---|---|---|---|---|---|"]
+    for k, r in enumerate(rows):
+        out.append(f"| {k} | {r['prompt']} | {r['pose']} | {num(r['consistency'], '.4f')} | "
+                   f"{num(r['coverage'], '.3f')} | {num(r['clipscore'], '.2f')} | {r['seconds']:.1f} |")
+
+    def mean(key):
+        vals = [r[key] for r in rows if r[key] is not None]
+        return sum(vals) / len(vals) if vals else None
+
+    out.append(f"| | mean of {len(rows)} | | {num(mean('consistency'), '.4f')} | {num(mean('coverage'), '.3f')} | "
+               f"{num(mean('clipscore'), '.2f')} | {num(mean('seconds'), '.1f')} |")
+    return out
