@@ -168,7 +168,7 @@ def test_the_page_endpoints_reference_generate_upscale(tmp_path, monkeypatch):
     demo, url, out = launch(StudioConfig(host="127.0.0.1", output=tmp_path / "studio"), block=False)
     try:
         c = Client(url, verbose=False)
-        skel, status = c.predict(handle_file(str(_picture(tmp_path / "ref.png"))), "auto",
+        skel, status, *_ = c.predict(handle_file(str(_picture(tmp_path / "ref.png"))), "auto",
                                  api_name="/image_pose_reference")
         assert "18/18 joints" in status and Image.open(skel).size == (240, 320)
         bar, status, gallery, files, preview, history, _ = c.predict(GALLERY["jogger"], "", "tiny", "openpose",

@@ -16,6 +16,9 @@ def register(app: typer.Typer) -> None:
                                              help="folder for every file the studio writes and serves "
                                                   "(default: a new temporary folder)"),
         max_upload_mb: float = typer.Option(16.0, "--max-upload-mb", help="largest accepted upload, MB"),
+        models: Optional[str] = typer.Option(None, "--models",
+                                             help="folder of your models (diffusers folders, .safetensors "
+                                                  "checkpoints) listed in the Image tab's model picker"),
         share: bool = typer.Option(False, "--share", help="also open a public gradio share link (off by default)"),
     ) -> None:
         """Serve the studio page: Create, Pose, Image, Animate and Export tabs."""
@@ -24,7 +27,8 @@ def register(app: typer.Typer) -> None:
         from kyara.studio import StudioConfig, launch
 
         cfg = StudioConfig(host=host, port=port, output=Path(output) if output else None,
-                           max_upload_mb=max_upload_mb, share=share).check()
+                           max_upload_mb=max_upload_mb, share=share,
+                           models_dir=Path(models) if models else None).check()
         from kyara.errors import require_extra
 
         require_extra(("gradio",), "the studio", "studio", "gradio")

@@ -19,6 +19,7 @@ class StudioConfig:
     queue_size: int = 64  # requests waiting in the queue before new ones are refused
     share: bool = False  # a public gradio share link (sends traffic through gradio's relay)
     web_modules: Path | None = None  # node_modules with three + @pixiv/three-vrm for the 3D view (None: searched)
+    models_dir: Path | None = None  # folder of the user's models, scanned for the Image tab's picker (--models)
 
     def check(self) -> "StudioConfig":
         """Raise a one-line ``ValueError`` naming the first bad value; returns self."""
@@ -35,6 +36,9 @@ class StudioConfig:
             from kyara.studio.viewer import find_web_modules
 
             find_web_modules(self.web_modules)
+        if self.models_dir is not None and not Path(self.models_dir).is_dir():
+            raise ValueError(f"--models '{self.models_dir}' is not a folder, expected a folder of models "
+                             "(diffusers folders, .safetensors checkpoints)")
         if self.output is not None:
             p = Path(self.output)
             if p.exists() and not p.is_dir():

@@ -55,7 +55,8 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
     if control != "none":
         files = pose_files or {}
         if control not in files:
-            raise ValueError(f"no {control} condition yet, expected a pose from the Pose tab")
+            raise ValueError(f"the current pose has no {control} condition (an uploaded pose that could not be fitted "
+                             "to the body has only its OpenPose drawing), expected a pose from the Pose tab")
         cns = (ControlSpec(control, (control_model or "default").strip(), float(strength)),)
         pose_json = openpose_json_of(files) if control == "openpose" else None
         if pose_json is None:  # an uploaded JSON is redrawn at the image size, its aspect ratio kept
@@ -69,6 +70,25 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
                       control_images=control_images, pose_json=pose_json, loras=parse_loras(loras),
                       guidance=float(guidance), scheduler=scheduler, size_from_model=bool(size_auto), **ints)
     return cfg.check()
+
+
+def character_description(character: str | None) -> str:
+    """The session character's description as anime tags for the Image prompt
+    (:func:`kyara.character.describe.spec_prompt` of its ``character.json``); one-line ``ValueError``
+    without a character or for an imported avatar file, which carries no description."""
+    from kyara.character.describe import spec_prompt
+    from kyara.character.spec import load_spec
+
+    if not character:
+        raise ValueError("no character yet, expected one made in the Create tab")
+    p = Path(character)
+    if p.suffix.lower() != ".json":
+        raise ValueError(f"the imported avatar '{p.name}' has no description, expected a character made in the "
+                         "Create tab (or write the prompt yourself)")
+    try:
+        return spec_prompt(load_spec(p))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"the character's description could not be read ({type(exc).__name__})") from None
 
 
 def image_tags(prompt: str, model: str | None, mode: str = "auto", style: str | None = None):

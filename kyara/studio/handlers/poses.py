@@ -57,6 +57,92 @@ def slider_values(state: dict) -> list[float]:
     return [round(float(state["angles"].get(bone, {}).get(angle, 0.0)), 1) for _, bone, angle, _ in SLIDERS]
 
 
+UNDO_MAX = 50  # earlier pose states kept for Undo, per session
+CANVAS_RANGE = (256, 1024)  # the Pose tab's canvas width and height, pixels
+
+
+def fold_state(state: dict, values: Sequence[float] | None) -> dict:
+    """The pose state with the sliders' ``values`` written into its angles (a new dict): the exact
+    pose the previews, the Image tab's conditions and the exports use."""
+    if values is None:
+        return {**state, "angles": {b: dict(a) for b, a in state["angles"].items()}}
+    if len(values) != len(SLIDERS):
+        raise ValueError(f"{len(values)} slider values, expected {len(SLIDERS)}")
+    angles = {b: dict(a) for b, a in state["angles"].items()}
+    for (key, bone, angle, _), v in zip(SLIDERS, values):
+        if v is None or not np.isfinite(float(v)):
+            raise ValueError(f"slider {key} = {v!r} is not a number of degrees")
+        angles.setdefault(bone, {})[angle] = float(v)
+    return {**state, "angles": angles}
+
+
+def _mirror_sign(bone: str, angle: str) -> float:
+    """How one angle of a centre bone changes when the pose is reflected left <-> right: a rotation
+    about the x axis (left-right) keeps its angle, one about y or z reverses it. Side bones swap
+    with their mirror bone and keep every angle (their axes are mirrored already, see
+    :mod:`kyara.pose.limits`)."""
+    from kyara.pose.limits import LIMITS
+
+    ax = LIMITS[bone].axes[LIMITS[bone].names.index(angle)].axis
+    if abs(abs(ax[0]) - 1.0) < 1e-9:
+        return 1.0
+    if abs(ax[0]) < 1e-9:
+        return -1.0
+    raise ValueError(f"bone {bone} angle {angle} has an oblique axis, expected a centre bone's x, y or z axis")
+
+
+def mirror_state(state: dict) -> dict:
+    """The pose reflected left <-> right (a new state): left and right bones swap their angles,
+    centre bones' turn and side angles change sign, the root's x offset too. Mirroring twice gives
+    the state back exactly. The name gets (or loses) a ``mirrored`` mark."""
+    from kyara.body.skeleton import mirror_name
+
+    angles: dict[str, dict[str, float]] = {}
+    for bone, vals in state["angles"].items():
+        other = mirror_name(bone)
+        if other == bone:
+            angles[bone] = {a: (_mirror_sign(bone, a) * float(v)) + 0.0 for a, v in vals.items()}
+        else:
+            angles[other] = {a: float(v) for a, v in vals.items()}
+    x, y, z = (float(v) for v in state["translation"])
+    name = str(state.get("name", "pose"))
+    name = name.removesuffix(" (mirrored)") if name.endswith(" (mirrored)") else f"{name} (mirrored)"
+    return {**state, "name": name, "angles": angles, "translation": [-x + 0.0, y, z]}
+
+
+def remember_pose(st: dict, pose: dict, azimuth: float = 0.0, elevation: float = 0.0) -> dict:
+    """The session dict with ``pose`` (a folded pose state) and its camera as the current pose; the
+    one before goes on the undo stack (at most :data:`UNDO_MAX`) when it differs."""
+    camera = [float(azimuth), float(elevation)]
+    undo = list(st.get("undo") or [])
+    old = st.get("pose")
+    if old is not None and (old.get("angles") != pose.get("angles") or old.get("translation") != pose.get("translation")
+                            or list(st.get("camera") or [0.0, 0.0]) != camera):
+        undo = (undo + [{"pose": old, "camera": list(st.get("camera") or [0.0, 0.0])}])[-UNDO_MAX:]
+    return dict(st, pose=pose, camera=camera, undo=undo)
+
+
+def undo_pose(st: dict) -> dict:
+    """The session dict with the pose (and camera) before the current one restored, taken off the
+    undo stack. ``ValueError`` when there is nothing to undo."""
+    undo = list(st.get("undo") or [])
+    if not undo:
+        raise ValueError("nothing to undo, expected an earlier pose (a preset, a slider move, mirror or an upload)")
+    last = undo.pop()
+    return dict(st, pose=last["pose"], camera=list(last["camera"]), undo=undo)
+
+
+def check_canvas(width, height) -> tuple[int, int]:
+    """The Pose tab's canvas size, pixels: integers in :data:`CANVAS_RANGE` (``ValueError`` naming the value)."""
+    lo, hi = CANVAS_RANGE
+    out = []
+    for name, v in (("width", width), ("height", height)):
+        if v is None or not np.isfinite(float(v)) or not float(v).is_integer() or not lo <= float(v) <= hi:
+            raise ValueError(f"canvas {name} {v!r} is out of range, expected {lo}..{hi} pixels")
+        out.append(int(v))
+    return out[0], out[1]
+
+
 def pose_from_state(state: dict, values: Sequence[float] | None = None):
     """A :class:`~kyara.pose.pose.Pose` from the state, the sliders' ``values`` overriding it."""
     from kyara.pose.limits import pose_from_angles
@@ -79,6 +165,7 @@ class PosePreview:
     toon: np.ndarray  # [H, W, 3] uint8
     files: dict[str, Path] = field(default_factory=dict)  # openpose (png), depth (png), json
     notes: list[str] = field(default_factory=list)  # how an uploaded file was read (one line each)
+    people: list = field(default_factory=list)  # an uploaded file's people (Keypoints2D on the drawn canvas)
 
 
 def _flatten(rgba: np.ndarray, bg=(246, 244, 240)) -> np.ndarray:
@@ -107,7 +194,7 @@ def pose_preview(ws: Workspace | None, state: dict, values: Sequence[float] | No
     op = rv.maps["openpose"][0]
     depth = np.repeat(rv.maps["depth"][0][..., :1], 3, axis=2)
     toon = _flatten(rv.maps["toon"][0])
-    out = PosePreview(op, depth, toon)
+    out = PosePreview(op, depth, toon, people=[rv.keypoints[0]])
     if ws is not None:
         from PIL import Image
 
@@ -146,7 +233,7 @@ def openpose_upload(ws: Workspace, path: str | os.PathLike, name: str | None = N
     js = write_openpose_json(d / "pose.json", people, w, h)
     blank = np.zeros_like(img)
     return PosePreview(img, blank, blank, {"openpose": d / "openpose.png", "json": js, "openpose_json": js},
-                       notes=pose.notes)
+                       notes=pose.notes, people=list(people))
 
 
 def pose_json_upload(ws: Workspace, path: str | os.PathLike | None,

@@ -130,3 +130,67 @@ def pose_reference_upload(ws: Workspace, path: str | os.PathLike | None, backend
         notes.append(f"too few body joints to set the sliders (expected at least {MIN_JOINTS})")
     return ReferencePose(overlay_skeleton(rgb, skeleton), PosePreview(skeleton, depth, toon, files, notes), state,
                          azimuth, det.backend, int(found.sum()), notes)
+
+
+def pose_json_fitted(ws: Workspace, path: str | os.PathLike | None, character: str | None = None,
+                     max_mb: float = DEFAULT_MAX_UPLOAD_MB) -> ReferencePose:
+    """The Pose tab's OpenPose JSON upload as the session's one pose: the file drawn on its canvas
+    (:func:`~kyara.studio.handlers.poses.pose_json_upload`: the OpenPose condition), the sliders
+    fitted to its first person by inverse kinematics (:func:`fit_pose_2d`) and depth/toon rendered
+    from that fitted pose on the same canvas. With fewer than :data:`MIN_JOINTS` body joints there
+    is no fit: ``state`` is None, depth/toon are blank and the files hold no depth."""
+    from kyara.studio.handlers.poses import pose_json_upload
+
+    prev = pose_json_upload(ws, path, max_mb)
+    h, w = prev.openpose.shape[:2]
+    notes = list(prev.notes)
+    person = prev.people[0] if prev.people else None
+    kp = person.body if person is not None else np.zeros((18, 3))
+    found = kp[:, 2] >= THRESHOLD
+    n_body = int(found[1:14].sum())
+    if n_body < MIN_JOINTS:
+        notes.append(f"{n_body} body joints: too few to set the sliders (expected at least {MIN_JOINTS}); the Image "
+                     "tab uses the drawing as the OpenPose condition, and there is no depth for it")
+        return ReferencePose(prev.openpose, prev, None, 0.0, "openpose json", int(found.sum()), notes)
+    fit = fit_pose_2d(load_body(character), kp, pose_state("stand", character), THRESHOLD)
+    fit.state["name"] = "uploaded"
+    body = pose_preview(ws, fit.state, None, fit.azimuth, 0.0, character, (w, h))
+    # the render frames the figure to fill the canvas; move it onto the uploaded figure (scale and offset)
+    s, t = similarity_2d(body.people[0].body, kp, THRESHOLD)
+    depth, toon = align_image(body.depth, s, t, (0, 0, 0)), align_image(body.toon, s, t, (246, 244, 240))
+    from PIL import Image
+
+    Image.fromarray(depth).save(body.files["depth"])
+    files = dict(prev.files, depth=body.files["depth"])
+    notes.append(f"sliders fitted (seen from {fit.azimuth:.0f} degrees, joints within {100 * fit.error:.1f}% "
+                 "of the figure's size)")
+    out = PosePreview(prev.openpose, depth, toon, files, notes, prev.people)
+    return ReferencePose(prev.openpose, out, fit.state, fit.azimuth, "openpose json", int(found.sum()), notes)
+
+
+def similarity_2d(src: np.ndarray, dst: np.ndarray, threshold: float = THRESHOLD) -> tuple[float, np.ndarray]:
+    """Scale ``s > 0`` and offset ``t [2]`` (pixels) that best map the keypoints ``src [N, 3]`` onto
+    ``dst [N, 3]`` (least squares over the points present in both: confidence >= ``threshold``);
+    (1, 0) when fewer than two are."""
+    both = (src[:, 2] >= threshold) & (dst[:, 2] >= threshold)
+    if both.sum() < 2:
+        return 1.0, np.zeros(2)
+    p, q = src[both, :2], dst[both, :2]
+    pm, qm = p.mean(0), q.mean(0)
+    var = ((p - pm) ** 2).sum()
+    s = float(((p - pm) * (q - qm)).sum() / var) if var > 1e-9 else 1.0
+    s = max(s, 1e-3)
+    return s, qm - s * pm
+
+
+def align_image(img: np.ndarray, s: float, t: np.ndarray, fill) -> np.ndarray:
+    """``img [H, W, 3] uint8`` moved by ``x -> s * x + t`` (pixel centres), the same size; ``fill``
+    where nothing maps."""
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    # PIL's AFFINE maps an output point (x, y) to the input point (a x + b y + c, d x + e y + f): the inverse
+    a = 1.0 / s
+    out = Image.fromarray(img).transform((w, h), Image.Transform.AFFINE, (a, 0.0, -t[0] * a, 0.0, a, -t[1] * a),
+                                         Image.Resampling.BILINEAR, fillcolor=tuple(int(v) for v in fill))
+    return np.asarray(out)

@@ -12,6 +12,9 @@ from pathlib import Path
 import gradio as gr
 
 from kyara.studio import handlers as H
+from kyara.studio.handlers.images import character_description
+from kyara.studio.handlers.models import NO_MODEL, ModelScan, model_guide, scan_models
+from kyara.studio.handlers.poses import remember_pose
 from kyara.studio.session import UPLOAD_KINDS
 from kyara.studio.tabs import TabContext, safe
 
@@ -29,6 +32,21 @@ def _slider_update(key: str, wide: bool, value):
     return gr.update(minimum=lo, maximum=hi, value=v)
 
 
+def _guide(scan: ModelScan, models_dir=None) -> str:
+    return model_guide(models_dir) + "".join(f"  \nnote: {n}" for n in scan.skipped)
+
+
+def _shown(line: str, model: str | None) -> str:
+    """An error line as the page shows it: a model picked from the models folder by its name, not its
+    server path; literal text (no markdown)."""
+    from kyara.studio.tabs import markdown_literal
+
+    m = (model or "").strip()
+    if m and Path(m).is_absolute():
+        line = line.replace(m, Path(m).name)
+    return markdown_literal(line)
+
+
 def build(ctx: TabContext, tab) -> None:
     state = ctx.state
     if importlib.util.find_spec("diffusers") is None or importlib.util.find_spec("torch") is None:
@@ -42,14 +60,24 @@ def build(ctx: TabContext, tab) -> None:
     from kyara.upscale import MODELS as UPSCALE_MODELS
     from kyara.upscale import SCALES as UPSCALE_SCALES
 
+    scan = scan_models(ctx.config.models_dir)
     with gr.Row():
         with gr.Column(scale=3):
             prompt = gr.Textbox(label="prompt (free text or tags)", value=DEFAULT_PROMPT, lines=2,
                                 elem_id="image-prompt")
+            with gr.Row():
+                describe = gr.Button("use the character's description", size="sm", elem_id="image-use-character",
+                                     scale=0, min_width=220)
+                describe_status = gr.Markdown("", elem_id="image-prompt-status")
             negative = gr.Textbox(label="negative prompt", value=DEFAULT_NEGATIVE, lines=2, elem_id="image-negative")
         with gr.Column(scale=2):
-            model = gr.Textbox(label="model (Hugging Face id, local folder, .safetensors, or tiny for a smoke test)",
-                               value="tiny", elem_id="image-model")
+            with gr.Row():
+                model = gr.Dropdown(scan.choices, value=None, allow_custom_value=True, filterable=True, scale=5,
+                                    label="model (your local models; or type a Hugging Face id, folder, .safetensors)",
+                                    elem_id="image-model")
+                rescan = gr.Button("\U0001f504", elem_id="image-model-refresh", min_width=40, scale=0)
+            with gr.Accordion("get a model", open=True, elem_id="image-model-guide-box"):
+                guide = gr.Markdown(_guide(scan, ctx.config.models_dir), elem_id="image-model-guide")
             control = gr.Radio(list(H.CONTROL_CHOICES), value="openpose", label="ControlNet (condition from the "
                                "Pose tab or the pose reference below)", elem_id="image-control")
             control_model = gr.Textbox(label="ControlNet model (default: the known one for the base model)",
@@ -60,12 +88,13 @@ def build(ctx: TabContext, tab) -> None:
                              elem_id="image-tags-mode", scale=1)
         style = gr.Dropdown([H.NO_STYLE, *sorted(load_presets().styles)], value=H.NO_STYLE, label="style preset",
                             elem_id="image-style", scale=1)
-        tags_view = gr.Markdown(H.tags_preview(DEFAULT_PROMPT, "tiny", "auto"), elem_id="image-tags")
+        tags_view = gr.Markdown(H.tags_preview(DEFAULT_PROMPT, None, "auto"), elem_id="image-tags")
     with gr.Row():
         with gr.Column(scale=1):
             up_ref = gr.File(label="pose reference image (stick figure, 3D render, photo, drawing)",
                              file_types=list(UPLOAD_KINDS["image"]), type="filepath", elem_id="image-pose-reference")
             detector = gr.Dropdown(list(H.DETECT_BACKENDS), value="auto", label="detector", elem_id="image-detector")
+            ref_status = gr.Markdown("", elem_id="image-reference-status")
         skeleton = gr.Image(label="detected skeleton (the OpenPose condition; saved beside the images)",
                             interactive=False, format="png", scale=2, elem_id="image-skeleton")
     with gr.Row():
@@ -103,6 +132,7 @@ def build(ctx: TabContext, tab) -> None:
         up_model = gr.Dropdown(list(UPSCALE_MODELS), value="anime", label="upscaler (Real-ESRGAN)",
                                elem_id="image-upscale-model")
         up_go = gr.Button("Upscale selected image", elem_id="image-upscale")
+    up_status = gr.Markdown("", elem_id="image-upscale-status")
     files = gr.File(label="downloads (PNG with parameters, the pose beside them)", file_count="multiple",
                     interactive=False, elem_id="image-files")
     with gr.Accordion("history: every image since the studio started (this page's session)", open=True):
@@ -127,34 +157,57 @@ def build(ctx: TabContext, tab) -> None:
     for w in (width, height):  # a size picked by hand wins over the model's
         w.change(lambda: False, None, size_auto, show_progress="hidden", api_name=False)
 
+    pose_sliders = ctx.widgets.get("pose.sliders", [])  # one pose everywhere: a fitted reference moves them
+    pose_camera = ctx.widgets.get("pose.camera", [])
+
     def reference(path, backend, st, request: gr.Request):
         if path is None:
-            return gr.update(), st, ""
+            return (gr.update(), st, "", *[gr.update()] * (len(pose_sliders) + len(pose_camera)))
         ref, files_ = H.reference_for_image(ctx.ws_of(request), path, backend, st.get("character"), ctx.max_mb)
         st = dict(st, pose_files=files_)
-        return ref.overlay, st, f"pose reference `{Path(path).name}`: " + "; ".join(ref.notes)
+        moved = [gr.update()] * (len(pose_sliders) + len(pose_camera))
+        if ref.state is not None:  # the session's pose is the fitted one: the Pose tab and every condition agree
+            st = remember_pose(st, ref.state, ref.azimuth, 0.0)
+            moved = [*H.slider_values(ref.state), round(ref.azimuth), 0][: len(moved)]
+        return (ref.overlay, st, f"pose reference `{Path(path).name}`: " + "; ".join(ref.notes), *moved)
 
-    ref_outs = [skeleton, state, status]
-    up_ref.upload(safe(reference, ref_outs, status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
+    ref_outs = [skeleton, state, ref_status, *pose_sliders, *pose_camera]
+    up_ref.upload(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
                   api_name="image_pose_reference")
-    detector.input(safe(reference, ref_outs, status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
+    detector.input(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
                    api_name=False)
+
+    def use_character(st):
+        return character_description(st.get("character")), "prompt: the character's description"
+
+    desc_outs = [prompt, describe_status]
+    describe.click(safe(use_character, desc_outs, describe_status), [state], desc_outs, api_name=False)
+
+    def refresh(m):
+        found = scan_models(ctx.config.models_dir)
+        return gr.update(choices=found.choices, value=m), _guide(found, ctx.config.models_dir)
+
+    rescan.click(refresh, [model], [model, guide], api_name=False)
 
     def run(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st, tg="off", sty=H.NO_STYLE, auto=False,
             request: gr.Request = None):
         sid = getattr(request, "session_hash", None) or "local"
         ws = ctx.ws_of(request)
         keep = gr.update()
+        if not (m or "").strip():  # a newcomer's first click: what to pick, and how to get a model
+            yield H.progress_html(0, 0, "no model"), NO_MODEL, keep, keep, st, keep, keep, keep
+            return
         try:
-            if c != "none" and c not in (st.get("pose_files") or {}):
+            if c != "none" and not st.get("pose_files"):  # no pose drawn yet: the session's pose, or stand
                 if st.get("pose") is None:
                     st = dict(st, pose=H.pose_state("stand", st.get("character")))
-                prev = H.pose_preview(ws, st["pose"], None, 0.0, 0.0, st.get("character"))
+                az, el = st.get("camera") or (0.0, 0.0)
+                prev = H.pose_preview(ws, st["pose"], None, az, el, st.get("character"))
                 st = dict(st, pose_files={k: str(v) for k, v in prev.files.items()})
             cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty,
                                  size_auto=bool(auto))
         except Exception as exc:  # noqa: BLE001 - shown in the page
-            yield H.progress_html(0, 0, "not started"), H.one_line(exc), keep, keep, st, keep, keep, keep
+            yield H.progress_html(0, 0, "not started"), _shown(H.one_line(exc), m), keep, keep, st, keep, keep, keep
             return
         job = H.GenerationJob(cfg, ws.job_dir("image"), previews=True)
         with _JOBS_LOCK:
@@ -184,7 +237,7 @@ def build(ctx: TabContext, tab) -> None:
                            f"wrote {len(paths)} image(s), {seeds}", paths, downloads, st, last,
                            H.history_gallery(history), H.history_table(history))
                 else:
-                    yield H.progress_html(0, 0, ev[0]), ev[1], keep, keep, st, keep, keep, keep
+                    yield H.progress_html(0, 0, ev[0]), _shown(ev[1], m), keep, keep, st, keep, keep, keep
         finally:
             job.cancel()  # a closed page stops its generation at the next step
             with _JOBS_LOCK:
@@ -217,6 +270,6 @@ def build(ctx: TabContext, tab) -> None:
              concurrency_id="generate", concurrency_limit=1, show_progress="hidden", api_name="generate")
     stop.click(cancel, None, status, concurrency_limit=None, show_progress="hidden", api_name="cancel")
     gallery.select(pick, None, selected, api_name=False)
-    up_outs = [gallery, files, status, state]
-    up_go.click(safe(upscale, up_outs, status), [selected, up_scale, up_model, state], up_outs,
+    up_outs = [gallery, files, up_status, state]
+    up_go.click(safe(upscale, up_outs, up_status), [selected, up_scale, up_model, state], up_outs,
                 concurrency_id="generate", concurrency_limit=1, api_name="upscale")
