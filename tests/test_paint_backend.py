@@ -128,6 +128,39 @@ def test_painted_islands_use_the_palette_and_have_no_holes(painted):
 
 
 @pytest.mark.slow
+def test_painted_avatar_animates_poses_prints_and_exports_like_any_other(painted, tmp_path):
+    """The painted (UV-split) character with its texture: an animated GLB (the walk) with the painted
+    base and shade textures passes the Khronos validator; the posed print (STL, colour ignored) is the
+    same surface as the unpainted character's (same bounds and area: splitting moves no vertex)."""
+    import trimesh
+    from PIL import Image
+
+    from kyara.character.model import SKIN_MATERIAL
+    from kyara.export import ExportOptions, export_character
+    from kyara.export.gltf import read_glb
+    from kyara.paint.avatar import painted_character, shade_texture
+    from kyara.paint.finish import island_map
+    from kyara.paint.uv import character_atlas
+
+    c, runs = painted
+    tex = np.asarray(Image.open(runs["a"].out_dir / "texture.png").convert("RGB"))
+    atlas, mesh = character_atlas(c, 128, cache=True)  # the run's atlas (cached, or rebuilt: deterministic)
+    skin_parts = {k for k, p in enumerate(c.parts) if p.material.name == SKIN_MATERIAL}
+    split, skin = painted_character(c, atlas, tex, shade_texture(tex, island_map(atlas, mesh["part_id"]), skin_parts))
+    glb = export_character(split, "glb", tmp_path / "walk.glb", ExportOptions(motion="walk", paint=skin)).path
+    report = run_validator([glb])
+    assert report[str(glb)]["numErrors"] == 0, report
+    gltf, _ = read_glb(glb.read_bytes())
+    assert gltf.get("animations") and {"painted_base", "painted_shade"} <= {t["name"] for t in gltf["textures"]}
+    prints = [trimesh.load(export_character(ch, "stl", tmp_path / f"{n}.stl", ExportOptions(pose="stand")).path)
+              for n, ch in (("plain", c), ("painted", split))]
+    assert np.allclose(prints[0].bounds, prints[1].bounds, atol=1e-6)
+    assert prints[1].area == pytest.approx(prints[0].area, rel=1e-6)
+    with pytest.raises(ValueError, match="glb and vrm"):
+        export_character(split, "stl", tmp_path / "x.stl", ExportOptions(paint=skin))
+
+
+@pytest.mark.slow
 def test_interrupt_leaves_no_files(tmp_path):
     from kyara.paint.avatar import paint_avatar
     from kyara.paint.backend import PaintConfig
@@ -138,7 +171,34 @@ def test_interrupt_leaves_no_files(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         paint_avatar(synthetic_character(), PaintConfig(_image(), views=4, texture_size=128), out, progress=stop)
-    assert not out.exists() or not any(out.rglob("*"))
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_interrupt_while_writing_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    """Ctrl-C after texture.png, avatar.vrm and the previews were written (in the turntable): the
+    folder holds what it held before (create's files) and nothing of the painting, no temporary."""
+    import kyara.render.video as video
+    from kyara.paint.avatar import paint_avatar
+    from kyara.paint.backend import PaintConfig
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "character.json").write_text("{}")
+    (out / "front.png").write_bytes(b"create's preview")
+    written = []
+
+    def interrupted(path, *a, **k):
+        written.extend(sorted(p.name for p in path.parent.iterdir()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(video, "write_video", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        paint_avatar(synthetic_character(), PaintConfig(_image(), views=2, texture_size=128), out, size=64,
+                     turntable_frames=2, turntable_size=32)
+    assert {"texture.png", "avatar.vrm", "front.png", "back.png"} <= set(written)  # staged, then dropped
+    assert sorted(p.name for p in out.iterdir()) == ["character.json", "front.png"]
+    assert (out / "front.png").read_bytes() == b"create's preview"
 
 
 @pytest.mark.slow

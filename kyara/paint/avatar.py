@@ -11,7 +11,8 @@
 * :func:`paint_avatar`: the whole command: paint (:func:`kyara.paint.backend.paint_texture`), finish
   (:func:`kyara.paint.finish.anime_finish`), and write ``texture.png``, ``avatar.vrm``,
   ``front/side/back.png``, ``turntable.gif``, ``views/view<k>.png`` and ``paint.json`` into a
-  folder, every file atomically (Ctrl-C leaves no partial file).
+  folder: nothing before the painting is done, then every file into a hidden staging folder inside
+  it, moved into place at the end (Ctrl-C leaves no partial file and no partial set).
 """
 
 from __future__ import annotations
@@ -210,15 +211,6 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
     frames = render_painted(character, split, skin, pose, turn, background=(0.965, 0.957, 0.94), outline_width=1)
     secs["previews"] = time.perf_counter() - t0
     res = PaintOutput(out)
-    (out / "views").mkdir(parents=True, exist_ok=True)
-    res.files.append(_png(out / "texture.png", done.texture))
-    res.files.append(export_character(split, "vrm", out / "avatar.vrm", ExportOptions(name=name[:60], paint=skin)).path)
-    for v, img in zip(PREVIEW_VIEWS, previews):
-        res.files.append(_png(out / f"{v}.png", img))
-    write_video(out / "turntable.gif", frames[..., :3], fps=12)
-    res.files.append(out / "turntable.gif")
-    for k, img in enumerate(painted.views):
-        res.files.append(_png(out / "views" / f"view{k}.png", img))
     img = cfg.image
     res.report = {
         "prompt": img.prompt, "model": img.model, "seed": img.seed, "steps": img.steps, "guidance": img.guidance,
@@ -233,8 +225,43 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
         "coverage": painted.coverage, "filled_texels": done.filled,
         "seconds": {k: round(v, 3) for k, v in secs.items()},
     }
-    res.files.append(write_text_atomic(out / "paint.json", json.dumps(res.report, indent=1) + "\n"))
+
+    def write(stage: Path) -> None:
+        (stage / "views").mkdir()
+        _png(stage / "texture.png", done.texture)
+        export_character(split, "vrm", stage / "avatar.vrm", ExportOptions(name=name[:60], paint=skin))
+        for v, im in zip(PREVIEW_VIEWS, previews):
+            _png(stage / f"{v}.png", im)
+        write_video(stage / "turntable.gif", frames[..., :3], fps=12)
+        for k, im in enumerate(painted.views):
+            _png(stage / "views" / f"view{k}.png", im)
+        write_text_atomic(stage / "paint.json", json.dumps(res.report, indent=1) + "\n")
+
+    res.files = _write_staged(out, write)
     return res
+
+
+def _write_staged(out: Path, write: Callable[[Path], None]) -> list[Path]:
+    """Run ``write(stage)`` into a hidden folder inside ``out``, then move every file it wrote into
+    place (``os.replace``, the same file system): an interrupt or error while writing leaves ``out`` as
+    it was (a folder made for this run is removed again). Returns the final paths."""
+    import shutil
+    import tempfile
+
+    made = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".paint-", suffix=".tmp", dir=out))
+    try:
+        write(stage)
+        files = sorted(p.relative_to(stage) for p in stage.rglob("*") if p.is_file())
+        for rel in files:
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / rel, out / rel)
+        return [out / rel for rel in files]
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made and not any(out.iterdir()):  # stopped before anything moved in
+            out.rmdir()
 
 
 def _num(x: float) -> float | None:
