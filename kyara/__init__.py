@@ -21,6 +21,7 @@ The package is laid out by stage of the data flow::
                      refine.shading (surface frames, normal-map textures, torch toon shading)
                      refine.guidance (the diffusers predictor and VAE encoder of SDS, load_guidance)
                      refine.avatar (the refined VRM, texture, turntable and loss curves, refine_avatar)
+                     refine.outputs (the VRM's normal map, normal-map renders, progress frames)
     kyara.gaussians  surface-bound 3D Gaussians (#23): gaussians.rasterize (pure-torch splatting, gsplat on CUDA),
                      gaussians.binding (triangle binding, posing by skinning), gaussians.layer (the layer, SDS stage),
                      gaussians.io (the documented gaussians.ply, bake fallback)

@@ -1,9 +1,10 @@
-"""``kyara refine``: the tiny model refines an imported VRM's texture end to end; resume; one-line errors."""
+"""``kyara refine``: the tiny model refines an imported VRM's textures end to end; resume; one-line errors."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("diffusers")
@@ -29,13 +30,33 @@ def test_refine_an_imported_vrm_writes_a_valid_refined_avatar(tmp_path, capsys):
     out = tmp_path / "refined"
     assert run(_argv(vrm, out)) == 0, capsys.readouterr().err
     assert "refined 3 iterations" in capsys.readouterr().out
-    for name in ("texture.png", "avatar.vrm", "turntable.gif", "loss.json", "run/checkpoint.safetensors"):
+    for name in ("texture.png", "normal.png", "avatar.vrm", "turntable.gif", "normal_turntable.gif", "progress.gif",
+                 "loss.json", "run/checkpoint.safetensors"):
         assert (out / name).is_file(), name
     report = run_validator([out / "avatar.vrm"])
     assert report[str(out / "avatar.vrm")]["numErrors"] == 0, report
+    # the refined normal map is every painted material's normalTexture, byte for byte normal.png
+    from kyara.export.gltf import read_glb
+
+    g, binary = read_glb((out / "avatar.vrm").read_bytes())
+    painted = [m for m in g["materials"] if "baseColorTexture" in m["pbrMetallicRoughness"]
+               and g["textures"][m["pbrMetallicRoughness"]["baseColorTexture"]["index"]]["name"] == "painted_base"]
+    assert painted and all("normalTexture" in m for m in painted)
+    img = g["images"][g["textures"][painted[0]["normalTexture"]["index"]]["source"]]
+    view = g["bufferViews"][img["bufferView"]]
+    assert binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]] == (out / "normal.png").read_bytes()
+    nrm = np.asarray(Image.open(out / "normal.png"))
+    assert nrm.shape == (64, 64, 3) and abs(int(nrm[..., 2].mean()) - 255) < 40  # near flat (0.5, 0.5, 1)
     loss = json.loads((out / "loss.json").read_text())
     assert loss["step"] == [1, 2, 3] and len(loss["loss"]) == 3 and all(v > 0 for v in loss["sds_rms"])
-    assert len(loss["prompts"]) == 16 and any(p.startswith("front view of") for p in loss["prompts"])
+    assert loss["it_s"][0] == 0 and loss["it_s"][-1] > 0 and loss["iterations_per_s"] > 0
+    assert loss["posed_from_iteration"] == 2 and loss["progress_frames"] == [0, 1, 2, 3]
+    # 16 rest-pose cameras, then 8 preset poses x 2 cameras for the posed stage
+    assert len(loss["prompts"]) == 32 and any(p.startswith("front view of") for p in loss["prompts"])
+    with Image.open(out / "progress.gif") as gif:
+        assert gif.n_frames == 4 and gif.size == (4 * 64, 64)
+    with Image.open(out / "normal_turntable.gif") as gif:
+        assert gif.n_frames == 36
     tex = Image.open(out / "texture.png")
     assert tex.size == (64, 64)
     # the same folder again: refused without --resume; with --resume the finished run ends at once
@@ -44,7 +65,46 @@ def test_refine_an_imported_vrm_writes_a_valid_refined_avatar(tmp_path, capsys):
     first = (out / "texture.png").read_bytes()
     assert run(_argv(vrm, out, "--resume")) == 0, capsys.readouterr().err
     assert (out / "texture.png").read_bytes() == first
+    # --resume with another schedule: one line, before the model is looked at (even a missing one)
+    argv = _argv(vrm, out, "--resume", "--posed-fraction", "0.5")
+    argv[argv.index("tiny")] = str(tmp_path / "no-such-model")
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another schedule" in err[0] and "posed_fraction 0.25 -> 0.5" in err[0], err
     # same seed in a fresh folder: the same texture
     again = tmp_path / "again"
     assert run(_argv(vrm, again)) == 0
     assert (again / "texture.png").read_bytes() == first
+
+
+def test_resume_refuses_another_schedule_before_any_model_loads(tmp_path, capsys, monkeypatch):
+    """A checkpoint header alone (no run): another --iters is refused by the header, and the same
+    options go on to the model check (a missing model), so the schedule check came first."""
+    import torch
+    from safetensors.torch import save_file
+
+    import kyara.paint.backend as backend
+    from kyara.cli.cmd_refine import refine_config
+    from kyara.refine.avatar import run_schedule
+
+    def no_loading(*a, **k):
+        raise AssertionError("a model was loaded")
+
+    monkeypatch.setattr(backend, "load_painter", no_loading)
+    out = tmp_path / "run-folder"
+    (out / "run").mkdir(parents=True)
+    arch = run_schedule(refine_config(3, 1, 0.0, 0.25), 64, 64)
+    save_file({"model.albedo": torch.zeros(1)}, str(out / "run" / "checkpoint.safetensors"),
+              metadata={"step": "1", "info": json.dumps({"arch": arch})})
+    vrm = tmp_path / "missing.vrm"
+    argv = _argv(vrm, out, "--resume")
+    argv[argv.index("tiny")] = str(tmp_path / "no-such-model")
+    argv[argv.index("--iters") + 1] = "5"
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "another schedule" in err[0] and "iters 3 -> 5" in err[0]
+    argv[argv.index("--iters") + 1] = "3"  # the same schedule: on to the next check (the missing character)
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "another schedule" not in err[0], err
+    assert list((out / "run").iterdir()) == [out / "run" / "checkpoint.safetensors"]  # nothing written

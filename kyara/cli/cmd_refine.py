@@ -4,9 +4,12 @@ DreamWaltz-G's skeleton-guided SDS on kyara's rigged characters (:mod:`kyara.ref
 renders the texture from cameras of DreamWaltz-G's distribution, and the model, conditioned on each
 camera's view prompt and on ControlNet-OpenPose of the character's own skeleton, says how to change it.
 Runs in :mod:`kyara.train`'s harness (progress bar, checkpoints, ``--resume``) and writes a refined
-VRM. Model, LoRA and prompt options are parsed by ``kyara paint``'s helpers (themselves ``kyara
-image``'s). Every bad input ends as one ``error: ...`` line and exit code 2 before any weight loads
-or any file is written.
+VRM with a refined normal map, the turntables, a GIF across iterations and the loss curves. Model,
+LoRA and prompt options are parsed by ``kyara paint``'s helpers (themselves ``kyara image``'s).
+Every bad input ends as one ``error: ...`` line and exit code 2 before any weight loads or any file
+is written; ``--resume`` on a checkpoint made with other options is refused from the checkpoint's
+header before the model is even looked at. :func:`refine_settings` and :func:`run_refine` are the
+entry point ``kyara create --refine`` reuses.
 """
 
 from __future__ import annotations
@@ -17,40 +20,77 @@ from typing import List, Optional
 import typer
 
 DREAMWALTZ_G_GUIDANCE = 50.0  # DreamWaltz-G's CFG scale for SDS
+POSED_FRACTION = 0.25  # the last quarter of the iterations in preset poses (rest pose first, as DreamWaltz-G)
 
 
-def refine_settings(character: str, model: str, output: str, *, prompt=None, lora=(), config=None, vae=None,
-                    negative=None, guidance=None, iters=300, size=512, texture_size=1024, cel_weight=0.0,
-                    seed=None, resume=False, dtype=None, device=None, allow_pickle=False):
-    """Check every option (the model from its configs and headers, no weights):
-    ``(RefineAvatarConfig, character path, the prompt)``."""
-    from kyara.cli.cmd_paint import character_prompt, paint_config
-    from kyara.fileio import check_output_dir
-    from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig
-    from kyara.refine.optimize import RefineConfig
-
+def check_refine_options(iters=300, size=512, cel_weight=0.0, posed_fraction=POSED_FRACTION) -> None:
+    """The refinement's own options (``--iters``, ``--size``, ``--cel-weight``, ``--posed-fraction``)."""
     if isinstance(iters, bool) or not isinstance(iters, int) or not 1 <= iters <= 1_000_000:
         raise ValueError(f"--iters {iters!r} is out of range, expected an integer 1..1000000")
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048 or size % 8:
         raise ValueError(f"--size {size!r} is not valid, expected a multiple of 8 in 64..2048 pixels (the renders)")
     if not cel_weight >= 0 or cel_weight == float("inf"):
         raise ValueError(f"--cel-weight {cel_weight!r} is not valid, expected a finite number >= 0")
-    text = character_prompt(character, prompt, "the character")
+    if not 0.0 <= posed_fraction <= 1.0:
+        raise ValueError(f"--posed-fraction {posed_fraction!r} is not valid, expected a number in 0..1")
+
+
+def refine_config(iters, seed, cel_weight, posed_fraction):
+    """The :class:`~kyara.refine.optimize.RefineConfig` of the command: toon shading (albedo and normal
+    map refined), the posed stage's fraction."""
+    from kyara.refine.optimize import RefineConfig
+
+    return RefineConfig(iters=iters, seed=int(seed % 2**31), cel_weight=float(cel_weight), shading="toon",
+                        posed_fraction=float(posed_fraction))
+
+
+def refine_settings(character: str, model: str, output: str, *, prompt=None, lora=(), config=None, vae=None,
+                    negative=None, guidance=None, iters=300, size=512, texture_size=1024, cel_weight=0.0,
+                    posed_fraction=POSED_FRACTION, seed=None, resume=False, dtype=None, device=None,
+                    allow_pickle=False, text=None):
+    """Check every option (the model from its configs and headers, no weights):
+    ``(RefineAvatarConfig, character path, the prompt)``. ``--resume``: the folder's checkpoint is
+    compared with these options first, before the character or the model is looked at. ``text``: the
+    prompt when the caller has one (``kyara create``), else from ``character``/``prompt``."""
+    from kyara.cli.cmd_paint import character_prompt, paint_config
+    from kyara.fileio import check_output_dir
+    from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig, run_schedule
+    from kyara.refine.recipe import check_resume
+
+    check_refine_options(iters, size, cel_weight, posed_fraction)
+    ckpt = Path(output) / RUN_DIR / "checkpoint.safetensors"
+    if ckpt.is_file() and not resume:
+        raise ValueError(f"'{output}' holds a refinement checkpoint, expected --resume to go on or another -o folder")
+    if resume and not ckpt.is_file():
+        raise ValueError(f"--resume: '{output}' holds no refinement checkpoint, expected the -o folder of a run")
+    seed_ok = seed is None or (isinstance(seed, int) and 0 <= seed < 2**63)
+    if resume and seed_ok and isinstance(texture_size, int) and texture_size > 0:
+        check_resume(ckpt.parent, run_schedule(refine_config(iters, seed or 0, cel_weight, posed_fraction),
+                                               texture_size, size))
+    if text is None:
+        text = character_prompt(character, prompt, "the character")
     p = Path(character)
     paint = paint_config(text, model, lora=lora, controlnet=["openpose=default"], config=config, vae=vae,
                          negative=negative, guidance=DREAMWALTZ_G_GUIDANCE if guidance is None else guidance,
                          view_size=size, texture_size=texture_size, seed=seed, dtype=dtype, device=device,
                          allow_pickle=allow_pickle)
-    out = check_output_dir(output)
-    ckpt = out / RUN_DIR / "checkpoint.safetensors"
-    if ckpt.is_file() and not resume:
-        raise ValueError(f"'{out}' holds a refinement checkpoint, expected --resume to go on or another -o folder")
-    if resume and not ckpt.is_file():
-        raise ValueError(f"--resume: '{out}' holds no refinement checkpoint, expected the -o folder of a run")
-    cfg = RefineAvatarConfig(paint.image, RefineConfig(iters=iters, seed=int(paint.image.seed % 2**31),
-                                                       cel_weight=float(cel_weight)),
+    check_output_dir(output)
+    cfg = RefineAvatarConfig(paint.image, refine_config(iters, paint.image.seed, cel_weight, posed_fraction),
                              texture_size=paint.texture_size)
     return cfg, p, text
+
+
+def run_refine(character, cfg, output, text: str) -> None:
+    """Refine ``character`` (built) with the checked ``cfg`` of :func:`refine_settings` into ``output``
+    and say what was written."""
+    from kyara.refine.avatar import refine_avatar
+
+    res = refine_avatar(character, cfg, output, name=text)
+    loss = res.loss["loss"]
+    curve = f" (loss {loss[0]:.4f} -> {loss[-1]:.4f})" if loss else ""
+    rate = res.loss.get("iterations_per_s")
+    speed = f", {rate:.2f} it/s" if rate else ""
+    typer.echo(f"refined {cfg.refine.iters} iterations{curve}{speed}; wrote {len(res.files)} files to {res.out_dir}")
 
 
 def register(app: typer.Typer) -> None:
@@ -72,21 +112,22 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(512, "--size", help="side of the renders, pixels, a multiple of 8"),
         texture_size: int = typer.Option(1024, "--texture-size", help="texture.png side"),
         cel_weight: float = typer.Option(0.0, "--cel-weight", help="weight of the cel-shading loss (0: off)"),
+        posed_fraction: float = typer.Option(POSED_FRACTION, "--posed-fraction",
+                                             help="last fraction of the iterations rendered in preset poses "
+                                                  "(0: rest pose only)"),
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of the cameras, timesteps and noise"),
         resume: bool = typer.Option(False, "--resume", help="go on from the checkpoint in the -o folder"),
         dtype: Optional[str] = typer.Option(None, "--dtype", help="auto (fp16 on GPU), fp32, fp16, bf16"),
         device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
         allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow .ckpt/.pt pickles (they can run code)"),
     ) -> None:
-        """Refine a character's texture by score distillation (skeleton-guided SDS); writes a refined VRM."""
+        """Refine a character's texture and normal map by score distillation (skeleton-guided SDS); writes a
+        refined VRM, turntables, a GIF across iterations and the loss curves."""
         cfg, path, text = refine_settings(character, model, output, prompt=prompt, lora=lora, config=config, vae=vae,
                                           negative=negative, guidance=guidance, iters=iters, size=size,
-                                          texture_size=texture_size, cel_weight=cel_weight, seed=seed,
-                                          resume=resume, dtype=dtype, device=device, allow_pickle=allow_pickle)
+                                          texture_size=texture_size, cel_weight=cel_weight,
+                                          posed_fraction=posed_fraction, seed=seed, resume=resume, dtype=dtype,
+                                          device=device, allow_pickle=allow_pickle)
         from kyara.generate.conditions import load_character
-        from kyara.refine.avatar import refine_avatar
 
-        res = refine_avatar(load_character(path), cfg, output, name=text)
-        loss = res.loss["loss"]
-        curve = f" (loss {loss[0]:.4f} -> {loss[-1]:.4f})" if loss else ""
-        typer.echo(f"refined {cfg.refine.iters} iterations{curve}; wrote {len(res.files)} files to {res.out_dir}")
+        run_refine(load_character(path), cfg, output, text)

@@ -105,22 +105,41 @@ def diffusion_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool
     return predictor
 
 
+def pool_conditions(character, kinds: Sequence[str], groups: Sequence[tuple], mesh: dict | None = None
+                    ) -> dict[str, np.ndarray]:
+    """ControlNet conditions ``{kind: [M, H, W, 3] uint8}`` of a pool made of ``groups`` of
+    ``(pose, cameras, vertices)`` (the character posed by ``pose``, its mesh ``mesh`` posed at
+    ``vertices``, seen from ``cameras``), in the groups' order: each group through
+    :func:`kyara.paint.backend.view_conditions` with its own pose, so the OpenPose skeleton of a posed
+    view is the posed skeleton's."""
+    from kyara.paint.backend import view_conditions
+
+    kinds = list(kinds)
+    if not kinds:
+        return {}
+    parts = [view_conditions(character, pose, list(cams), kinds, mesh, verts) for pose, cams, verts in groups]
+    return {k: np.concatenate([p[k] for p in parts]) for k in kinds}
+
+
 def load_guidance(character, image: ImageConfig, pose, views: OrbitViews, mesh: dict | None = None,
-                  vertices: np.ndarray | None = None) -> Guidance:
+                  vertices: np.ndarray | None = None, posed: Sequence[tuple] = ()) -> Guidance:
     """Load ``image``'s model (:func:`kyara.paint.backend.load_painter`) and make the :class:`Guidance`
     of ``character`` posed by ``pose`` over the pool cameras ``views`` (all ``image.width`` pixels
-    square): conditions of ``image.controlnets`` (:func:`kyara.paint.backend.view_conditions`),
-    ``image.prompt`` per view (:func:`view_prompts`) with ``image.negative_prompt``."""
+    square): conditions of ``image.controlnets`` (:func:`pool_conditions`), ``image.prompt`` per view
+    (:func:`view_prompts`) with ``image.negative_prompt``. ``posed``: more groups of ``(pose, views,
+    vertices)`` whose cameras follow in the pool (the posed stage's views), each with its own pose's
+    conditions."""
     from kyara.generate.prompts import encode_prompts
-    from kyara.paint.backend import load_painter, view_conditions
+    from kyara.paint.backend import load_painter
 
-    cams = list(views.cameras)
+    groups = [(pose, views, vertices)] + [tuple(g) for g in posed]
+    cams = [c for _, v, _ in groups for c in v.cameras]
     if any(c.width != image.width or c.height != image.height for c in cams):
         raise ValueError(f"pool cameras are not {image.width}x{image.height}, expected the image size")
     pipe, cns, xl = load_painter(image)
     kinds = [c.kind for c in image.controlnets]
-    conds = view_conditions(character, pose, cams, kinds, mesh, vertices) if kinds else {}
-    prompts = view_prompts(image.prompt, views)
+    conds = pool_conditions(character, kinds, [(p, v.cameras, x) for p, v, x in groups], mesh)
+    prompts = [p for _, v, _ in groups for p in view_prompts(image.prompt, v)]
     cache: dict = {}
     embeds = []
     for p in prompts:

@@ -4,8 +4,12 @@ Cameras follow DreamWaltz-G's distribution (:func:`kyara.render.camera.sample_or
 defaults: polar angle 60-120 degrees = elevation -30..30, any azimuth, radius 1-2 body heights, field
 of view 40-70 degrees, 20 % face close-ups at 0.25-0.5 body heights). :func:`refine_cameras` draws a
 POOL of such cameras; their buffers (:func:`kyara.paint.buffers.render_buffers`) are rendered once,
-and every iteration draws ``views_per_iter`` of them (the posed stages of #22, with a new pose per
-iteration, will render buffers per iteration instead).
+and every iteration draws ``views_per_iter`` of them.
+
+**Posed stage.** The pool may end with ``posed`` views of the character in other (preset) poses,
+rendered by the same renderer from their own cameras (:func:`kyara.refine.avatar.refine_pool`).
+The first :func:`posed_start` iterations draw from the rest-pose views only; the last
+``round(posed_fraction * iters)`` draw from the posed views only (the avatar must hold up animated).
 
 One iteration (:func:`refine_step` is the pure part):
 
@@ -82,6 +86,7 @@ class RefineConfig:
     shade_factor: float = 0.6  # toon shading: shade colour = albedo * this
     background: float = 0.5  # value of the pixels off the mesh
     clamp: tuple[float, float] | None = (0.0, 1.0)  # texture range after every step; None = free
+    posed_fraction: float = 0.0  # last fraction of the iterations drawn from the pool's posed views
 
     def __post_init__(self) -> None:
         for name in ("iters", "views_per_iter", "ism_delta_t", "ism_steps"):
@@ -96,6 +101,8 @@ class RefineConfig:
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} {v!r} must be a finite number >= 0")
+        if not 0.0 <= self.posed_fraction <= 1.0:
+            raise ValueError(f"posed_fraction {self.posed_fraction!r} must be a number in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -109,17 +116,38 @@ class RefineResult:
     seconds: float
 
 
-def iteration_draws(seed: int, i: int, pool: int, config: RefineConfig):
+def posed_start(config: RefineConfig, posed: int = 0) -> int:
+    """The first iteration of the posed stage: ``iters - round(posed_fraction * iters)`` (half up);
+    ``iters`` (no posed stage) when the pool has no posed views."""
+    if posed <= 0:
+        return config.iters
+    return config.iters - int(np.floor(config.posed_fraction * config.iters + 0.5))
+
+
+def check_posed(pool: int, posed: int, config: RefineConfig) -> None:
+    """Raise ``ValueError`` unless ``posed`` trailing views of a ``pool``-view pool fit ``config``."""
+    if isinstance(posed, bool) or not isinstance(posed, int) or not 0 <= posed < pool:
+        raise ValueError(f"posed views {posed!r} must be an integer in 0..{pool - 1} (the pool has {pool} views "
+                         "and needs one in the rest pose)")
+    if config.posed_fraction > 0 and posed == 0:
+        raise ValueError(f"posed_fraction {config.posed_fraction} needs posed views at the end of the pool, "
+                         "it has none")
+
+
+def iteration_draws(seed: int, i: int, pool: int, config: RefineConfig, posed: int = 0):
     """Iteration ``i``'s randomness, a pure function of ``(seed, i)``: ``(views [B] int64 pool indices,
     t [B] int64 timesteps, generator)`` with ``B = config.views_per_iter``; the generator then draws
-    the SDS noise."""
+    the SDS noise. The pool's last ``posed`` views are drawn from (only) in the posed stage
+    (:func:`posed_start`), the others before it."""
     import torch
 
     from kyara.refine.sds import sample_timesteps
 
     state = int(np.random.SeedSequence([int(seed), int(i)]).generate_state(2, np.uint64)[0] >> 1)
     gen = torch.Generator().manual_seed(state)
-    views = torch.randint(0, int(pool), (config.views_per_iter,), generator=gen)
+    rest = int(pool) - int(posed)
+    lo, hi = (rest, int(pool)) if i >= posed_start(config, posed) else (0, rest)
+    views = torch.randint(lo, hi, (config.views_per_iter,), generator=gen)
     t = sample_timesteps(config.schedule, config.views_per_iter, i / max(config.iters - 1, 1), gen)
     return views, t, gen
 
@@ -214,12 +242,15 @@ def refine_step(texture: torch.Tensor, normal: torch.Tensor | None, pool: Pool, 
 def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, predictor: NoisePredictor,
                    encoder: Encoder | None = None, config: RefineConfig | None = None,
                    on_step: Callable[[int, torch.Tensor], None] | None = None,
-                   normal: np.ndarray | torch.Tensor | None = None, frames: Frames | None = None) -> RefineResult:
+                   normal: np.ndarray | torch.Tensor | None = None, frames: Frames | None = None,
+                   posed: int = 0) -> RefineResult:
     """Refine ``texture [C, T, T]`` (channels first, glTF rows) seen through the pool ``buffers``
     (:class:`~kyara.paint.buffers.ViewBuffers`, M views) against ``predictor(x_t, t, view) -> eps``,
     ``view`` the pool index of each latent; ``encoder`` maps renders to latents (None: identity).
     With ``shading="toon"``, ``frames`` are the pool's surface frames and ``normal [3, T', T']`` (in
     [0, 1], flat = (0.5, 0.5, 1)) a tangent-space normal texture refined alongside.
+    ``posed``: how many of the pool's views (its last ones) show the character in other poses, drawn
+    from in the last ``config.posed_fraction`` of the iterations (module docstring).
     ``on_step(i, texture)`` is called after each step (progress, checkpoints)."""
     import torch
 
@@ -237,6 +268,7 @@ def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, pre
                              f"(is {cfg.shading!r}) and an RGB albedo (has {tex.shape[0]} channels)")
     pool = make_pool(buffers, frames)
     m = pool.visible.shape[0]
+    check_posed(m, posed, cfg)
     enc = encoder or (lambda x: x)
     acp = alphas_cumprod()
     params = [tex] + ([nrm] if nrm is not None else [])
@@ -247,7 +279,7 @@ def refine_texture(texture: np.ndarray | torch.Tensor, buffers: ViewBuffers, pre
     cel = np.zeros(cfg.iters)
     start = time.perf_counter()
     for i in range(cfg.iters):
-        views, t, gen = iteration_draws(cfg.seed, i, m, cfg)
+        views, t, gen = iteration_draws(cfg.seed, i, m, cfg, posed)
         opt.zero_grad(set_to_none=True)
         loss, rms[i], cel[i] = refine_step(tex, nrm, pool, views, t,
                                            lambda shape, g=gen: torch.randn(shape, generator=g),
