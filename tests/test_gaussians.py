@@ -146,3 +146,85 @@ def test_a_bound_gaussian_follows_its_triangle_under_a_posed_skin(body):
         w = bary[i] @ dense[body.faces[f]]
         shortcut.append(sum(w[j] * (a[j, :, :3] @ rest + a[j, :, 3]) for j in np.flatnonzero(w)))
     assert np.linalg.norm(np.array(shortcut) - want, axis=1).max() > 1e-3
+
+
+# -- layer, file, bake --------------------------------------------------------------------------------
+def _tetra():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float64)
+    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]], np.int64)
+    return v, f
+
+
+def test_seed_densify_and_prune():
+    from kyara.gaussians.layer import GaussianConfig, densify_and_prune, layer_world, seed_layer
+
+    v, f = _tetra()
+    cfg = GaussianConfig(count=400, seed=3, grad_threshold=1.0, split_scale=0.05, prune_opacity=0.05)
+    lay = seed_layer(v, f, cfg)
+    area = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    share = np.bincount(lay.triangles.numpy(), minlength=4) / 400
+    np.testing.assert_allclose(share, area / area.sum(), atol=0.07)  # area-weighted
+    means = layer_world(lay, torch.as_tensor(v), f)[0].double().numpy()
+    # on the surface: inside the tetrahedron's faces (x, y, z >= 0 and x + y + z <= 1)
+    assert means.min() >= -1e-6 and (means.sum(1) <= 1 + 1e-6).all()
+    assert torch.equal(seed_layer(v, f, cfg).barycentrics, lay.barycentrics)
+    # 4 rows: faint (pruned), big + strong (split in two), small + strong (cloned), weak (kept)
+    sub = lay.select(torch.arange(4))
+    sub.opacity_logits[:] = torch.tensor([-5.0, 0.0, 0.0, 0.0])
+    sub.log_scales[:] = torch.log(torch.tensor([[0.01] * 3, [0.2] * 3, [0.01] * 3, [0.01] * 3]))
+    out = densify_and_prune(sub, torch.tensor([5.0, 5.0, 5.0, 0.5]), cfg, torch.Generator().manual_seed(0))
+    assert len(out) == 5  # 4 - 1 pruned - 1 split + 2 children + 1 clone
+    s = out.log_scales.exp()[:, 0]
+    assert int((torch.abs(s - 0.2 / 1.6) < 1e-6).sum()) == 2 and int((torch.abs(s - 0.01) < 1e-7).sum()) == 3
+
+
+def test_ply_round_trip_and_bad_files(tmp_path):
+    from kyara.gaussians.io import check_layer_mesh, read_layer, write_layer
+    from kyara.gaussians.layer import GaussianConfig, layer_world, seed_layer
+
+    v, f = _tetra()
+    lay = seed_layer(v, f, GaussianConfig(count=50, seed=1))
+    g = torch.Generator().manual_seed(0)
+    for name in lay.PARAMS:
+        getattr(lay, name).add_(0.1 * torch.randn(getattr(lay, name).shape, generator=g))
+    lay.colors.clamp_(0, 1)
+    p = write_layer(tmp_path / "gaussians.ply", lay, v, f)
+    back = read_layer(p)
+    assert back.signature == lay.signature and torch.equal(back.triangles, lay.triangles)
+    for name in ("barycentrics",) + lay.PARAMS:
+        np.testing.assert_allclose(getattr(back, name).numpy(), getattr(lay, name).numpy(), atol=1e-6)
+    # the standard properties a 3DGS viewer reads: world means and rotations
+    raw = p.read_bytes()
+    body = raw[raw.index(b"end_header\n") + 11:]
+    rec = np.frombuffer(body, dtype=np.dtype([("xyz", "<f4", 3), ("rest", "<f4", 11), ("bind", "<i4"),
+                                              ("b", "<f4", 10)]))
+    np.testing.assert_allclose(rec["xyz"], layer_world(lay, torch.as_tensor(v), f)[0].detach().numpy(), atol=1e-6)
+    check_layer_mesh(back, f, len(v))
+    with pytest.raises(ValueError, match="bound to mesh"):
+        check_layer_mesh(back, f[:3], len(v))
+    bad = {"missing.ply": None, "trunc.ply": raw[:-7], "plain.ply": raw.replace(b"binding_", b"bounding_"),
+           "text.ply": b"ply\nformat ascii 1.0\nend_header\n", "junk.ply": b"\x00" * 64}
+    for name, data in bad.items():
+        if data is not None:
+            (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError) as exc:
+            read_layer(tmp_path / name)
+        assert "\n" not in str(exc.value) and name in str(exc.value)
+
+
+def test_bake_vertex_colors_by_hand():
+    from kyara.gaussians.io import bake_vertex_colors
+    from kyara.gaussians.layer import GaussianConfig, seed_layer
+
+    v, f = _tetra()
+    lay = seed_layer(v, f, GaussianConfig(count=2, seed=0))
+    lay.triangles[:] = torch.tensor([0, 0])  # face (0, 2, 1)
+    lay.barycentrics[:] = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    lay.opacity_logits[:] = torch.logit(torch.tensor([0.6, 0.8]))
+    lay.colors[:] = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    base = np.full((4, 3), 0.5)
+    out = bake_vertex_colors(lay, base, f)
+    # vertex 0: weights 0.6 (red) + 0.4 (blue) = 1.0 -> mean colour (0.6, 0, 0.4); vertex 2: 0.4 of blue
+    np.testing.assert_allclose(out[0], [0.6, 0.0, 0.4], atol=1e-6)
+    np.testing.assert_allclose(out[2], 0.6 * 0.5 + 0.4 * np.array([0.0, 0.0, 1.0]), atol=1e-6)
+    np.testing.assert_allclose(out[[1, 3]], base[[1, 3]])
