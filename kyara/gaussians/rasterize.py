@@ -206,7 +206,8 @@ def rasterize_gaussians(
         raise ValueError(f"depth_softness {depth_softness!r} must be a finite number > 0 metres")
     if backend == "gsplat" or (backend == "auto" and means.is_cuda and surface_depth is None and gsplat_available()):
         if surface_depth is not None:
-            raise ValueError("the gsplat backend has no surface depth test, expected backend='torch' with surface_depth")
+            raise ValueError("the gsplat backend has no surface depth test, expected backend='torch' "
+                             "with surface_depth")
         return rasterize_gsplat(means, quats, scales, opacities, colors, viewmat, K, width, height, near, eps2d)
     proj = project_gaussians(means, quats, scales, opacities, viewmat, K, width, height, near, eps2d)
     n, dev, dt = means.shape[0], means.device, means.dtype
