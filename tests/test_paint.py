@@ -452,6 +452,36 @@ def test_paint_camera_set():
     assert np.allclose(px, (31.5, 23.5), atol=3)
 
 
+def test_face_close_ups_by_default_and_aimed_between_eyes_and_mouth():
+    """PaintConfig: 20 % face close-ups on top of the views from 8 views up (2 for the default 10);
+    face_center is the middle of the eyes and the mouth, and a close-up aimed there sees it at its
+    image centre; a character without them (an imported avatar) gets None."""
+    from types import SimpleNamespace
+
+    from kyara.generate.config import ImageConfig
+    from kyara.paint.backend import PaintConfig, face_center
+
+    img = ImageConfig("a girl", model="tiny", width=64, height=64)
+    assert PaintConfig(img).face_count == 2 and PaintConfig(img).camera_config().face == 2
+    assert PaintConfig(img, views=4).face_count == 0
+    assert PaintConfig(img, views=20).face_count == 4 and PaintConfig(img, face_views=0).camera_config().face == 0
+    with pytest.raises(ValueError, match="--face-views"):
+        PaintConfig(img, face_views=17).check()
+    v, _, part = toy_mesh()
+    named = SimpleNamespace(parts=[SimpleNamespace(name=n) for n in ("body", "eye_whites", "mouth")])
+    pid = part.copy()
+    head = np.flatnonzero(part == 1)
+    pid[head[v[head, 1] > 0.85]] = 1  # upper half of the head: "eyes"
+    pid[head[v[head, 1] <= 0.85]] = 2  # lower half: "mouth"
+    c = face_center(named, {"part_id": pid}, v)
+    assert np.allclose(c, 0.5 * (v[pid == 1].mean(0) + v[pid == 2].mean(0)))
+    assert face_center(SimpleNamespace(parts=[SimpleNamespace(name="body")]), {"part_id": part}, v) is None
+    views = paint_cameras(v, (64, 64), seed=0, config=PaintCameraConfig(face=2), face_center=c)
+    for cam in views.cameras[10:]:
+        px, depth = cam.project(c[None])
+        assert depth[0] > 0 and np.allclose(px[0], (31.5, 31.5), atol=1.0)
+
+
 def test_paint_cameras_are_deterministic_for_a_seed():
     v, _, _ = toy_mesh()
     a, b, c = (paint_cameras(v, (32, 32), seed=s, config=PaintCameraConfig(face=1)) for s in (7, 7, 8))

@@ -26,6 +26,7 @@ def _one_line_error(capsys, needle: str) -> None:
     (["--lora", "missing.safetensors:0.5"], "does not exist"),
     (["--steps", "0"], "steps 0"),
     (["--pose", "moonwalk"], "moonwalk"),
+    (["--face-views", "17"], "--face-views 17"),
 ])
 def test_paint_errors_are_one_line_and_write_nothing(tmp_path, capsys, argv, needle):
     vrm = tmp_path / "a.vrm"
@@ -60,17 +61,18 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     vrm = export_character(synthetic_character(), "vrm", tmp_path / "in.vrm").path
     out = tmp_path / "painted"
     code = run(["paint", "--character", str(vrm), "--prompt", "a girl", "--model", "tiny", "--views", "4",
-                "--steps", "2", "--view-size", "64", "--texture-size", "128", "--size", "96", "-o", str(out)])
+                "--face-views", "1", "--steps", "2", "--view-size", "64", "--texture-size", "128", "--size", "96", "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "painted 4 views x 2 steps" in captured.out
+    assert "painted 5 views x 2 steps" in captured.out  # 4 + a face close-up
     for name in ("texture.png", "avatar.vrm", "front.png", "side.png", "back.png", "turntable.gif", "paint.json"):
         assert (out / name).is_file(), name
-    assert len(list((out / "views").glob("view*.png"))) == 4
+    assert len(list((out / "views").glob("view*.png"))) == 5
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
     rep = json.loads((out / "paint.json").read_text())
     figures = evaluate_paint(out)
-    assert figures["views"] == 4 and figures["clipscore"] is None
+    assert figures["views"] == 5 and figures["clipscore"] is None and rep["face_views"] == 1
+    assert rep["prompts"][-1].endswith(", face close-up")
     # the views are saved as 8-bit PNGs, the run baked the same 8-bit decoded views: same figures
     assert figures["coverage"] == pytest.approx(rep["coverage"], abs=1e-9)
     assert figures["consistency"] == pytest.approx(rep["consistency_rgb"], rel=1e-6)

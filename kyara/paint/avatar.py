@@ -215,7 +215,7 @@ def paint_avatar(character, config, out_dir: str | os.PathLike, *, finish=None, 
     res.report = {
         "prompt": img.prompt, "model": img.model, "seed": img.seed, "steps": img.steps, "guidance": img.guidance,
         "views": len(painted.views), "view_size": cfg.view_size, "texture_size": cfg.texture_size,
-        "face_views": cfg.face_views, "pose": cfg.pose, "final_power": cfg.final_power,
+        "face_views": cfg.face_count, "pose": cfg.pose, "final_power": cfg.final_power,
         "latent_texture_size": painted.latent_size,
         "sync_fraction": cfg.sync_fraction, "reference_fraction": cfg.reference_fraction,
         "character": None if source is None else str(Path(source).resolve()),

@@ -50,7 +50,7 @@ class PaintConfig:
 
     image: ImageConfig
     views: int = 10  # painting cameras: views - high around, high higher ones (2 from 6 views up)
-    face_views: int = 0  # face close-ups on top of ``views``
+    face_views: int | None = None  # face close-ups on top of ``views`` (None: 20 % of ``views`` from 8 views up)
     texture_size: int = 1024  # texels per side of texture.png
     latent_texture_size: int | None = None  # texels per side of the latent texture (None: auto_latent_size)
     pose: str = "stand"
@@ -64,7 +64,7 @@ class PaintConfig:
     def check(self) -> "PaintConfig":
         from kyara.paint.uv import MAX_SIZE, MIN_SIZE
 
-        for name, v, lo, hi in (("--views", self.views, 1, 64), ("face views", self.face_views, 0, 16),
+        for name, v, lo, hi in (("--views", self.views, 1, 64), ("--face-views", self.face_count, 0, 16),
                                 ("--texture-size", self.texture_size, MIN_SIZE, MAX_SIZE),
                                 ("--palette", self.palette, 0, 64)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
@@ -96,8 +96,16 @@ class PaintConfig:
     def view_size(self) -> int:
         return int(self.image.width)
 
+    @property
+    def face_count(self) -> int:
+        """Face close-ups: ``face_views``, or by default ``round(0.2 * views)`` from 8 views up
+        (DreamWaltz-G aims 20 % of its views at the face; 2 for the 10 default views)."""
+        if self.face_views is None:
+            return int(round(0.2 * self.views)) if isinstance(self.views, (int, np.integer)) and self.views >= 8 else 0
+        return self.face_views
+
     def camera_config(self):
-        return camera_config(self.views, self.face_views)
+        return camera_config(self.views, self.face_count)
 
 
 def auto_latent_size(visible_pixels: int, chart_fraction: float, texture_size: int) -> int:
@@ -111,6 +119,22 @@ def auto_latent_size(visible_pixels: int, chart_fraction: float, texture_size: i
 
     side = np.sqrt(1.5 * max(visible_pixels, 1) / max(chart_fraction, 1e-3))
     return int(min(texture_size, max(MIN_SIZE, 8 * round(side / 8))))
+
+
+def face_center(character, mesh: dict, vertices: np.ndarray) -> np.ndarray | None:
+    """``[3]`` metres: where the face close-ups aim, the middle between the eyes and the mouth of the
+    posed merged ``mesh`` (``vertices``: its posed positions; ``mesh["part_id"]`` indexes
+    ``character.parts``); None for a character without eye whites and a mouth (an imported avatar:
+    :func:`~kyara.paint.cameras.paint_cameras` then aims at the top of the mesh's box)."""
+    names = [p.name for p in character.parts]
+    if "eye_whites" not in names or "mouth" not in names:
+        return None
+    pid = np.asarray(mesh["part_id"])
+    v = np.asarray(vertices, np.float64)
+    eyes, mouth = v[pid == names.index("eye_whites")], v[pid == names.index("mouth")]
+    if not len(eyes) or not len(mouth):
+        return None
+    return 0.5 * (eyes.mean(axis=0) + mouth.mean(axis=0))
 
 
 def camera_config(views: int, face_views: int = 0):
@@ -396,10 +420,12 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     secs["atlas"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     size = cfg.view_size
-    views = paint_cameras(verts, (size, size), seed=img.seed, config=cfg.camera_config())
+    face = face_center(character, mesh, verts)
+    views = paint_cameras(verts, (size, size), seed=img.seed, config=cfg.camera_config(), face_center=face)
     lat = size // LATENT_FACTOR
     # the same angles and framing at latent size: every latent pixel is one 8x8 block of a view
-    lat_cams = list(paint_cameras(verts, (lat, lat), seed=img.seed, config=cfg.camera_config()).cameras)
+    lat_cams = list(paint_cameras(verts, (lat, lat), seed=img.seed, config=cfg.camera_config(),
+                                  face_center=face).cameras)
     part_id = np.minimum(mesh["part_id"], 254).astype(np.int64)
     lat_buf = render_buffers(atlas, verts, lat_cams, part_id)
     buf = render_buffers(atlas, verts, views.cameras, part_id)  # full size: the latent bake's footprint, the RGB bake

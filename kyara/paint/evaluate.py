@@ -109,7 +109,7 @@ def evaluate_paint(folder: str | os.PathLike, clip: str | os.PathLike | None = N
     from kyara.avatar import avatar_pose
     from kyara.fileio import load_image
     from kyara.generate.conditions import load_character
-    from kyara.paint.backend import camera_config
+    from kyara.paint.backend import camera_config, face_center
     from kyara.paint.bake import consistency, coverage, texture_views
     from kyara.paint.buffers import render_buffers
     from kyara.paint.cameras import paint_cameras
@@ -133,8 +133,11 @@ def evaluate_paint(folder: str | os.PathLike, clip: str | os.PathLike | None = N
     atlas, mesh = character_atlas(character, int(rep["texture_size"]), cache=True)  # the run's own atlas, if kept
     pose = avatar_pose(rep.get("pose", "stand"), character.body)
     verts = character.pose(pose, mesh)[0]
-    cams = paint_cameras(verts, (size, size), seed=int(rep["seed"]),
-                         config=camera_config(n, int(rep.get("face_views", 0))))
+    faces = int(rep.get("face_views", 0))  # paint.json's "views" counts them too
+    if not 0 <= faces < n:
+        raise ValueError(f"paint.json has {faces} face views of {n} views, expected fewer face views than views")
+    cams = paint_cameras(verts, (size, size), seed=int(rep["seed"]), config=camera_config(n - faces, faces),
+                         face_center=face_center(character, mesh, verts))
     buf = render_buffers(atlas, verts, cams.cameras, np.minimum(mesh["part_id"], 254).astype(np.int64))
     maps = texture_views(buf, int(rep["texture_size"]), sampling="bilinear")
     x = np.stack(views).astype(np.float64) / 255.0
