@@ -518,10 +518,22 @@ _opts("refine", [
     ("character_missing", lambda o: ["refine", "--character", str(o / "none.json"), "--model", "tiny",
                                      "-o", str(o / "r")], "does not exist"),
     ("resume_without_checkpoint", lambda o: [*_REFINE, "--resume", "-o", str(o / "r")], "no refinement checkpoint"),
+    ("posed_fraction_2", lambda o: [*_REFINE, "--posed-fraction", "2", "-o", str(o / "r")], "--posed-fraction 2"),
+    ("posed_fraction_nan", lambda o: [*_REFINE, "--posed-fraction", "nan", "-o", str(o / "r")], "--posed-fraction nan"),
 ])
+_CREATE_REFINE = ["create", "a girl", "--model", "tiny", "--refine"]
 _opts("create", [
     ("paint_views_without_model", lambda o: ["create", "a girl", "--views", "4", "-o", str(o / "c")],
      "expected --model"),
+    ("refine_without_model", lambda o: ["create", "a girl", "--refine", "-o", str(o / "c")], "expected --model"),
+    ("iters_without_refine", lambda o: ["create", "a girl", "--model", "tiny", "--iters", "5", "-o", str(o / "c")],
+     "expected --refine"),
+    ("refine_with_views", lambda o: [*_CREATE_REFINE, "--views", "4", "-o", str(o / "c")], "one or the other"),
+    ("refine_iters_zero", lambda o: [*_CREATE_REFINE, "--iters", "0", "-o", str(o / "c")], "--iters 0"),
+    ("refine_posed_fraction", lambda o: [*_CREATE_REFINE, "--posed-fraction", "-0.5", "-o", str(o / "c")],
+     "--posed-fraction -0.5"),
+    ("refine_view_size_100", lambda o: [*_CREATE_REFINE, "--view-size", "100", "-o", str(o / "c")],
+     "--view-size 100"),
 ])
 
 

@@ -108,3 +108,37 @@ def test_resume_refuses_another_schedule_before_any_model_loads(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "another schedule" not in err[0], err
     assert list((out / "run").iterdir()) == [out / "run" / "checkpoint.safetensors"]  # nothing written
+
+
+@pytest.mark.slow
+def test_create_refine_runs_the_refine_entry_point_into_the_create_folder(tmp_path, capsys, monkeypatch):
+    """``kyara create PROMPT --model tiny --refine``: every refinement option is checked before the
+    character is written, then the built character goes through kyara refine's own entry point
+    (recorded here instead of run: the refinement itself is the test above)."""
+    from types import SimpleNamespace
+
+    import kyara.character.create as create
+    import kyara.cli.cmd_refine as cmd_refine
+
+    def created(spec, output, pose, size, **kw):  # kyara create's own files are its tests' business
+        from pathlib import Path
+
+        Path(output).mkdir(exist_ok=True)
+        (Path(output) / "character.json").write_text("{}")
+        return SimpleNamespace(out_dir=Path(output), files=[Path(output) / "character.json"], seconds={"all": 0.0})
+
+    calls = []
+    monkeypatch.setattr(cmd_refine, "run_refine", lambda *a: calls.append(a))
+    monkeypatch.setattr(create, "create_character", created)
+    out = tmp_path / "made"
+    argv = ["create", "a girl", "--size", "64", "--frames", "1", "--model", "tiny", "--refine", "--iters", "7",
+            "--view-size", "64", "--texture-size", "128", "--posed-fraction", "0.5", "--seed", "3", "-o", str(out)]
+    assert run(argv) == 0, capsys.readouterr().err
+    (character, cfg, folder, text), = calls
+    assert folder == str(out) and (out / "character.json").is_file() and text == "a girl"
+    assert len(character.parts) > 3  # the built character
+    assert (cfg.refine.iters, cfg.refine.posed_fraction, cfg.refine.seed, cfg.refine.shading) == (7, 0.5, 3, "toon")
+    assert cfg.image.width == 64 and cfg.texture_size == 128 and cfg.image.model == "tiny"
+    # a bad refinement option: one line, nothing written
+    assert run([*argv[:-1], str(tmp_path / "bad")][:9] + ["--iters", "0", "-o", str(tmp_path / "bad")]) == 2
+    assert "--iters 0" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -146,6 +146,7 @@ def posed_pool(gl):
     return c, atlas, mesh, cfg, refine_pool(c, atlas, mesh, cfg)
 
 
+@pytest.mark.slow
 def test_posed_pool_renders_posed_geometry_with_posed_skeleton_conditions(posed_pool):
     from kyara.avatar import avatar_pose
     from kyara.paint.buffers import render_buffers
@@ -186,6 +187,7 @@ def test_posed_pool_renders_posed_geometry_with_posed_skeleton_conditions(posed_
         k += len(cams)
 
 
+@pytest.mark.slow
 def test_normal_views_and_progress_frames_on_the_posed_pool(posed_pool):
     from kyara.refine.optimize import make_pool, render_pool
     from kyara.refine.outputs import normal_views, progress_frame

@@ -25,10 +25,19 @@ def register(app: typer.Typer) -> None:
         views: Optional[int] = typer.Option(None, "--views", help="with --model: painting views (default 10)"),
         steps: Optional[int] = typer.Option(None, "--steps", help="with --model: denoising steps (default 30)"),
         view_size: Optional[int] = typer.Option(None, "--view-size", help="with --model: side of each painted "
-                                                                          "view, pixels (default 512)"),
+                                                                          "view (with --refine: of each render), "
+                                                                          "pixels (default 512)"),
+        texture_size: Optional[int] = typer.Option(None, "--texture-size", help="with --model: texture.png side"),
+        refine: bool = typer.Option(False, "--refine", help="with --model: refine the character by score "
+                                                            "distillation instead of painting it (see kyara refine)"),
+        iters: Optional[int] = typer.Option(None, "--iters", help="with --refine: iterations (default 300)"),
+        posed_fraction: Optional[float] = typer.Option(None, "--posed-fraction", help="with --refine: last fraction "
+                                                       "of the iterations in preset poses (default 0.25)"),
     ) -> None:
         """Create a character: character.json, front/side/back previews, turntable.gif and ControlNet/CoNR conditions;
-        with --model, then paint it (texture.png, painted avatar.vrm and previews, views/; see kyara paint)."""
+        with --model, then paint it (texture.png, painted avatar.vrm and previews, views/; see kyara paint), or
+        with --model --refine refine it (texture.png, normal.png, refined avatar.vrm, turntables, progress.gif,
+        loss.json, run/; see kyara refine)."""
         from rich.console import Console
 
         from kyara.character.create import create_character, prepare_out_dir
@@ -42,10 +51,16 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"unknown pose '{pose}', expected one of {', '.join(POSE_NAMES)}")
         if not 1 <= frames <= 720:
             raise ValueError(f"--frames {frames} is out of range, expected 1..720")
-        paint = None
-        if model is None and (lora or controlnet or views is not None or steps is not None or view_size is not None):
-            raise ValueError("--lora, --controlnet, --views, --steps and --view-size paint the character, expected "
-                             "--model too")
+        paint = refined = None
+        if model is None and (lora or controlnet or views is not None or steps is not None or view_size is not None
+                              or texture_size is not None or refine):
+            raise ValueError("--lora, --controlnet, --views, --steps, --view-size, --texture-size and --refine paint "
+                             "or refine the character, expected --model too")
+        if not refine and (iters is not None or posed_fraction is not None):
+            raise ValueError("--iters and --posed-fraction refine the character, expected --refine too")
+        if refine and (controlnet or views is not None or steps is not None):
+            raise ValueError("--controlnet, --views and --steps paint the character; --refine refines it instead "
+                             "(ControlNet OpenPose at every render), expected one or the other")
         if spec is not None:
             from kyara.character.spec import load_spec
 
@@ -54,17 +69,30 @@ def register(app: typer.Typer) -> None:
             from kyara.character.parser import parse_prompt
 
             character_spec = parse_prompt(prompt, seed=seed)
-        if model is not None:  # every painting input is checked before anything is written
+        if model is not None and refine:  # every refinement input is checked before anything is written
+            from pathlib import Path
+
+            from kyara.character.describe import spec_prompt
+            from kyara.cli.cmd_refine import POSED_FRACTION, refine_settings
+
+            text = spec_prompt(character_spec) if prompt is None else prompt
+            refined = refine_settings(str(Path(output) / "character.json"), model, output, lora=lora,
+                                      iters=300 if iters is None else iters,
+                                      size=512 if view_size is None else view_size,
+                                      texture_size=1024 if texture_size is None else texture_size,
+                                      posed_fraction=POSED_FRACTION if posed_fraction is None else posed_fraction,
+                                      seed=seed, text=text, size_option="--view-size")[0]
+        elif model is not None:  # every painting input is checked before anything is written
             from kyara.character.describe import spec_prompt
             from kyara.cli.cmd_paint import paint_config, preview_side
 
             side = preview_side(size)
             paint = paint_config(spec_prompt(character_spec) if prompt is None else prompt, model, lora=lora,
                                  controlnet=controlnet, views=views, steps=steps, view_size=view_size, seed=seed,
-                                 pose=pose)
+                                 pose=pose, texture_size=texture_size)
         prepare_out_dir(output)
         character = None
-        if paint is not None:
+        if paint is not None or refined is not None:
             from kyara.character.build import build_character
 
             character = build_character(character_spec)
@@ -78,3 +106,7 @@ def register(app: typer.Typer) -> None:
             from kyara.cli.cmd_paint import run_paint
 
             run_paint(character, paint, output, side, paint.image.prompt, source=res.out_dir / "character.json")
+        if refined is not None:
+            from kyara.cli.cmd_refine import run_refine
+
+            run_refine(character, refined, output, refined.image.prompt)

@@ -23,12 +23,15 @@ DREAMWALTZ_G_GUIDANCE = 50.0  # DreamWaltz-G's CFG scale for SDS
 POSED_FRACTION = 0.25  # the last quarter of the iterations in preset poses (rest pose first, as DreamWaltz-G)
 
 
-def check_refine_options(iters=300, size=512, cel_weight=0.0, posed_fraction=POSED_FRACTION) -> None:
-    """The refinement's own options (``--iters``, ``--size``, ``--cel-weight``, ``--posed-fraction``)."""
+def check_refine_options(iters=300, size=512, cel_weight=0.0, posed_fraction=POSED_FRACTION,
+                         size_option: str = "--size") -> None:
+    """The refinement's own options (``--iters``, ``--size`` named ``size_option``, ``--cel-weight``,
+    ``--posed-fraction``)."""
     if isinstance(iters, bool) or not isinstance(iters, int) or not 1 <= iters <= 1_000_000:
         raise ValueError(f"--iters {iters!r} is out of range, expected an integer 1..1000000")
     if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 2048 or size % 8:
-        raise ValueError(f"--size {size!r} is not valid, expected a multiple of 8 in 64..2048 pixels (the renders)")
+        raise ValueError(f"{size_option} {size!r} is not valid, expected a multiple of 8 in 64..2048 pixels "
+                         "(the renders)")
     if not cel_weight >= 0 or cel_weight == float("inf"):
         raise ValueError(f"--cel-weight {cel_weight!r} is not valid, expected a finite number >= 0")
     if not 0.0 <= posed_fraction <= 1.0:
@@ -47,17 +50,18 @@ def refine_config(iters, seed, cel_weight, posed_fraction):
 def refine_settings(character: str, model: str, output: str, *, prompt=None, lora=(), config=None, vae=None,
                     negative=None, guidance=None, iters=300, size=512, texture_size=1024, cel_weight=0.0,
                     posed_fraction=POSED_FRACTION, seed=None, resume=False, dtype=None, device=None,
-                    allow_pickle=False, text=None):
+                    allow_pickle=False, text=None, size_option="--size"):
     """Check every option (the model from its configs and headers, no weights):
     ``(RefineAvatarConfig, character path, the prompt)``. ``--resume``: the folder's checkpoint is
     compared with these options first, before the character or the model is looked at. ``text``: the
-    prompt when the caller has one (``kyara create``), else from ``character``/``prompt``."""
+    prompt when the caller has one (``kyara create``), else from ``character``/``prompt``; ``size_option``
+    names ``size`` in messages."""
     from kyara.cli.cmd_paint import character_prompt, paint_config
     from kyara.fileio import check_output_dir
     from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig, run_schedule
     from kyara.refine.recipe import check_resume
 
-    check_refine_options(iters, size, cel_weight, posed_fraction)
+    check_refine_options(iters, size, cel_weight, posed_fraction, size_option)
     ckpt = Path(output) / RUN_DIR / "checkpoint.safetensors"
     if ckpt.is_file() and not resume:
         raise ValueError(f"'{output}' holds a refinement checkpoint, expected --resume to go on or another -o folder")

@@ -235,7 +235,7 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     write_video(out / "turntable.gif", frames[..., :3], fps=12)
     res.files.append(out / "turntable.gif")
     if nrm is not None:
-        write_video(out / "normal_turntable.gif", normal_views(atlas, verts, turn, nrm), fps=12)
+        write_video(out / "normal_turntable.gif", normal_views(atlas, verts, turn, nrm, (0.965, 0.957, 0.94)), fps=12)
         res.files.append(out / "normal_turntable.gif")
     strip = [np.asarray(_read_png(p)) for p in sorted(frames_dir.glob("*.png"))
              if int(p.stem) <= config.refine.iters]
