@@ -88,13 +88,20 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_create_with_a_model_paints_after_the_usual_files(tmp_path, capsys):
+def test_create_with_a_model_paints_after_the_usual_files(tmp_path, capsys, monkeypatch):
+    """create --model: the usual files, then the painted ones (previews at --size, views at --view-size);
+    then kyara paint --character on that character.json paints its spec's own description."""
     pytest.importorskip("xatlas")
+    from PIL import Image
+
+    import kyara.cli.cmd_paint as cmd_paint
+    from kyara.character.describe import spec_prompt
+    from kyara.character.spec import load_spec
     from kyara.export.gltf import read_glb
 
     out = tmp_path / "girl"
     code = run(["create", "a girl in a sailor uniform", "--model", "tiny", "--views", "4", "--steps", "2",
-                "--view-size", "64", "--size", "64", "--frames", "2", "-o", str(out)])
+                "--view-size", "64", "--size", "96", "--frames", "2", "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "painted 4 views x 2 steps" in captured.out
@@ -106,6 +113,16 @@ def test_create_with_a_model_paints_after_the_usual_files(tmp_path, capsys):
     rep = json.loads((out / "paint.json").read_text())
     assert rep["character"] == str((out / "character.json").resolve())
     assert rep["prompts"][0].startswith("front view of a girl in a sailor uniform")
+    assert Image.open(out / "front.png").size == (96, 96) and Image.open(out / "views" / "view0.png").size == (64, 64)
+    # kyara paint --character character.json (the painting itself is the imported-VRM test's)
+    seen = {}
+    monkeypatch.setattr(cmd_paint, "run_paint", lambda character, cfg, o, side, name, source=None:
+                        seen.update(character=character, cfg=cfg, out=o, side=side, source=source))
+    code = run(["paint", "--character", str(out / "character.json"), "--model", "tiny", "--steps", "2",
+                "--views", "4", "--view-size", "64", "-o", str(tmp_path / "again")])
+    assert code == 0, capsys.readouterr().err
+    assert seen["cfg"].image.prompt == spec_prompt(load_spec(out / "character.json"))
+    assert seen["source"] == out / "character.json" and seen["side"] == 512 and len(seen["character"].parts) > 10
 
 
 def test_benchmark_prompts_hold_the_gallery_and_more():
