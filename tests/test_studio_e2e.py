@@ -223,6 +223,48 @@ def _capture(fr, opts: str = "{}") -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
 
 
+def _pick_model(pg, label: str) -> None:
+    """Choose ``label`` in the Image tab's model picker."""
+    pg.locator("#image-model input").first.click()
+    pg.get_by_role("option", name=label, exact=True).click()
+    pg.locator("#image-model input").first.blur()
+
+
+def _wait_pixels_change(pg, selector: str, before: np.ndarray | None, timeout_s: float = 60) -> np.ndarray:
+    """The picture of ``selector`` once it differs from ``before`` (or once there is one)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            now = _image_pixels(pg, selector)
+        except AssertionError:
+            now = None
+        if now is not None and (before is None or now.shape != before.shape or np.abs(now - before).max() > 0):
+            return now
+        time.sleep(0.3)
+    raise AssertionError(f"{selector} never changed")
+
+
+def _slider_values(pg) -> dict[str, float]:
+    ids = pg.locator("[id^=pose-] input[type=number]").evaluate_all(
+        "els => els.map((e) => [e.closest('[id^=pose-]').id, Number(e.value)])")
+    return dict(ids)
+
+
+# kyara's ``jog`` on the bare body seen from azimuth 30 (orthographic, 160 px per metre), right of the
+# centre of a 512x384 canvas: COCO-18 (x, y) pixels, computed once with kyara.pose.keypoints.body_keypoints
+JOG_30 = [298.1, 134.0, 308.4, 159.2, 286.9, 159.7, 271.6, 195.9, 260.0, 173.6, 329.8, 158.7, 350.7, 188.9,
+          338.5, 212.2, 300.4, 217.9, 311.3, 277.2, 348.8, 266.1, 321.5, 217.9, 295.3, 262.9, 298.8, 324.5,
+          292.6, 128.0, 305.0, 126.8, 291.9, 126.9, 319.9, 125.4]
+
+
+def _pose_json(path: Path) -> Path:
+    """An OpenPose JSON (pixels, with its canvas) of :data:`JOG_30`."""
+    kp = np.c_[np.reshape(JOG_30, (18, 2)), np.ones(18)]
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": kp.ravel().tolist()}],
+                                "canvas_width": 512, "canvas_height": 384}))
+    return path
+
+
 def test_create_pose_generate_export(page, server, tmp_path):
     pg = page
     DOCS.mkdir(exist_ok=True)
@@ -281,6 +323,7 @@ def test_create_pose_generate_export(page, server, tmp_path):
 
     # -- Image: tiny model, openpose ControlNet from the Pose tab, progress to 100%
     _tab(pg, "Image")
+    _pick_model(pg, "tiny (noise: for testing)")
     _set_number(pg, "image-steps", 20)  # the lowest of PoseAnimeFlow's range (the slider's default range)
     _set_number(pg, "image-width", 64)
     _set_number(pg, "image-height", 64)
@@ -305,7 +348,10 @@ def test_create_pose_generate_export(page, server, tmp_path):
     assert _image_pixels(pg, "#image-preview").shape[:2] == (256, 256)  # the last step's latent, 8x8 x32
     pg.screenshot(path=str(DOCS / "studio_image.png"), full_page=True)
     # missing weights: the CLI's one-line message, inside the page
-    pg.locator("#image-model textarea, #image-model input").first.fill("someone/not-downloaded")
+    box = pg.locator("#image-model input").first
+    box.fill("someone/not-downloaded")
+    box.press("Enter")
+    box.blur()
     pg.locator("#image-generate").click()
     text = _wait_text(pg, "#image-status", r"error: model 'someone/not-downloaded' is not in the local cache", 60)
     assert "\n" not in text.strip()
@@ -493,3 +539,95 @@ def test_ten_concurrent_generations(server):
         assert 'data-pct="100"' in bar
         assert len(gallery) == 1
     assert time.time() - t0 < 300
+
+
+def test_no_model_at_first_and_generate_says_how_to_get_one(page):
+    """The model field starts empty; Generate without a model shows the guide's message under the button
+    (not a traceback, not only a toast); the picker lists the smoke-test model as noise."""
+    pg = page
+    _tab(pg, "Image")
+    box = pg.locator("#image-model input").first
+    assert box.input_value() == ""
+    guide = pg.locator("#image-model-guide").inner_text()
+    assert "stablediffusionapi/anything-v5" in guide and "hf download" in guide
+    pg.locator("#image-generate").click()
+    text = _wait_text(pg, "#image-status", r"No model selected", 30)
+    assert "hf download" in text and "Traceback" not in text and "error" not in text.lower()
+    button, status = pg.locator("#image-generate").bounding_box(), pg.locator("#image-status").bounding_box()
+    assert 0 <= status["y"] - (button["y"] + button["height"]) < 120, (button, status)  # next to the button
+    box.click()
+    options = pg.get_by_role("option").all_inner_texts()
+    assert "tiny (noise: for testing)" in options, options
+    box.press("Escape")
+    # the character's description as the prompt: before Create there is none, said next to the button
+    pg.locator("#image-use-character").click()
+    _wait_text(pg, "#image-prompt-status", r"error: no character yet", 30)
+    assert pg.locator("#image-gallery img").count() == 0
+
+
+def test_uploaded_openpose_json_is_the_pose_everywhere(page, tmp_path):
+    """An OpenPose JSON sets the sliders by IK and the depth condition comes from it (measured before and
+    after); a bad upload after it keeps every output and names the user's own file."""
+    pg = page
+    _tab(pg, "Pose")
+    _wait_text(pg, "#pose-status", r"pose: stand", 120)
+    depth0 = _image_pixels(pg, "#pose-depth")
+    assert depth0.shape[:2] == (384, 384)
+    src = _pose_json(tmp_path / "my jog.json")
+    t0 = time.time()
+    pg.locator("#pose-upload-json input[type=file]").set_input_files(str(src))
+    _wait_text(pg, "#pose-upload-status", r"OpenPose JSON my jog\.json loaded.*sliders fitted", 60)
+    depth1 = _wait_pixels_change(pg, "#pose-depth", depth0)
+    assert depth1.shape[:2] == (384, 512)  # the upload's canvas
+    lit = depth1.max(axis=2) > 0
+    assert lit.mean() > 0.02  # the fitted body, not black
+    cols = np.flatnonzero(lit.any(axis=0))
+    assert 0.6 * 512 - 40 < cols.mean() < 0.6 * 512 + 40  # on the uploaded figure (right of centre)
+    vals = _slider_values(pg)
+    assert vals["pose-l_elbow"] > 45 and vals["pose-r_elbow"] > 45, vals  # jog's elbows, fitted
+    assert not pg.locator("#pose-l_elbow input[type=range]").is_disabled()
+    print(f"json upload to fitted depth: {time.time() - t0:.1f} s")
+    # an error after a good upload: the previous outputs stay, the message names the user's file
+    op = _image_pixels(pg, "#pose-openpose")
+    bad = tmp_path / "broken picture.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    pg.locator("#pose-upload-reference input[type=file]").set_input_files(str(bad))
+    text = _wait_text(pg, "#pose-status", r"error: upload 'broken picture\.png' is a corrupt image", 30)
+    assert "/tmp" not in text and "gradio" not in text
+    time.sleep(1.0)
+    assert np.array_equal(_image_pixels(pg, "#pose-depth"), depth1)
+    assert np.array_equal(_image_pixels(pg, "#pose-openpose"), op)
+    assert _slider_values(pg) == vals
+    assert "broken picture.png" in pg.locator("#pose-status").inner_text()  # still there, not a passing toast
+
+
+def test_mirror_and_undo_restore_the_exact_pose(page):
+    pg = page
+    _tab(pg, "Pose")
+    _wait_text(pg, "#pose-status", r"pose: stand", 120)
+    _set_number(pg, "pose-width", 512)  # the canvas size
+    op = _wait_pixels_change(pg, "#pose-openpose", None)
+    deadline = time.time() + 30
+    while op.shape[1] != 512 and time.time() < deadline:
+        op = _image_pixels(pg, "#pose-openpose")
+    assert op.shape[:2] == (384, 512)
+    pg.locator("#pose-l_elbow input[type=range]").fill("70")
+    pg.locator("#pose-head_turn input[type=range]").fill("30")
+    _wait_text(pg, "#pose-status", r"\(edited\)", 60)
+    deadline = time.time() + 30
+    while _slider_values(pg)["pose-head_turn"] != 30 and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the last slider event's render
+    before, op0 = _slider_values(pg), _image_pixels(pg, "#pose-openpose")
+    pg.locator("#pose-mirror").click()
+    _wait_text(pg, "#pose-status", r"mirrored", 30)
+    m = _slider_values(pg)
+    assert m["pose-r_elbow"] == before["pose-l_elbow"] == 70 and m["pose-l_elbow"] == before["pose-r_elbow"]
+    assert m["pose-head_turn"] == -30 and m["pose-azimuth"] == -before["pose-azimuth"]
+    op1 = _wait_pixels_change(pg, "#pose-openpose", op0)
+    assert np.abs(op1 - op0).max() > 0
+    pg.locator("#pose-undo").click()
+    _wait_text(pg, "#pose-status", r"undone", 30)
+    assert _slider_values(pg) == before
+    op2 = _wait_pixels_change(pg, "#pose-openpose", op1)
+    assert np.array_equal(op2, op0)  # the exact pose again, drawn the same
