@@ -57,6 +57,47 @@ def test_predictor_guidance_and_per_view_conditions():
     assert not np.allclose(g1, a)
 
 
+@pytest.mark.slow
+def test_painter_loads_sdxl_single_files_lora_stacks_and_embeddings(tmp_path):
+    """The painting predictor through kyara image's loaders: the SDXL family (pooled embeddings, size
+    ids, its own ControlNet), a single-file checkpoint with a local config (the same predictions as
+    its folder), a stack of two LoRAs ("anime" style at 0.8 and another; weight 0 = none) and a
+    textual-inversion embedding in the negative prompt."""
+    from kyara.generate.config import ControlSpec, LoraSpec
+    from kyara.generate.prompts import encode_prompts
+    from kyara.generate.tiny import tiny_model_dir, write_tiny_embedding, write_tiny_lora, write_tiny_single_file
+    from kyara.paint.backend import diffusion_predictor, load_painter
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 4, 8, 8)).astype(np.float32)
+    cond = rng.integers(0, 255, (2, 64, 64, 3)).astype(np.uint8)
+
+    def predict(img, cond_images=()):
+        pipe, cns, xl = load_painter(img)
+        emb = [encode_prompts(pipe, p, img.negative_prompt, 1, xl=xl) for p in ("front view of a girl",
+                                                                                   "back view of a girl")]
+        return diffusion_predictor(pipe, cns, img.controlnets, emb, list(cond_images), 7.5, 2, xl, 64)(x, 500, 0), xl
+
+    xl_out, xl = predict(_image(model="tiny-sdxl", controlnets=(ControlSpec("openpose", "tiny-sdxl"),)), [cond])
+    assert xl and xl_out.shape == x.shape and np.all(np.isfinite(xl_out))
+    plain, xl = predict(_image(controlnets=()))
+    assert not xl
+    single = write_tiny_single_file(tmp_path / "anime_model.safetensors")
+    same, _ = predict(_image(model=str(single), config=str(tiny_model_dir("tiny")), controlnets=()))
+    assert np.allclose(same, plain, atol=1e-5)
+    anime = write_tiny_lora(tmp_path / "anime_style.safetensors", seed=1)
+    other = write_tiny_lora(tmp_path / "detail.safetensors", seed=2)
+    zero, _ = predict(_image(controlnets=(), loras=(LoraSpec(str(anime), 0.0), LoraSpec(str(other), 0.0))))
+    one, _ = predict(_image(controlnets=(), loras=(LoraSpec(str(anime), 0.8), LoraSpec(str(other), 0.0))))
+    both, _ = predict(_image(controlnets=(), loras=(LoraSpec(str(anime), 0.8), LoraSpec(str(other), 1.0))))
+    assert np.allclose(zero, plain, atol=1e-4)
+    assert not np.allclose(one, plain, atol=1e-3) and not np.allclose(both, one, atol=1e-3)
+    emb = write_tiny_embedding(tmp_path / "badhands.safetensors", vectors=2)
+    ti, _ = predict(_image(controlnets=(), negative_prompt="badhands", embeddings=(str(emb),)))
+    no_ti, _ = predict(_image(controlnets=(), negative_prompt="badhands"))
+    assert not np.allclose(ti, no_ti, atol=1e-3)
+
+
 @pytest.fixture(scope="module")
 def painted(tmp_path_factory):
     from kyara.paint.avatar import paint_avatar
