@@ -75,6 +75,15 @@ def as_upload(name: str, *paths: str | os.PathLike, cleanup: Path | None = None)
 
 
 
+_SERVER_PATH = re.compile(r"(?<![\w.:/~-])(?:~|\.{1,2})?/(?:[^\s'\"`/]+/)+([^\s'\"`/]*)")
+
+
+def scrub_paths(line: str) -> str:
+    """``line`` with every absolute (or ``~``/``./``) file path cut to its last part: a page never shows
+    the server's folders (``/root/.cache/.../unet/config.json`` -> ``config.json``). URLs are kept."""
+    return _SERVER_PATH.sub(lambda m: m.group(1) or "", line)
+
+
 def escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 

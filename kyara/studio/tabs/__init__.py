@@ -29,6 +29,7 @@ import gradio as gr
 
 from kyara.studio.config import StudioConfig
 from kyara.studio.handlers import escape_html, one_line
+from kyara.studio.handlers.common import scrub_paths
 from kyara.studio.session import Workspace
 
 _log = logging.getLogger("kyara.studio")
@@ -112,7 +113,7 @@ def safe(fn: Callable, outputs: list | None = None, status=None) -> Callable:
         except gr.Error:
             raise
         except Exception as exc:  # noqa: BLE001 - one bad request must not reach the server loop
-            line = one_line(exc)
+            line = scrub_paths(one_line(exc))  # never a server folder in the page
             _log.info("%s: %s", fn.__name__, line, exc_info=not isinstance(exc, (ValueError, OSError)))
             if at is None:
                 raise gr.Error(escape_html(line), duration=None, print_exception=False) from None
