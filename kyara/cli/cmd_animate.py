@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
         height: Optional[float] = typer.Option(None, "--height", help="height override, metres"),
         character: Optional[str] = typer.Option(None, "--character",
                                                 help="a .vrm/.glb/.gltf avatar or a character.json instead of --body"),
+        gaussians: Optional[str] = typer.Option(None, "--gaussians",
+                                                help="a gaussians.ply layer bound to this body/character, drawn "
+                                                     "over every frame by depth"),
     ) -> None:
         """Retarget MOTION onto the body and write a cel-shaded video (plus conditions per frame)."""
 
@@ -74,6 +77,13 @@ def register(app: typer.Typer) -> None:
             except ValueError as exc:
                 raise ValueError(f"--conditions: {exc}") from None
 
+        if gaussians is not None:
+            if conditions is not None:
+                raise ValueError("--conditions and --gaussians were both given, expected one of them")
+            from kyara.gaussians.io import read_layer
+
+            read_layer(gaussians)  # a missing or damaged file fails before anything is built
+
         # 2. the motion (malformed files raise one-line ValueErrors), then retargeting
         from kyara.motion import load_motion, retarget
 
@@ -89,7 +99,14 @@ def register(app: typer.Typer) -> None:
         from kyara.body.model import build_body
         from kyara.motion.animate import animate
 
-        result = animate(target if target is not None else build_body(params), clip, out, (w, h), v, None,
-                         conditions, config)
+        the_body = target if target is not None else build_body(params)
+        if gaussians is not None:
+            from kyara.gaussians.draw import animate_with_gaussians, load_layer_for
+
+            layer = load_layer_for(gaussians, the_body)
+            n = animate_with_gaussians(the_body, clip, out, (w, h), v, layer, config)
+            typer.echo(f"wrote {out} ({n} frames, {w}x{h}, {fps:g} fps, {len(layer)} Gaussians)")
+            return
+        result = animate(the_body, clip, out, (w, h), v, None, conditions, config)
         extra = f", {len(result.conditions)} condition files in {conditions}" if conditions is not None else ""
         typer.echo(f"wrote {out} ({result.video.frames} frames, {w}x{h}, {fps:g} fps){extra}")

@@ -76,6 +76,9 @@ def register(app: typer.Typer) -> None:
         height: Optional[float] = typer.Option(None, "--height", help="height override, metres"),
         param: List[str] = typer.Option([], "--param", help="any body parameter, name=value (repeatable)"),
         character: Optional[str] = typer.Option(None, "--character", help=_CHARACTER_HELP),
+        gaussians: Optional[str] = typer.Option(None, "--gaussians",
+                                                help="a gaussians.ply layer bound to this body/character: "
+                                                     "also DIR/<view>_gaussians.png, drawn over the toon render"),
     ) -> None:
         """Write condition maps (DIR/<view>_<map>.png, udp .npz, openpose .json) and cameras.json."""
         import math
@@ -108,7 +111,16 @@ def register(app: typer.Typer) -> None:
                              f"{', '.join(OPENPOSE_STYLES)}")
         config = RenderConfig(maps=maps, openpose_style=style, style=MapStyle())
         _check_pose(pose)
+        if gaussians is not None:
+            from kyara.gaussians.io import read_layer
+
+            read_layer(gaussians)  # a missing or damaged file fails before the body is built
         b, pz = _body_and_pose(character, body, heads, height, param, pose)
+        layer = None
+        if gaussians is not None:
+            from kyara.gaussians.draw import load_layer_for
+
+            layer = load_layer_for(gaussians, b)  # bound to this body's mesh, or one error line
         verts, joints = b.pose(pz)
         import numpy as np
 
@@ -119,7 +131,13 @@ def register(app: typer.Typer) -> None:
             chosen = random_views(frame, random_n, seed, (w, h))
         else:
             chosen = frame_views(frame, view_list, (w, h), distance, elevation, b.faces)
+        if layer is not None and any(c.camera.is_ortho for c in chosen):
+            raise ValueError("--gaussians draws through perspective cameras, expected no orthographic view")
         written = render_to_dir(out, b, pz, chosen, config, vertices=verts)
+        if layer is not None:
+            from kyara.gaussians.draw import render_gaussian_views
+
+            written += render_gaussian_views(out, b, verts, chosen, layer)
         typer.echo(f"wrote {len(written)} files to {out} ({len(chosen)} views x {len(config.maps)} maps)")
 
     @app.command("turntable")
