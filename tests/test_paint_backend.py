@@ -172,7 +172,8 @@ def test_painted_islands_use_the_palette_and_have_no_holes(painted):
 def test_painted_avatar_animates_poses_prints_and_exports_like_any_other(painted, tmp_path):
     """The painted (UV-split) character with its texture: an animated GLB (the walk) with the painted
     base and shade textures passes the Khronos validator; the posed print (STL, colour ignored) is the
-    same surface as the unpainted character's (same bounds and area: splitting moves no vertex)."""
+    same surface as the unpainted character's (same bounds and area: splitting moves no vertex); the
+    painted previews carry the renderer's ink outline."""
     import trimesh
     from PIL import Image
 
@@ -199,6 +200,15 @@ def test_painted_avatar_animates_poses_prints_and_exports_like_any_other(painted
     assert prints[1].area == pytest.approx(prints[0].area, rel=1e-6)
     with pytest.raises(ValueError, match="glb and vrm"):
         export_character(split, "stl", tmp_path / "x.stl", ExportOptions(paint=skin))
+    # the previews draw the renderer's toon outlines on top of the texture: the silhouette is ink
+    from scipy import ndimage
+
+    front = np.asarray(Image.open(runs["a"].out_dir / "front.png"))
+    body = front[..., 3] > 0
+    edge = body & ~ndimage.binary_erosion(body)
+    value = front[..., :3].max(axis=-1)
+    assert edge.sum() > 100 and (value[edge] < 60).mean() > 0.9
+    assert (value[ndimage.binary_erosion(body, iterations=3)] < 60).mean() < 0.5
 
 
 @pytest.mark.slow
