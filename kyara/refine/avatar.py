@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +105,7 @@ class RefineOutput:
     out_dir: Path
     files: list[Path] = field(default_factory=list)
     loss: dict = field(default_factory=dict)  # what loss.json holds
+    seconds: dict = field(default_factory=dict)  # wall seconds per stage: atlas, pool, guidance, loop, files
 
 
 def run_schedule(refine: RefineConfig, texture_size: int, side: int, pool: int = 16, poses: int = len(POSED_POSES),
@@ -204,8 +206,18 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
 
     out = check_output_dir(out_dir)
     check_resume(out / RUN_DIR, config.schedule())
+    secs: dict = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        secs[name] = round(secs.get(name, 0.0) + now - clock[0], 3)
+        clock[0] = now
+
     atlas, mesh = character_atlas(character, config.texture_size)
+    lap("atlas")
     pool = refine_pool(character, atlas, mesh, config)
+    lap("pool")
     (_, pose, views, verts), posed = pool.groups[0], [(p, v, x) for _, p, v, x in pool.groups[1:]]
     guidance = load_guidance(character, config.image, pose, views, mesh, verts, posed=posed)
     init, island = initial_texture(atlas, mesh, config.texture_size)
@@ -213,18 +225,21 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     flat = np.broadcast_to(np.array([0.5, 0.5, 1.0], np.float32).reshape(3, 1, 1), (3, t, t)).copy() \
         if config.normal else None
     on_frame, frames_dir = _progress_frames(atlas, verts, config, mesh, out / RUN_DIR)
+    lap("guidance")
     tex, nrm, run = refine_run(init, pool.buffers, guidance.predictor, out / RUN_DIR, config.refine,
                                guidance.encoder, checkpoint_steps=config.checkpoint_steps, log_every=1,
                                progress=progress, normal=flat, frames=pool.frames, posed=pool.posed,
                                on_frame=on_frame, frame_every=config.frames_every())
     on_frame(config.refine.iters, tex, nrm)  # the last frame: the refined textures
+    lap("loop")
     base = _u8(tex)
     skin_parts = {k for k, p in enumerate(character.parts) if p.material.name == SKIN_MATERIAL}
     split, skin = painted_character(character, atlas, base, shade_texture(base, island, skin_parts))
     sverts = split.pose(pose, split.merged(opaque_only=True))[0]
     turn = turntable_cameras(sverts, turntable_frames, turntable_size)
     frames = render_painted(character, split, skin, pose, turn, background=(0.965, 0.957, 0.94), outline_width=1)
-    res = RefineOutput(out)
+    lap("turntable")
+    res = RefineOutput(out, seconds=secs)
     res.files.append(_png(out / "texture.png", base))
     opts = ExportOptions(name=name[:60], paint=skin)
     vrm, _warnings = vrm_bytes(split, opts.name, opts.authors, opts.license, opts.version, opts.paint)
@@ -249,6 +264,7 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
                                    if int(p.stem) <= config.refine.iters]
     res.loss["prompts"] = guidance.prompts
     res.files.append(write_text_atomic(out / "loss.json", json.dumps(res.loss, indent=1) + "\n"))
+    lap("files")
     return res
 
 
