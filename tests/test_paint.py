@@ -252,10 +252,29 @@ def test_atlas_without_xatlas_is_one_line(monkeypatch):
 
 def test_paint_modules_import_nothing_heavy():
     code = ("import sys, kyara.paint.uv, kyara.paint.buffers, kyara.paint.bake, kyara.paint.cameras, "
-            "kyara.paint.sync; heavy = [m for m in ('torch', 'diffusers', 'moderngl', 'xatlas') if m in sys.modules]; "
-            "print(heavy)")
+            "kyara.paint.sync, kyara.paint.backend, kyara.paint.finish, kyara.paint.avatar, kyara.paint.evaluate; "
+            "heavy = [m for m in ('torch', 'diffusers', 'moderngl', 'xatlas') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_paint_uses_no_differentiable_renderer():
+    """The buffers come from kyara's own renderer: no module of kyara.paint imports PyTorch3D,
+    nvdiffrast or kaolin (read from the sources' import statements)."""
+    import ast
+    from pathlib import Path
+
+    import kyara.paint
+
+    seen = set()
+    for f in Path(kyara.paint.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Import):
+                seen |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                seen.add(node.module.split(".")[0])
+    assert "kyara" in seen and "numpy" in seen
+    assert not seen & {"pytorch3d", "nvdiffrast", "kaolin"}
 
 
 # -- sparse project / bake ------------------------------------------------------------------------------
