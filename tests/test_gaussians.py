@@ -228,3 +228,10 @@ def test_bake_vertex_colors_by_hand():
     np.testing.assert_allclose(out[0], [0.6, 0.0, 0.4], atol=1e-6)
     np.testing.assert_allclose(out[2], 0.6 * 0.5 + 0.4 * np.array([0.0, 0.0, 1.0]), atol=1e-6)
     np.testing.assert_allclose(out[[1, 3]], base[[1, 3]])
+
+
+def test_benchmark_iteration_runs():
+    from kyara.gaussians.bench import time_iterations
+
+    row = time_iterations(300, 32, iters=1)
+    assert row["it_per_s"] > 0 and row["n"] == 300 and row["device"] == "cpu"
