@@ -108,7 +108,10 @@ def painted(tmp_path_factory):
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
         out = tmp_path_factory.mktemp(f"paint_{name}")
         cfg = PaintConfig(_image(seed=seed), views=4, texture_size=128, palette=6)
-        runs[name] = paint_avatar(c, cfg, out, size=96, turntable_frames=4, turntable_size=48)
+        ticks = []
+        runs[name] = paint_avatar(c, cfg, out, size=96, turntable_frames=4, turntable_size=48,
+                                  progress=lambda k, n: ticks.append((k, n)))
+        runs[name].report["ticks"] = ticks
     return c, runs
 
 
@@ -146,7 +149,9 @@ def test_end_to_end_writes_a_valid_painted_vrm(painted):
 
 @pytest.mark.slow
 def test_same_seed_same_texture_other_seed_another(painted):
+    """... and the progress callback (the command's progress bar) ticks once per denoising step."""
     _, runs = painted
+    assert runs["a"].report["ticks"] == [(1, 2), (2, 2)]
     a, b, c = ((runs[k].out_dir / "texture.png").read_bytes() for k in "abc")
     assert a == b
     assert a != c
