@@ -236,7 +236,6 @@ def rasterize_gaussians(
         gid, tid = gid[order], tid[order]
         per_tile = torch.bincount(tid, minlength=n_tiles)
         start = torch.cumsum(per_tile, 0) - per_tile
-        per_tile_l = per_tile.tolist()
     # 2. padded per-tile lists (index n = a transparent dummy), chunk by chunk
     pad = lambda x, v: torch.cat([x, torch.full_like(x[:1], v)], 0)  # noqa: E731
     m2d_x, conic_x = pad(proj.means2d, 0.0), pad(proj.conics, 0.0)
@@ -249,23 +248,28 @@ def rasterize_gaussians(
         zs_full = torch.full((nty * tile, ntx * tile), float("inf"), dtype=dt, device=dev)
         zs_full[:height, :width] = surface_depth.to(dt)
         zs_full = zs_full.reshape(nty, tile, ntx, tile).permute(0, 2, 1, 3).reshape(n_tiles, tile * tile)
+    # tiles with Gaussians, fewest first, so each chunk pads its lists to a similar length
+    with torch.no_grad():
+        busy = torch.nonzero(per_tile > 0).flatten()
+        busy = busy[torch.argsort(per_tile[busy], stable=True)]
+        busy_counts = per_tile[busy].tolist()
     outs = []
     a = 0
-    while a < n_tiles:
-        b, kmax = a, 1
-        while b < n_tiles and (b - a + 1) * tile * tile * max(kmax, per_tile_l[b]) <= max_chunk_elems or b == a:
-            kmax = max(kmax, per_tile_l[b])
+    while a < len(busy_counts):
+        b = a + 1  # counts ascend: the chunk's longest list is its last tile's
+        while b < len(busy_counts) and (b - a + 1) * tile * tile * busy_counts[b] <= max_chunk_elems:
             b += 1
+        kmax = busy_counts[b - 1]
         with torch.no_grad():
-            sel = slice(int(start[a]), int(start[b - 1] + per_tile[b - 1]))
-            row = tid[sel] - a
-            col = torch.arange(sel.start, sel.stop, device=dev) - start[tid[sel]]
+            tiles = busy[a:b]
+            cnt = per_tile[tiles]
+            rows = torch.repeat_interleave(torch.arange(b - a, device=dev), cnt)
+            cols = torch.arange(int(cnt.sum()), device=dev) - torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt)
             idx = torch.full((b - a, kmax), n, dtype=torch.long, device=dev)
-            idx[row, col] = gid[sel]
-            tiles = torch.arange(a, b, device=dev)
+            idx[rows, cols] = gid[start[tiles][rows] + cols]
             origin = torch.stack([(tiles % ntx) * tile, (tiles // ntx) * tile], -1).to(dt)  # [G, 2]
             pix = origin[:, None, :] + local[None]  # [G, P, 2]
-        zs = zs_full[a:b] if zs_full is not None else None
+        zs = zs_full[tiles] if zs_full is not None else None
         args = (pix, m2d_x[idx], conic_x[idx], opac_x[idx], color_x[idx], depth_x[idx], zs, depth_softness)
         if checkpoint and torch.is_grad_enabled():
             from torch.utils.checkpoint import checkpoint as ckpt
@@ -274,14 +278,20 @@ def rasterize_gaussians(
         else:
             outs.append(_blend(*args))
         a = b
-    # 3. tiles back into the image
+    # 3. tiles back into the image (tiles without Gaussians stay 0)
     c = colors.shape[1]
-    rgb = torch.cat([o[0] for o in outs], 0).reshape(nty, ntx, tile, tile, c).permute(0, 2, 1, 3, 4)
-    acc = torch.cat([o[1] for o in outs], 0).reshape(nty, ntx, tile, tile).permute(0, 2, 1, 3)
-    dep = torch.cat([o[2] for o in outs], 0).reshape(nty, ntx, tile, tile).permute(0, 2, 1, 3)
-    rgb = rgb.reshape(nty * tile, ntx * tile, c)[:height, :width]
-    acc = acc.reshape(nty * tile, ntx * tile)[:height, :width]
-    dep = dep.reshape(nty * tile, ntx * tile)[:height, :width]
+    p = tile * tile
+    rgb = torch.zeros(n_tiles, p, c, dtype=dt, device=dev)
+    acc = torch.zeros(n_tiles, p, dtype=dt, device=dev)
+    dep = torch.zeros(n_tiles, p, dtype=dt, device=dev)
+    if outs:
+        rgb = rgb.index_copy(0, busy, torch.cat([o[0] for o in outs], 0))
+        acc = acc.index_copy(0, busy, torch.cat([o[1] for o in outs], 0))
+        dep = dep.index_copy(0, busy, torch.cat([o[2] for o in outs], 0))
+    rgb = rgb.reshape(nty, ntx, tile, tile, c).permute(0, 2, 1, 3, 4).reshape(nty * tile, ntx * tile, c)
+    acc = acc.reshape(nty, ntx, tile, tile).permute(0, 2, 1, 3).reshape(nty * tile, ntx * tile)
+    dep = dep.reshape(nty, ntx, tile, tile).permute(0, 2, 1, 3).reshape(nty * tile, ntx * tile)
+    rgb, acc, dep = rgb[:height, :width], acc[:height, :width], dep[:height, :width]
     return RasterOutput(rgb, acc, torch.where(acc > 0, dep / acc.clamp_min(1e-10), torch.zeros_like(dep)))
 
 
