@@ -10,10 +10,12 @@ with the negative prompt once. It returns a :class:`Guidance`:
 
 * ``predictor(x_t [B, 4, h, w], t [B] int64, view [B] int64) -> eps [B, 4, h, w]`` for
   :func:`kyara.refine.optimize.refine_texture` / :func:`kyara.refine.recipe.refine_run`: row ``b``
-  is predicted by :func:`kyara.paint.backend.diffusion_predictor` with pool camera ``view[b]``'s
-  prompt and conditions at its own timestep, with classifier-free guidance ``image.guidance``
-  (``[uncond; cond]`` in one U-Net call; v-prediction models turned into noise predictions). The
-  U-Net is never differentiated (score distillation's detach trick, :mod:`kyara.refine.sds`).
+  is predicted with pool camera ``view[b]``'s prompt and conditions at its own timestep, with
+  classifier-free guidance ``image.guidance`` (``[uncond; cond]``; v-prediction models turned into
+  noise predictions). :func:`batched_guidance` (the fast path, used) runs all B rows in ONE
+  ControlNet + U-Net call with per-row timesteps; :func:`diffusion_guidance` (its reference) runs
+  each row through :func:`kyara.paint.backend.diffusion_predictor` alone. The U-Net is never
+  differentiated (score distillation's detach trick, :mod:`kyara.refine.sds`).
 * ``encoder(images [B, 3, H, W] in [0, 1]) -> latents [B, 4, H/8, W/8]``: the VAE's posterior mean of
   ``2 x - 1`` times its scaling factor, differentiable in the images (the VAE's own weights are
   frozen).
@@ -44,6 +46,7 @@ class Guidance:
     prompts: list[str]  # per pool camera
     conditions: dict  # ControlNet kind -> [M, H, W, 3] uint8 per pool camera
     pipe: object  # the loaded diffusers pipeline
+    reference: Callable | None = None  # the per-row reference of `predictor` (diffusion_guidance), same signature
 
 
 def view_prompts(prompt: str, views: OrbitViews) -> list[str]:
@@ -121,6 +124,84 @@ def pool_conditions(character, kinds: Sequence[str], groups: Sequence[tuple], me
     return {k: np.concatenate([p[k] for p in parts]) for k in kinds}
 
 
+def batched_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, embeds: list[dict],
+                     conditions: Sequence[np.ndarray]) -> Callable:
+    """The fast path of :func:`diffusion_guidance` (same arguments, same predictions): the B rows of a
+    call share one ControlNet and one U-Net call on ``[uncond rows; cond rows]`` with each row's own
+    timestep, prompt embeddings and conditions (rows whose prompt embeddings differ in shape go in
+    separate calls). ControlNet windows as there (a one-step schedule)."""
+    import torch
+
+    from kyara.paint.backend import _ddim_schedule
+
+    m = len(embeds)
+    for c in conditions:
+        if len(c) != m:
+            raise ValueError(f"{len(c)} condition images for {m} pool cameras, expected one per camera")
+    unet = pipe.unet
+    device, dtype = unet.device, unet.dtype
+    alphas = torch.as_tensor(_ddim_schedule(dict(pipe.scheduler.config)).alphas_cumprod(), dtype=torch.float64)
+    vpred = pipe.scheduler.config.get("prediction_type", "epsilon") == "v_prediction"
+    conds = [torch.from_numpy(np.ascontiguousarray(c.transpose(0, 3, 1, 2))).to(device, dtype) / 255.0
+             for c in conditions]  # [M, 3, H, W] in [0, 1]
+    active = [(cn, spec, c) for cn, spec, c in zip(controlnets, image.controlnets, conds)
+              if not (0.0 < spec.start or 1.0 > spec.end)]  # step 0 of a one-step schedule
+    guidance = float(image.guidance)
+    cfg = guidance > 1.0
+    size = int(image.width)
+
+    def stacked(rows, key):
+        return torch.cat([embeds[v][key] for v in rows], dim=0).to(device, dtype)
+
+    def predictor(x_t: torch.Tensor, t: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+        if x_t.ndim != 4 or len(t) != len(x_t) or len(view) != len(x_t):
+            raise ValueError(f"x_t {tuple(x_t.shape)}, t {tuple(t.shape)}, view {tuple(view.shape)}: expected "
+                             "[B, C, h, w], [B], [B]")
+        views = [int(v) for v in view]
+        bad = [v for v in views if not 0 <= v < m]
+        if bad:
+            raise ValueError(f"view {bad[0]} is not a pool camera, expected 0..{m - 1}")
+        out = torch.empty(x_t.shape, dtype=torch.float32)
+        groups: dict = {}
+        for b, v in enumerate(views):
+            groups.setdefault(tuple(embeds[v]["prompt_embeds"].shape), []).append(b)
+        with torch.no_grad():
+            for rows in groups.values():
+                vs = [views[b] for b in rows]
+                lat = x_t.detach()[rows].float().to(device, dtype)
+                tt = t[rows].to(device=device, dtype=torch.long)
+                pos, neg = stacked(vs, "prompt_embeds"), stacked(vs, "negative_prompt_embeds")
+                inp, hid = (torch.cat([lat, lat]), torch.cat([neg, pos])) if cfg else (lat, pos)
+                tt = torch.cat([tt, tt]) if cfg else tt
+                added = None
+                if xl:
+                    pool = stacked(vs, "pooled_prompt_embeds")
+                    pool = torch.cat([stacked(vs, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
+                    ids = torch.tensor([[size, size, 0, 0, size, size]], device=device, dtype=dtype)
+                    added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
+                down, mid = None, None
+                for cn, spec, c in active:
+                    img = c[vs]
+                    img = torch.cat([img, img]) if cfg else img
+                    d, mm = cn(inp, tt, encoder_hidden_states=hid, controlnet_cond=img,
+                               conditioning_scale=float(spec.strength), added_cond_kwargs=added, return_dict=False)
+                    down = list(d) if down is None else [a + b for a, b in zip(down, d)]
+                    mid = mm if mid is None else mid + mm
+                pred = unet(inp, tt, encoder_hidden_states=hid, added_cond_kwargs=added,
+                            down_block_additional_residuals=down, mid_block_additional_residual=mid,
+                            return_dict=False)[0].float()
+                if cfg:
+                    u, c_ = pred.chunk(2)
+                    pred = u + guidance * (c_ - u)
+                if vpred:  # eps = sqrt(a) v + sqrt(1 - a) x_t
+                    a = alphas[t[rows].long()].to(pred.device).reshape(-1, 1, 1, 1)
+                    pred = (a.sqrt() * pred.double() + (1.0 - a).sqrt() * lat.double()).float()
+                out[rows] = pred.cpu()
+        return out.to(x_t.device, x_t.dtype)
+
+    return predictor
+
+
 def load_guidance(character, image: ImageConfig, pose, views: OrbitViews, mesh: dict | None = None,
                   vertices: np.ndarray | None = None, posed: Sequence[tuple] = ()) -> Guidance:
     """Load ``image``'s model (:func:`kyara.paint.backend.load_painter`) and make the :class:`Guidance`
@@ -146,5 +227,6 @@ def load_guidance(character, image: ImageConfig, pose, views: OrbitViews, mesh: 
         if p not in cache:
             cache[p] = encode_prompts(pipe, p, image.negative_prompt, image.clip_skip, xl=xl)
         embeds.append(cache[p])
-    predictor = diffusion_guidance(pipe, cns, image, xl, embeds, [conds[k] for k in kinds])
-    return Guidance(predictor, vae_encoder(pipe), prompts, conds, pipe)
+    cond_list = [conds[k] for k in kinds]
+    return Guidance(batched_guidance(pipe, cns, image, xl, embeds, cond_list), vae_encoder(pipe), prompts, conds,
+                    pipe, diffusion_guidance(pipe, cns, image, xl, embeds, cond_list))
