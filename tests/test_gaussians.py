@@ -235,3 +235,22 @@ def test_benchmark_iteration_runs():
 
     row = time_iterations(300, 32, iters=1)
     assert row["it_per_s"] > 0 and row["n"] == 300 and row["device"] == "cpu"
+
+
+def test_refine_stage_options():
+    import argparse
+
+    from kyara.refine.gaussian_stage import add_cli_options, from_args
+
+    parser = argparse.ArgumentParser()
+    add_cli_options(parser)
+    assert from_args(parser.parse_args([])) is None  # --gaussians 0: no stage
+    opt = from_args(parser.parse_args(["--gaussians", "5000", "--no-gaussian-densify", "--gaussian-seed", "3",
+                                       "--gaussian-iters", "50"]))
+    cfg = opt.config
+    assert cfg.count == 5000 and not cfg.densify and cfg.seed == 3 and cfg.prune and opt.iters == 50
+    assert not from_args(argparse.Namespace(gaussians=10, gaussian_prune_opacity=0.0)).config.prune
+    for bad in (["--gaussians", "-1"], ["--gaussians", "10", "--gaussian-prune-opacity", "1.5"],
+                ["--gaussians", "10", "--gaussian-iters", "0"]):
+        with pytest.raises(ValueError, match="--gaussian"):
+            from_args(parser.parse_args(bad))

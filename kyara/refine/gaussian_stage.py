@@ -12,12 +12,14 @@ For the CLI (the lead wires these into ``kyara refine``): :func:`add_cli_options
 ``--gaussians N``, ``--gaussian-iters``, ``--gaussian-densify/--no-gaussian-densify``,
 ``--gaussian-prune-opacity`` and ``--gaussian-seed`` to an argparse parser; with typer, declare the
 same names as parameters (see :data:`CLI_OPTIONS`) and pass them to :func:`from_args` as a namespace.
-:func:`from_args` returns the :class:`~kyara.gaussians.layer.GaussianConfig` (None for ``--gaussians 0``).
+:func:`from_args` returns :class:`StageOptions` (the :class:`~kyara.gaussians.layer.GaussianConfig` and the
+stage's iterations; None for ``--gaussians 0``).
 The layer is written with :func:`kyara.gaussians.io.write_layer` as ``gaussians.ply`` beside the VRM.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
@@ -55,9 +57,17 @@ def add_cli_options(parser) -> None:
             parser.add_argument(flag, dest=dest, type=kind, default=default, help=text)
 
 
-def from_args(args) -> GaussianConfig | None:
-    """The :class:`~kyara.gaussians.layer.GaussianConfig` of parsed options (any object with the
-    attributes of :data:`CLI_OPTIONS`; missing ones take their defaults), or None for ``--gaussians 0``.
+@dataclass(frozen=True)
+class StageOptions:
+    """What the Gaussian options ask for: the layer's config and the stage's iterations."""
+
+    config: GaussianConfig
+    iters: int | None  # None: as many as the texture stage (--iters)
+
+
+def from_args(args) -> StageOptions | None:
+    """The :class:`StageOptions` of parsed options (any object with the attributes of
+    :data:`CLI_OPTIONS`; missing ones take their defaults), or None for ``--gaussians 0``.
     Raises ``ValueError`` naming the bad option."""
     from kyara.gaussians.layer import GaussianConfig
 
@@ -73,8 +83,9 @@ def from_args(args) -> GaussianConfig | None:
     p = val["gaussian_prune_opacity"]
     if not (isinstance(p, (int, float)) and np.isfinite(p) and 0.0 <= p < 1.0):
         raise ValueError(f"--gaussian-prune-opacity {p!r} is out of range, expected 0 <= p < 1")
-    return GaussianConfig(count=n, seed=int(val["gaussian_seed"]), densify=bool(val["gaussian_densify"]),
-                          prune=p > 0, prune_opacity=float(p) if p > 0 else 0.01, max_count=max(4 * n, n + 1000))
+    cfg = GaussianConfig(count=n, seed=int(val["gaussian_seed"]), densify=bool(val["gaussian_densify"]),
+                         prune=p > 0, prune_opacity=float(p) if p > 0 else 0.01, max_count=max(4 * n, n + 1000))
+    return StageOptions(cfg, it)
 
 
 def pool_depth(vertices: np.ndarray, faces: np.ndarray, cameras: Sequence[Camera]) -> np.ndarray:
