@@ -1,4 +1,5 @@
-"""Accessories: glasses, hats (witch, tricorn, cap), ribbon bow, cat ears and scarf.
+"""Accessories: glasses, hats (witch, tricorn, cap), ribbon bow, cat ears, scarf and the maid's headdress
+(:mod:`kyara.character.accessory_costume`).
 
 :func:`build_accessories` is the entry point. Everything except the scarf is rigid on ``head``.
 Hats sit on the hair: their inside follows :func:`kyara.character.hair.cap_ellipsoid`, an
@@ -357,6 +358,10 @@ def build_accessories(spec, body) -> tuple[list[Part], list]:
             pieces += _glasses(fr, FaceSurface(body), col)
         elif acc.kind == "scarf":
             pieces += _scarf(body, fr, fld, col)
+        elif acc.kind == "maid-headdress":
+            from kyara.character.accessory_costume import maid_headdress
+
+            pieces += maid_headdress(c, r, h, col)
         else:  # pragma: no cover - ACCESSORY_KINDS is closed
             raise ValueError(f"accessory kind '{acc.kind}' is unknown")
     parts = []

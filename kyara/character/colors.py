@@ -152,6 +152,12 @@ KIND_COLOURS: dict[str, tuple[str, ...]] = {
     "boots": ("black", "brown", "dark brown", "burgundy"),
     "sneakers": ("white", "black", "red", "blue", "grey", "pink"),
     "sandals": ("brown", "black", "red", "beige"),
+    "maid-dress": ("black", "black", "navy"),
+    "lolita-dress": ("black",),  # gothic lolita; a colour word in the prompt gives sweet/classic lolita
+    "idol-dress": ("pink", "hot pink", "light blue", "white", "red", "yellow", "lavender"),
+    "school-swimsuit": ("navy",),
+    "kimono-top": ("white", "navy", "indigo", "grey", "black"),
+    "hakama": ("charcoal", "navy", "grey", "black", "red", "indigo"),
 }
 KIND_TRIMS: dict[str, tuple[str, ...]] = {
     "kimono": ("white", "gold", "pink", "red", "navy"),
@@ -160,6 +166,10 @@ KIND_TRIMS: dict[str, tuple[str, ...]] = {
     "pirate-coat": ("gold", "gold", "silver", "white"),
     "long-coat": ("black", "gold", "silver", "brown"),
     "witch-robe": ("purple", "gold", "silver", "black"),
+    "maid-dress": ("white",),  # the apron, collar and frills
+    "lolita-dress": ("white", "black", "red"),
+    "idol-dress": ("white", "gold", "pink"),
+    "school-swimsuit": ("white",),
 }
 DEFAULT_TRIMS = ("white", "black", "grey", "gold", "red")
 OBI_PALETTE = ("gold", "red", "white", "black", "navy", "pink", "purple")
@@ -171,6 +181,7 @@ ACCESSORY_COLOURS: dict[str, tuple[str, ...]] = {
     "ribbon": ("red", "pink", "white", "black", "blue", "yellow", "lavender"),
     "cat-ears": ("black", "white", "brown", "grey"),
     "scarf": ("red", "white", "grey", "navy", "green", "yellow", "pink"),
+    "maid-headdress": ("white",),
 }
 
 

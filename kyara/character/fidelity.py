@@ -1,7 +1,7 @@
 """Prompt fidelity: does a render show what the prompt asked for?
 
 A fixed list of attribute prompts (:data:`PROMPTS`: every hair style, hair / eye / garment colour
-words, garments, accessories, body types), each with the checks that say the attribute is on the
+words, garments, anime costumes, accessories, body types), each with the checks that say the attribute is on the
 render. Colour words are measured against the CSS Color 4 / X11 colour of the same name
 (:data:`CSS_COLOURS`) by the lit tone of the part: the most frequent colour of its pixels in the
 brighter half (CIE L*) that are not ink, CIEDE2000 below :data:`COLOUR_TOLERANCE`. Shape words have
@@ -84,6 +84,14 @@ def _shape_entries() -> list[Entry]:
                  ("a witch in a robe", "witch-robe"), ("a pirate in a pirate coat", "pirate-coat"),
                  ("a girl in a skirt and boots", "boots"), ("a girl in a dress and sandals", "sandals")):
         out.append(Entry(p, (("garment", g),), "garment"))
+    # anime costumes: the pieces (and the colours) the costume word implies
+    for p, checks in (("a maid", (("garment", "maid-dress"), ("accessory", "maid-headdress"))),
+                      ("a girl in a gothic lolita dress", (("garment", "lolita-dress"),)),
+                      ("a miko", (("garment", "kimono-top"), ("garment_colour", ("hakama", "red")))),
+                      ("a samurai", (("garment", "kimono-top"), ("garment", "hakama"))),
+                      ("an idol", (("garment", "idol-dress"),)),
+                      ("a girl in a school swimsuit", (("garment_colour", ("school-swimsuit", "navy")),))):
+        out.append(Entry(p, checks, "costume"))
     for p, a in (("a girl with glasses", "glasses"), ("a witch with a witch hat", "witch-hat"),
                  ("a pirate with a tricorn hat", "tricorn-hat"), ("a boy with a cap", "cap"),
                  ("a girl with a hair ribbon", "ribbon"), ("a girl with cat ears", "cat-ears"),

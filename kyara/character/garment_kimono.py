@@ -48,43 +48,8 @@ def kimono(wd, piece):
     waist = g.spine_y
     hem = g.ankle_y + 0.105 * (g.knee_y - g.ankle_y)
     obi_bot, obi_top = obi_heights(g)
-    x_top, x_under, y_cross = collar_lines(g)
-
-    def v_open(p):  # the V between the panels' edges, front only: positive inside (removed)
-        return np.minimum(np.minimum(x_top(p[:, 1]) - p[:, 0], p[:, 0] - x_under(p[:, 1])), p[:, 2] - g.torso_zc)
-
-    # under-collar (juban) showing along the inside of the V
-    jw = 0.022 * g.T
-    juban_hex = JUBAN if gc.colour_distance(JUBAN, cloth) > 12 else "#f2b8c6"
-
-    def juban(p):
-        y, x = p[:, 1], p[:, 0]
-        inner = np.minimum(np.maximum(x - x_top(y), x_top(y) - jw - x), np.maximum(x_under(y) - x, x - x_under(y) - jw))
-        return np.maximum(np.maximum(inner, y_cross - 0.02 * g.T - y), np.maximum(y - g.collar_y - 0.01, g.torso_zc - p[:, 2]))
-    wd.add("kimono-juban", juban_hex, wd.fitted(juban, y_cross - 0.05 * g.T, g.collar_y + 0.02, (1,),
-                                                  thick=wd.trim_thick))
-
-    # sleeves: deep pouches hanging under the arm from mid upper arm to the wrist, open at the wrist
-    sleeve_end = g.wrist_x - 0.01 * g.H
-    x0 = g.shoulder_x + 0.55 * (g.elbow_x - g.shoulder_x)
-    drop = 0.12 * g.H
-    half_z = g.r_arm + 0.03 * g.H
-    arm_z = float(wd.body.layout.joint("leftLowerArm")[2])
-    top_y = g.arm_y + g.r_arm + 0.012 * g.H
-    t = wd.thick
-    extra = []
-    for sx in (1.0, -1.0):
-        half = np.array([0.5 * (sleeve_end - x0), 0.5 * (top_y - (g.arm_y - drop)), half_z])
-        centre = np.array([sx * 0.5 * (x0 + sleeve_end), 0.5 * (top_y + g.arm_y - drop), arm_z])
-        mouth_c = centre + np.array([sx * half[0], 0.0, 0.0])
-        mouth_h = np.array([0.05 * g.H, half[1] - t, half[2] - t])
-
-        def pouch(p, c=centre, h=half, mc=mouth_c, mh=mouth_h):
-            outer = flat_pouch(p, c, h, 0.035 * g.H, 0.4)
-            return np.maximum(outer, -flat_pouch(p, mc, mh, 0.02 * g.H, (0.4 * h[2] - t) / mh[2]))
-        extra.append(wd.free(centre - half - 0.01, centre + half + 0.01, pouch))
-    gc.fitted_top(wd, "kimono", cloth, waist - 0.05 * g.T, sleeve_end, extra=extra, cuts=(v_open,),
-                  weights=gc.sleeve_weights(wd, g, (x0, sleeve_end, g.arm_y - drop), hit_radius=0.35 * half_z))
+    v_open, sleeve = kimono_upper(wd, piece, "kimono", waist - 0.05 * g.T)
+    x0, sleeve_end, top_y, drop, half_z, arm_z = sleeve
 
     prof = wd.profile(hem, waist, 0.1)
     flow = wd.flowing(g.hips_y, g.crotch)
@@ -95,19 +60,7 @@ def kimono(wd, piece):
     wd.add("kimono-hem", gc.trim_hex(piece), wd.over("kimono-skirt", gc.box_region(-1.0, hem + hem_band),
                                                      box=(sk_lo, np.r_[sk_hi[0], hem + hem_band + 0.01, sk_hi[2]])),
            weights=flow)
-
-    # collar (eri): the top panel's band runs from the neck across the centre to the obi, the under
-    # panel's band stops where it meets it; a band round the back of the neck joins them
-    w = 0.05 * g.T
-
-    def eri(p):
-        y, x = p[:, 1], p[:, 0]
-        top = np.maximum(x_top(y) - x, x - x_top(y) - w)
-        under = np.maximum(np.maximum(x - x_under(y), x_under(y) - w - x), np.maximum(x - x_top(y), y_cross - 0.05 * g.T - y))
-        front = np.maximum(np.minimum(top, under), g.torso_zc - p[:, 2] - 0.02 * g.T)
-        back = np.maximum(np.maximum(g.collar_y - w - y, p[:, 2] - g.torso_zc), np.abs(x) - 1.15 * g.neck_r - w)
-        return np.minimum(front, back)
-    wd.add("kimono-collar", gc.trim_hex(piece), wd.over("kimono", eri), cuts=(v_open,))
+    kimono_collar(wd, piece, "kimono", v_open)
 
     # obi: a wide band, a cord round its middle, a bow at the back with two tails over the skirt
     obi_hex = piece.obi.hex if piece.obi is not None else "#d4af37"
@@ -136,6 +89,71 @@ def kimono(wd, piece):
     cord_hex = gc.contrasting(obi_hex, ("#f5f5f5", gc.trim_hex(piece), "#f2b8c6", cloth, "#1f2a55"))
     wd.add("kimono-obijime", cord_hex, wd.over("kimono-obi", gc.box_region(mid - cord, mid + cord)), occupy=False)
     kimono_folds(wd, g, piece, prof, hem, (x0, sleeve_end, top_y, drop, half_z, arm_z), (obi_bot, obi_top, yc, zb))
+
+
+def kimono_upper(wd, piece, name: str, hem: float):
+    """The kimono's upper body down to ``hem`` (metres): the under-collar ``<name>-juban`` showing
+    in the V, then ``<name>`` (top and hanging sleeves, open at the wrist). Shared by the kimono and
+    the kimono top worn with hakama. Returns ``(v_open, sleeve)``: the V's cut and the sleeve's
+    sizes ``(x0, end, top_y, drop, half_z, arm_z)`` for the folds."""
+    g = wd.geo
+    cloth = piece.colour.hex
+    x_top, x_under, y_cross = collar_lines(g)
+
+    def v_open(p):  # the V between the panels' edges, front only: positive inside (removed)
+        return np.minimum(np.minimum(x_top(p[:, 1]) - p[:, 0], p[:, 0] - x_under(p[:, 1])), p[:, 2] - g.torso_zc)
+
+    # under-collar (juban) showing along the inside of the V
+    jw = 0.022 * g.T
+    juban_hex = JUBAN if gc.colour_distance(JUBAN, cloth) > 12 else "#f2b8c6"
+
+    def juban(p):
+        y, x = p[:, 1], p[:, 0]
+        inner = np.minimum(np.maximum(x - x_top(y), x_top(y) - jw - x), np.maximum(x_under(y) - x, x - x_under(y) - jw))
+        return np.maximum(np.maximum(inner, y_cross - 0.02 * g.T - y), np.maximum(y - g.collar_y - 0.01, g.torso_zc - p[:, 2]))
+    wd.add(f"{name}-juban", juban_hex, wd.fitted(juban, y_cross - 0.05 * g.T, g.collar_y + 0.02, (1,),
+                                                   thick=wd.trim_thick))
+
+    # sleeves: deep pouches hanging under the arm from mid upper arm to the wrist, open at the wrist
+    sleeve_end = g.wrist_x - 0.01 * g.H
+    x0 = g.shoulder_x + 0.55 * (g.elbow_x - g.shoulder_x)
+    drop = 0.12 * g.H
+    half_z = g.r_arm + 0.03 * g.H
+    arm_z = float(wd.body.layout.joint("leftLowerArm")[2])
+    top_y = g.arm_y + g.r_arm + 0.012 * g.H
+    t = wd.thick
+    extra = []
+    for sx in (1.0, -1.0):
+        half = np.array([0.5 * (sleeve_end - x0), 0.5 * (top_y - (g.arm_y - drop)), half_z])
+        centre = np.array([sx * 0.5 * (x0 + sleeve_end), 0.5 * (top_y + g.arm_y - drop), arm_z])
+        mouth_c = centre + np.array([sx * half[0], 0.0, 0.0])
+        mouth_h = np.array([0.05 * g.H, half[1] - t, half[2] - t])
+
+        def pouch(p, c=centre, h=half, mc=mouth_c, mh=mouth_h):
+            outer = flat_pouch(p, c, h, 0.035 * g.H, 0.4)
+            return np.maximum(outer, -flat_pouch(p, mc, mh, 0.02 * g.H, (0.4 * h[2] - t) / mh[2]))
+        extra.append(wd.free(centre - half - 0.01, centre + half + 0.01, pouch))
+    gc.fitted_top(wd, name, cloth, hem, sleeve_end, extra=extra, cuts=(v_open,),
+                  weights=gc.sleeve_weights(wd, g, (x0, sleeve_end, g.arm_y - drop), hit_radius=0.35 * half_z))
+    return v_open, (x0, sleeve_end, top_y, drop, half_z, arm_z)
+
+
+def kimono_collar(wd, piece, name: str, v_open) -> None:
+    """The collar (eri) ``<name>-collar`` over the part ``name``: the top panel's band runs from the
+    neck across the centre to the obi, the under panel's band stops where it meets it; a band round
+    the back of the neck joins them."""
+    g = wd.geo
+    x_top, x_under, y_cross = collar_lines(g)
+    w = 0.05 * g.T
+
+    def eri(p):
+        y, x = p[:, 1], p[:, 0]
+        top = np.maximum(x_top(y) - x, x - x_top(y) - w)
+        under = np.maximum(np.maximum(x - x_under(y), x_under(y) - w - x), np.maximum(x - x_top(y), y_cross - 0.05 * g.T - y))
+        front = np.maximum(np.minimum(top, under), g.torso_zc - p[:, 2] - 0.02 * g.T)
+        back = np.maximum(np.maximum(g.collar_y - w - y, p[:, 2] - g.torso_zc), np.abs(x) - 1.15 * g.neck_r - w)
+        return np.minimum(front, back)
+    wd.add(f"{name}-collar", gc.trim_hex(piece), wd.over(name, eri), cuts=(v_open,))
 
 
 def flat_pouch(p: np.ndarray, c: np.ndarray, half: np.ndarray, radius: float, taper: float) -> np.ndarray:

@@ -110,6 +110,8 @@ def dress(wd, piece):
 
 
 from kyara.character.garment_coats import long_coat, pirate_coat, witch_robe  # noqa: E402
+from kyara.character.garment_costumes import idol_dress, lolita_dress, maid_dress, school_swimsuit  # noqa: E402
+from kyara.character.garment_hakama import hakama, kimono_top  # noqa: E402
 from kyara.character.garment_kimono import kimono  # noqa: E402
 from kyara.character.garment_sailor import sailor_uniform  # noqa: E402
 from kyara.character.garment_tops import hoodie, sports_jersey  # noqa: E402
@@ -119,4 +121,6 @@ RECIPES = {
     "hoodie": hoodie, "sports-jersey": sports_jersey, "t-shirt": t_shirt, "skirt": skirt, "shorts": shorts,
     "trousers": trousers, "long-coat": long_coat, "pirate-coat": pirate_coat, "boots": boots,
     "sneakers": sneakers, "sandals": sandals,
+    "maid-dress": maid_dress, "lolita-dress": lolita_dress, "idol-dress": idol_dress, "school-swimsuit": school_swimsuit,
+    "kimono-top": kimono_top, "hakama": hakama,
 }

@@ -7,7 +7,8 @@ sets of the field of everything already worn (:mod:`kyara.character.garment_shap
 never cut into the body or each other; flowing pieces (skirts, robe hems, coat tails) are free
 shapes kept outside that field and skinned to both legs (coat tails also to spring-bone chains).
 The recipes per kind live in :mod:`kyara.character.garment_kinds` (registry and simple kinds),
-``garment_tops`` (jersey, hoodie), ``garment_sailor``, ``garment_kimono`` and ``garment_coats``,
+``garment_tops`` (jersey, hoodie), ``garment_sailor``, ``garment_kimono``, ``garment_coats``,
+``garment_hakama`` (kimono top, hakama) and ``garment_costumes`` (maid, lolita, idol, school swimsuit),
 sharing the blocks of :mod:`kyara.character.garment_common`. Recipes also ask for fold lines
 (:meth:`Wardrobe.fold`); once every layer is built they become one ``"<garment>-folds"`` part per
 garment (:mod:`kyara.character.garment_folds`): thin dark ridges on the cloth that every renderer
@@ -32,6 +33,8 @@ LAYER_LEVEL = {
     "boots": 1, "sneakers": 1, "sandals": 1,
     "sports-jersey": 2, "hoodie": 2, "dress": 2, "kimono": 2, "sailor-uniform": 2,
     "long-coat": 3, "pirate-coat": 3, "witch-robe": 3,
+    "school-swimsuit": 0, "maid-dress": 2, "lolita-dress": 2, "idol-dress": 2, "kimono-top": 2,
+    "hakama": 2.5,  # over the kimono top, which is tucked into it
 }
 
 
@@ -229,13 +232,15 @@ class Wardrobe:
         return [gs.Component(np.asarray(lo, float), np.asarray(hi, float), fn, base=layer, body=body,
                              inflate=max(self.gap - g, 0.0))]
 
-    def profile(self, y_lo: float, y_hi: float, flare: float, margin: float | None = None) -> gs.Profile:
-        """The lofted ellipse around the hips/legs and everything worn there (skirts, robes)."""
+    def profile(self, y_lo: float, y_hi: float, flare: float, margin: float | None = None,
+                reach: float = 1.4) -> gs.Profile:
+        """The lofted ellipse around the hips/legs and everything worn there (skirts, robes) within
+        ``reach`` shoulder half-widths of the centre (wider: a skirt over a wide petticoat)."""
         v = self.body.vertices.astype(np.float64)
         sel = np.isin(self.body.parts, (1, 4, 5))
         pts = [v[sel]] + [w for w in self.worn]
         pts = np.concatenate(pts)
-        pts = pts[(pts[:, 1] <= y_hi + 0.03) & (np.abs(pts[:, 0]) < 1.4 * self.geo.shoulder_x)]
+        pts = pts[(pts[:, 1] <= y_hi + 0.03) & (np.abs(pts[:, 0]) < reach * self.geo.shoulder_x)]
         m = self.gap + 0.004 if margin is None else margin
         return gs.envelope_profile(pts, y_lo, y_hi, m, flare)
 

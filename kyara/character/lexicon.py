@@ -51,6 +51,12 @@ _add("person", ("f", "teen", None, ("sailor-uniform",), ()), "schoolgirl", "scho
 _add("person", ("m", "teen", None, (), ()), "schoolboy", "school boy")
 _add("person", ("f", None, None, ("dress",), ()), "princess")
 _add("person", ("f", None, None, (), ("cat-ears",)), "catgirl", "cat girl", "nekomimi girl", "neko girl")
+_add("person", ("f", None, None, ("maid-dress",), ("maid-headdress",)), "maid", "maidservant", "meido", "french maid")
+_add("person", (None, None, None, ("kimono-top", "hakama"), ()), "samurai", "ronin", "swordsman", "swordswoman")
+_add("person", ("f", None, None, ("kimono-top", "hakama"), ()), "miko", "shrine maiden", "shrine priestess")
+_add("person", ("f", "teen", None, ("idol-dress",), ()), "idol", "pop idol", "idol girl", "idolmaster")
+_add("person", ("f", "teen", None, (), ()), "1girl")
+_add("person", ("m", "teen", None, (), ()), "1boy")
 _add("person", (None, None, "sporty", (), ()), "athlete", "runner", "jogger", "sportsman", "sportswoman")
 _add("person", (None, None, "redhead", (), ()), "redhead")
 # adjectives that apply to the body at once
@@ -118,6 +124,19 @@ _add("garment", ("sports-jersey",), "jersey", "sports jersey", "football jersey"
 _add("garment", ("sports-jersey", "shorts"), "sports outfit", "sports uniform", "tracksuit",
      "gym clothes", "gym uniform", "running outfit", "jogging outfit", "workout clothes", "sports wear",
      "athletic wear", "sports clothes", "activewear", "sports kit")
+_add("garment", ("maid-dress",), "maid dress", "maid outfit", "maid uniform", "maid costume", "apron", "maid apron",
+     "frilled apron", "apron dress", "enmaided")
+_add("garment", ("lolita-dress",), "lolita", "gothic lolita", "goth lolita", "gothloli", "gothic lolita dress",
+     "lolita dress", "lolita fashion", "gothic lolita fashion", "sweet lolita", "classic lolita", "frilled dress",
+     "frilly dress", "ruffled dress", "layered dress", "gothic dress", "frilled lolita dress")
+_add("garment", ("idol-dress",), "idol outfit", "idol costume", "idol dress", "idol clothes", "stage outfit",
+     "stage costume", "idol uniform")
+_add("garment", ("school-swimsuit",), "school swimsuit", "sukumizu", "swimsuit", "one piece swimsuit",
+     "swim suit", "bathing suit", "swimwear", "old school swimsuit")
+_add("garment", ("kimono-top",), "kimono top", "kimono shirt", "haori", "keikogi", "kendo gi", "gi", "hakama top")
+_add("garment", ("hakama",), "hakama", "hakama skirt", "hakama pants")
+_add("garment", ("kimono-top", "hakama"), "miko outfit", "miko costume", "miko clothes", "samurai outfit",
+     "samurai clothes", "samurai costume", "kimono and hakama", "hakama outfit")
 _add("garment", ("t-shirt",), "t shirt", "tshirt", "tee", "tee shirt", "shirt", "top", "blouse")
 _add("garment", ("skirt",), "skirt", "miniskirt", "mini skirt", "pleated skirt")
 _add("garment", ("shorts",), "shorts", "short pants", "hot pants")
@@ -136,6 +155,8 @@ _add("acc", "tricorn-hat", "tricorn", "tricorne", "tricorn hat", "tricorne hat",
 _add("acc", "cap", "cap", "baseball cap", "beanie")
 _add("acc", "ribbon", "ribbon", "bow", "hair ribbon", "hair bow", "hairbow", "ribbons", "bows")
 _add("acc", "cat-ears", "cat ears", "catears", "nekomimi", "cat ear", "kitty ears", "neko ears")
+_add("acc", "maid-headdress", "maid headdress", "headdress", "maid headband", "frilled headband", "frilled headdress",
+     "katyusha", "maid cap", "white headdress")
 _add("acc", "scarf", "scarf", "muffler", "scarves")
 _add("hat", None, "hat", "headwear")
 _add("part", "obi", "obi", "sash")
@@ -168,6 +189,26 @@ SLOT_LABEL = {"full": "full-body garment", "top": "top", "bottom": "bottom", "ou
 GIRLISH_STYLES = frozenset({"twin-tails", "buns", "drills", "hime", "side-ponytail"})
 # styles the seed may draw wavy or curly; the others keep their own texture (spikes, drills, buns)
 TEXTURE_STYLES = frozenset({"short", "bob", "long", "ponytail", "low-ponytail", "side-ponytail", "twin-tails"})
+# role words whose pieces have colours of their own (a miko wears white and red) unless the prompt says
+ROLE_COLOURS: dict[str, dict[str, str]] = {
+    "miko": {"kimono-top": "white", "hakama": "red"}, "shrine maiden": {"kimono-top": "white", "hakama": "red"},
+    "shrine priestess": {"kimono-top": "white", "hakama": "red"},
+    "miko outfit": {"kimono-top": "white", "hakama": "red"}, "miko costume": {"kimono-top": "white", "hakama": "red"},
+    "miko clothes": {"kimono-top": "white", "hakama": "red"},
+    "gothic lolita": {"lolita-dress": "black"}, "goth lolita": {"lolita-dress": "black"},
+    "gothic lolita dress": {"lolita-dress": "black"}, "gothic dress": {"lolita-dress": "black"},
+    "gothloli": {"lolita-dress": "black"}, "gothic lolita fashion": {"lolita-dress": "black"},
+    "sweet lolita": {"lolita-dress": "pink"}, "classic lolita": {"lolita-dress": "burgundy"},
+    "school swimsuit": {"school-swimsuit": "navy"}, "sukumizu": {"school-swimsuit": "navy"},
+    "old school swimsuit": {"school-swimsuit": "navy"},
+}
+# Danbooru / A1111 words about the picture rather than the character: one character, the whole
+# figure, the image's quality. The parser leaves them unparsed (the tag writer keeps them for the
+# image model); :func:`kyara.character.understand` reports them as understood picture words.
+IMAGE_WORDS = frozenset({"solo", "full body", "masterpiece", "best quality", "high quality", "highres", "absurdres",
+                         "looking at viewer", "simple background", "white background", "upper body",
+                         "amazing quality", "very aesthetic", "newest", "detailed", "ultra detailed", "4k", "8k",
+                         "illustration", "official art", "cowboy shot", "portrait"})
 HAIR_ONLY_COLOURS = {"blonde", "platinum blonde", "strawberry blonde", "auburn", "chestnut", "brunette",
                      "ginger", "raven", "blond", "platinum", "platinum blond", "strawberry blond"}
 
@@ -177,39 +218,45 @@ class Item:
     cat: str
     value: object
     text: str  # the prompt's own words, for unparsed/notes
+    span: tuple[int, int] | None = None  # [start, end) characters of those words in the prompt
 
 
 _TOKEN_RE = re.compile(r"#\d+|[^\W_]+(?:'[^\W_]+)*|[,.;:!?()/&]")
 
 
-def _tokens(prompt: str) -> list[str]:
+def _tokens(prompt: str) -> list[tuple[str, int, int]]:
+    """Tokens with their ``[start, end)`` character span in ``prompt``."""
     out = []
     for m in _TOKEN_RE.finditer(prompt):
         t = m.group(0)
         if t.lower().endswith("'s"):
             t = t[:-2]
-        out.append(t)
+        out.append((t, m.start(), m.start() + len(t)))
     return out
 
 
 def segment(prompt: str) -> list[Item]:
     """Split a prompt into the longest known phrases (step 1). Unknown words get category "word"."""
-    toks = _tokens(prompt)
+    spans = _tokens(prompt)
+    toks = [t for t, _a, _b in spans]
     low = [t.lower() for t in toks]
+
+    def span(i: int, n: int = 1) -> tuple[int, int]:
+        return spans[i][1], spans[i + n - 1][2]
     items: list[Item] = []
     i = 0
     while i < len(toks):
         t = low[i]
         if t in ",.;:!?()/":
-            items.append(Item("break", None, toks[i]))
+            items.append(Item("break", None, toks[i], span(i)))
             i += 1
             continue
         if t == "&":
-            items.append(Item("stop", "and", toks[i]))
+            items.append(Item("stop", "and", toks[i], span(i)))
             i += 1
             continue
         if t.startswith("#") or t.isdigit():
-            items.append(Item("digits", int(t.lstrip("#")), toks[i]))
+            items.append(Item("digits", int(t.lstrip("#")), toks[i], span(i)))
             i += 1
             continue
         found = None
@@ -225,10 +272,10 @@ def segment(prompt: str) -> list[Item]:
                 break
         if found is None:
             cat = "stop" if t in STOP_TRANSPARENT else "bstop" if t in STOP_BINDING else "word"
-            items.append(Item(cat, t, toks[i]))
+            items.append(Item(cat, t, toks[i], span(i)))
             i += 1
         else:
             n, cat, value = found
-            items.append(Item(cat, value, " ".join(toks[i : i + n])))
+            items.append(Item(cat, value, " ".join(toks[i : i + n]), span(i, n)))
             i += n
     return items

@@ -13,36 +13,24 @@ Steps:
 3. Fill what the prompt left open (body preset, hair, eyes, skin, expression, the missing
    outfit pieces and every colour) from ``numpy.random.default_rng(seed)``: one fixed vector of
    uniform draws, one named slot per attribute (``DRAW_SLOTS``), so fixing one attribute in the
-   prompt never changes how another is drawn.
+   prompt never changes how another is drawn (:mod:`kyara.character.parser_fill`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kyara.body.params import get_preset
-from kyara.character.colors import (
-    ACCESSORY_COLOURS, DEFAULT_TRIMS, EYE_PALETTE, HAIR_PALETTE, KIND_COLOURS, KIND_TRIMS, OBI_PALETTE,
-    SKIN_PALETTE, canonical_skin_name, colour_hex, skin_tone_hex,
+from kyara.character.colors import (  # noqa: F401 - the palettes are part of the parser's interface
+    ACCESSORY_COLOURS, EYE_PALETTE, HAIR_PALETTE, KIND_COLOURS, KIND_TRIMS, OBI_PALETTE, SKIN_PALETTE,
+    canonical_skin_name, colour_hex,
 )
-from kyara.character.lexicon import (
-    GIRLISH_STYLES, HAIR_ONLY_COLOURS, SLOT_LABEL, SPORTY_POSES, TEXTURE_STYLES, Item, segment,
+from kyara.character.lexicon import HAIR_ONLY_COLOURS, ROLE_COLOURS, SLOT_LABEL, SPORTY_POSES, Item, segment
+from kyara.character.parser_fill import (  # noqa: F401 - DRAW_SLOTS is part of the parser's interface
+    DRAW_SLOTS, _accessories, _body, _complete_outfit, _Draws, _hair, _hair_draws, _outfit, _skin,
 )
-from kyara.character.spec import (
-    ACCESSORY_KINDS, ACCESSORY_SLOT, HEADS_TALL_RANGE, OUTFIT_KINDS, PIECE_SLOT, STYLE_LENGTHS,
-    Accessory, BodySpec, CharacterSpec, Colour, HairSpec, OutfitPiece, height_range,
-)
+from kyara.character.spec import ACCESSORY_SLOT, PIECE_SLOT, CharacterSpec, Colour
 
 MAX_PROMPT_CHARS = 2000
-
-# One uniform draw per named slot, always all of them, in this order.
-DRAW_SLOTS: tuple[str, ...] = (
-    ("preset", "hair.colour", "hair.length", "hair.style", "hair.bangs", "eye_colour", "skin_tone",
-     "expression", "top", "bottom", "feet", "number", "obi")
-    + tuple(f"{k}.colour" for k in OUTFIT_KINDS) + tuple(f"{k}.trim" for k in OUTFIT_KINDS)
-    + tuple(f"{a}.colour" for a in ACCESSORY_KINDS)
-    + ("hair.texture", "hair.tone", "hair.tips")
-)
 
 # ---------------------------------------------------------------------------------------------
 
@@ -61,6 +49,7 @@ class _Piece:
     number: int | None = None
     obi: Colour | None = None
     implied_by: str | None = None  # the role word ("pirate") when the prompt did not name it
+    default: Colour | None = None  # the role's own colour ("miko": a white top), used when no colour is given
 
 
 @dataclass
@@ -69,11 +58,14 @@ class _State:
     pieces: dict[str, _Piece] = field(default_factory=dict)
     acc: dict[str, tuple[Colour | None, str | None]] = field(default_factory=dict)  # kind -> (colour, implied_by)
     unparsed: list[str] = field(default_factory=list)
+    ignored: list[tuple[int, int]] = field(default_factory=list)  # spans of the unparsed words in the prompt
+    links: list[tuple[Item, Item]] = field(default_factory=list)  # (adjective, the noun it was given to)
     notes: list[str] = field(default_factory=list)
     outfit_colour: Colour | None = None  # "a girl in red": the main garment's colour
     sporty: bool = False
     excluded: set[str] = field(default_factory=set)  # slots the prompt emptied ("no hat")
     last_garment: str | None = None
+    last_item: Item | None = None  # the noun adjectives left over at a break bind to
     counter: int = 0
 
     def set(self, key: str, value: object, word: str) -> None:
@@ -87,8 +79,16 @@ class _State:
         f = self.fixed.get(key)
         return default if f is None else f.value
 
-    def unknown(self, text: str) -> None:
-        self.unparsed.extend(text.split())
+    def put(self, kind: str) -> None:
+        """Add a piece the seed chose (step 3)."""
+        self.pieces[kind] = _Piece()
+
+    def unknown(self, *items: Item) -> None:
+        """Words nothing understood: to ``unparsed`` (and their spans, for :func:`understand`)."""
+        for it in items:
+            self.unparsed.extend(it.text.split())
+            if it.span is not None:
+                self.ignored.append(it.span)
 
     # -- outfit ---------------------------------------------------------------------------------
     def exclude(self, it: Item, phrase: str) -> None:
@@ -119,6 +119,11 @@ class _State:
         return True
 
     def add_piece(self, kind: str, word: str, implied_by: str | None = None) -> None:
+        if kind == "kimono" and "hakama" in self.pieces:  # a kimono worn with hakama is tucked in
+            kind = "kimono-top"
+        elif kind == "hakama" and "kimono" in self.pieces:
+            self.pieces["kimono-top"] = self.pieces.pop("kimono")
+            self.notes.append(f"outfit: 'kimono' worn as a kimono top with the '{word}'")
         if not self._allowed(f"outfit.{PIECE_SLOT[kind]}", word, implied_by):
             return
         if kind in self.pieces:
@@ -189,7 +194,7 @@ def _bind(st: _State, pending: list[Item], target: tuple[str, object]) -> None:
             elif adj.cat == "len" and kind != "bangs":
                 st.set("hair.length", adj.value, adj.text)
             else:
-                st.unknown(adj.text)
+                st.unknown(adj)
         elif kind == "eyes" and adj.cat in ("colour", "mod"):
             name = adj.value if adj.cat == "colour" else f"{adj.value} grey"
             st.set("eye_colour", name, adj.text)
@@ -224,17 +229,19 @@ def _bind(st: _State, pending: list[Item], target: tuple[str, object]) -> None:
                         st.set_piece_colour(k, attr, c)
                 colours_used += 1
             else:  # the piece was replaced meanwhile
-                st.unknown(adj.text)
+                st.unknown(adj)
         else:
-            st.unknown(adj.text)
+            st.unknown(adj)
 
 
 def _flush(st: _State, pending: list[Item], last: tuple[str, object] | None) -> None:
     if pending:
         if last is None:
             for adj in pending:
-                st.unknown(adj.text)
+                st.unknown(adj)
         else:
+            if st.last_item is not None:
+                st.links += [(adj, st.last_item) for adj in pending]
             _bind(st, pending, last)
         pending.clear()
 
@@ -242,7 +249,7 @@ def _flush(st: _State, pending: list[Item], last: tuple[str, object] | None) -> 
 def _walk(items: list[Item], st: _State) -> None:
     pending: list[Item] = []
     last: tuple[str, object] | None = None
-    number_word: str | None = None  # "number" seen, digits expected next
+    number_word: Item | None = None  # "number" seen, digits expected next
     negation: Item | None = None  # "no"/"without" seen, a garment or accessory expected next
     for i, it in enumerate(items):
         nxt = items[i + 1] if i + 1 < len(items) else None
@@ -252,9 +259,9 @@ def _walk(items: list[Item], st: _State) -> None:
             if nxt is not None and nxt.cat == "heads":
                 st.set("body.heads_tall", float(it.value), f"{it.text} {nxt.text}")  # type: ignore[arg-type]
             elif (number_word or after_jersey) and 0 <= int(it.value) <= 99:  # type: ignore[call-overload]
-                st.set("jersey.number", int(it.value), f"{number_word or ''} {it.text}".strip())  # type: ignore[call-overload]
+                st.set("jersey.number", int(it.value), f"{number_word.text if number_word else ''} {it.text}".strip())  # type: ignore[call-overload]
             else:
-                st.unknown(f"{number_word or ''} {it.text}")
+                st.unknown(*([number_word] if number_word else []), it)
             number_word = None
             continue
         if number_word:
@@ -267,7 +274,7 @@ def _walk(items: list[Item], st: _State) -> None:
                 negation = None
                 last = None
                 continue
-            st.unknown(negation.text)
+            st.unknown(negation)
             negation = None
         if it.cat in ("colour", "len", "mod"):
             pending.append(it)
@@ -286,7 +293,7 @@ def _walk(items: list[Item], st: _State) -> None:
             st.exclude(Item("garment", ("sneakers",), it.text), it.text)
         elif it.cat == "heads":
             if not (i > 0 and items[i - 1].cat == "digits"):
-                st.unknown(it.text)
+                st.unknown(it)
         elif it.cat == "age":
             st.set("body.age", it.value, it.text)
         elif it.cat == "build":
@@ -301,27 +308,39 @@ def _walk(items: list[Item], st: _State) -> None:
             st.set("pose_hint", it.value, it.text)
             st.sporty = st.sporty or it.value in SPORTY_POSES
         elif it.cat == "part" and it.value == "number":
-            number_word = it.text
+            number_word = it
         else:
             long_coat = it.cat == "coat" and "pirate-coat" not in st.pieces and it.text.lower() == "coat"
             if long_coat and any(p.cat == "len" and p.value == "long" for p in pending):
                 idx = next(j for j, p in enumerate(pending) if p.cat == "len" and p.value == "long")
-                it = Item("garment", ("long-coat",), f"{pending.pop(idx).text} {it.text}")
+                adj = pending.pop(idx)
+                both = None if adj.span is None or it.span is None else (adj.span[0], it.span[1])
+                it = Item("garment", ("long-coat",), f"{adj.text} {it.text}", both)
             target = _noun(st, it)
             if target is None:  # an unknown noun: its adjectives are not understood either
                 for adj in pending:
-                    st.unknown(adj.text)
+                    st.unknown(adj)
                 pending.clear()
-                st.unknown(it.text)
+                st.unknown(it)
                 continue
+            st.links += [(adj, it) for adj in pending]
             _bind(st, pending, target)
             pending.clear()
             last = target
+            st.last_item = it
     if number_word:
         st.unknown(number_word)
     if negation is not None:
-        st.unknown(negation.text)
+        st.unknown(negation)
     _flush(st, pending, last)
+
+
+def _role_colours(st: _State, word: str) -> None:
+    """The colours a role or costume word gives its pieces ("miko": white top, red hakama), as
+    defaults that a colour the prompt names replaces."""
+    for kind, name in ROLE_COLOURS.get(word.lower(), {}).items():
+        if kind in st.pieces:
+            st.pieces[kind].default = Colour.named(name)
 
 
 def _noun(st: _State, it: Item) -> tuple[str, object] | None:
@@ -342,6 +361,7 @@ def _noun(st: _State, it: Item) -> tuple[str, object] | None:
             st.add_piece(k, it.text, implied_by=it.text)
         for a in accs:
             st.add_acc(a, it.text, implied_by=it.text)
+        _role_colours(st, it.text)
         return ("person", None)
     if it.cat in ("hair", "eyes", "skin", "outfit"):
         return (it.cat, None)
@@ -361,6 +381,9 @@ def _noun(st: _State, it: Item) -> tuple[str, object] | None:
         kinds = tuple(it.value)  # type: ignore[arg-type]
         for k in kinds:
             st.add_piece(k, it.text)
+        kinds = tuple("kimono-top" if k == "kimono" and k not in st.pieces and "kimono-top" in st.pieces else k
+                      for k in kinds)
+        _role_colours(st, it.text)
         st.last_garment = kinds[0]
         return ("garment", kinds)
     if it.cat == "coat":
@@ -396,28 +419,6 @@ def _noun(st: _State, it: Item) -> tuple[str, object] | None:
     return None
 
 
-# ---------------------------------------------------------------------------------------------
-# Step 3: fill what the prompt left open from the seed.
-
-_SLOT_INDEX = {name: i for i, name in enumerate(DRAW_SLOTS)}
-_LENGTH_ORDER = ("short", "medium", "long")
-
-
-class _Draws:
-    """Named uniform draws: ``pick(slot, options)`` always reads the same number for a slot."""
-
-    def __init__(self, seed: int) -> None:
-        import numpy as np
-
-        self.u = np.random.default_rng(seed).random(len(DRAW_SLOTS))  # [S] in [0, 1)
-
-    def unit(self, slot: str) -> float:
-        return float(self.u[_SLOT_INDEX[slot]])
-
-    def pick(self, slot: str, options: tuple[str, ...] | list[str]) -> str:
-        return options[min(int(self.unit(slot) * len(options)), len(options) - 1)]
-
-
 def _check_inputs(prompt: object, seed: object) -> None:
     if not isinstance(prompt, str):
         raise ValueError(f"prompt must be text, got {type(prompt).__name__}")
@@ -430,208 +431,6 @@ def _check_inputs(prompt: object, seed: object) -> None:
         raise ValueError(f"prompt holds the control character U+{ord(prompt[bad]):04X} at position {bad}, expected text")
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= 2**63 - 1:
         raise ValueError(f"seed {seed!r} is not valid, expected an integer 0..{2**63 - 1}")
-
-
-def _body(st: _State, dr: _Draws) -> tuple[BodySpec, str | None]:
-    gender = st.get("body.gender")
-    age = st.get("body.noun_age")
-    adj = st.get("body.age")
-    if adj == "teen":
-        age = "teen" if age in (None, "adult", "teen") else age
-    elif adj is not None:
-        age = adj
-    build = st.get("body.build")
-    if build == "chibi":
-        preset = "chibi"
-    elif age == "child":
-        preset = "child"
-    elif build == "heroic":
-        preset = "heroic"
-    elif gender is not None:
-        preset = {("f", True): "adult-woman", ("f", False): "teen-girl",
-                  ("m", True): "adult-man", ("m", False): "teen-boy"}[(str(gender), age == "adult")]
-    else:
-        options = {"adult": ("adult-woman", "adult-man"), "teen": ("teen-girl", "teen-boy")}.get(
-            str(age), ("teen-girl", "teen-boy", "adult-woman", "adult-man"))
-        preset = dr.pick("preset", options)
-    if gender is None:
-        gender = {"teen-girl": "f", "adult-woman": "f", "teen-boy": "m", "adult-man": "m"}.get(preset)
-    heads_tall = height = None
-    size = st.get("body.height")
-    lo, hi = HEADS_TALL_RANGE[preset]
-    if size is not None:
-        heads_tall = hi if size == "tall" else lo
-        base = get_preset(preset).height
-        hlo, hhi = height_range(preset)
-        height = min(max(round(base * (1.1 if size == "tall" else 0.9), 3), hlo), hhi)
-    explicit = st.fixed.get("body.heads_tall")
-    if explicit is not None:
-        v = float(explicit.value)  # type: ignore[arg-type]
-        heads_tall = min(max(v, lo), hi)
-        if heads_tall != v:
-            st.notes.append(f"body.heads_tall: '{explicit.word}' clamped to {heads_tall:g}, the {preset} range is {lo:g}..{hi:g}")
-    return BodySpec(preset, heads_tall, height), (None if gender is None else str(gender))
-
-
-def _hair(st: _State, dr: _Draws, gender: str | None) -> HairSpec:
-    style_f = st.fixed.get("hair.style")
-    length_f = st.fixed.get("hair.length")
-    style = None if style_f is None else str(style_f.value)
-    length = None if length_f is None else str(length_f.value)
-    if style is not None and length is not None and length not in STYLE_LENGTHS[style]:
-        if style_f.seq > length_f.seq:  # type: ignore[union-attr]
-            fit = min(STYLE_LENGTHS[style], key=lambda L: abs(_LENGTH_ORDER.index(L) - _LENGTH_ORDER.index(length)))
-            st.notes.append(f"hair.length: '{length_f.word}' changed to {fit} to suit the later '{style_f.word}'")  # type: ignore[union-attr]
-            length = fit
-        else:
-            st.notes.append(f"hair.style: '{style_f.word}' dropped for the later '{length_f.word}' hair")  # type: ignore[union-attr]
-            style = None
-    if length is None:
-        if style is not None:
-            length = dr.pick("hair.length", STYLE_LENGTHS[style])
-        else:
-            options = {"m": ("short", "short", "medium"), "f": ("short", "medium", "long", "long")}
-            length = dr.pick("hair.length", options.get(str(gender), _LENGTH_ORDER))
-    open_style = style is None  # the seed also draws texture and two-tone for an open style
-    if style is None:
-        styles = [s for s in STYLE_LENGTHS if length in STYLE_LENGTHS[s] and not (gender == "m" and s in GIRLISH_STYLES)]
-        if length in STYLE_LENGTHS:  # the plain style of that length counts twice
-            styles.append(length)
-        style = dr.pick("hair.style", sorted(styles, key=list(STYLE_LENGTHS).index))
-    colour = st.get("hair.colour")
-    if colour is None:
-        colour = dr.pick("hair.colour", HAIR_PALETTE)
-    bangs = st.get("hair.bangs")
-    if bangs is None and style == "hime":
-        bangs = "blunt"  # a hime cut is straight bangs and straight-cut side locks
-    elif bangs is None:
-        bangs = dr.pick("hair.bangs", ("blunt", "blunt", "side-swept", "parted", "none"))
-    elif bangs == "some":
-        bangs = dr.pick("hair.bangs", ("blunt", "side-swept", "parted"))
-    texture = st.get("hair.texture")
-    if texture is None:
-        drawn = open_style and style in TEXTURE_STYLES
-        texture = dr.pick("hair.texture", ("straight",) * 5 + ("wavy", "wavy", "curly")) if drawn else "straight"
-    ahoge = bool(st.get("hair.ahoge"))  # only when asked for: a quirk, not a default
-    tips = st.get("hair.tips")
-    seed_tone = open_style and "hair.colour" not in st.fixed and dr.unit("hair.tone") < 0.12
-    if tips is None and (st.get("hair.tone") is not None or seed_tone):
-        tips = _not_same(dr, "hair.tips", HAIR_PALETTE, str(colour))
-    tips_colour = None if tips is None else Colour.named(str(tips))
-    return HairSpec(Colour.named(str(colour)), length, style, str(bangs), tips_colour, str(texture), ahoge)
-
-
-def _hair_draws(seed: int, st: _State, gender: str | None) -> _Draws:
-    """The hair's own draws, seeded by ``seed`` and by who the character is (gender and the pieces and
-    accessories the prompt named): characters that share a seed do not all share one haircut."""
-    import zlib
-
-    key = "|".join([str(gender)] + sorted(st.pieces) + sorted(st.acc))
-    return _Draws([seed, zlib.crc32(key.encode("utf-8"))])  # type: ignore[arg-type]
-
-
-def _skin(st: _State, dr: _Draws) -> Colour:
-    name = st.get("skin_tone")
-    if name is None:
-        name = dr.pick("skin_tone", SKIN_PALETTE)
-    tone = canonical_skin_name(str(name))
-    return Colour(tone, skin_tone_hex(tone)) if tone else Colour.named(str(name))  # type: ignore[arg-type]
-
-
-def _complete_outfit(st: _State, dr: _Draws, gender: str | None) -> None:
-    """Add the pieces the prompt did not name (step 3): a top, a bottom, shoes."""
-    slots = {PIECE_SLOT[k]: k for k in st.pieces}
-    ex = {e.split(".")[1] for e in st.excluded if e.startswith("outfit.")}
-    if "full" not in slots and "top" not in slots and "top" not in ex:
-        if "outer" in slots:
-            top = "t-shirt"
-        elif st.sporty:
-            top = "sports-jersey"
-        else:
-            options = ["t-shirt", "hoodie"] + (["sailor-uniform", "dress"] if gender == "f" else [])
-            if ("bottom" in slots or "full" in ex) and "dress" in options:
-                options.remove("dress")
-            top = dr.pick("top", options)
-        st.pieces[top] = _Piece()
-        slots[PIECE_SLOT[top]] = top
-    if "full" not in slots and "bottom" not in slots and "bottom" not in ex:
-        top = slots.get("top")
-        if top == "sports-jersey" or st.sporty:
-            bottom = "shorts"
-        elif top == "sailor-uniform":
-            bottom = "trousers" if gender == "m" else "skirt"
-        elif slots.get("outer") == "pirate-coat":
-            bottom = "trousers"
-        else:
-            bottom = dr.pick("bottom", ("skirt", "shorts", "trousers") if gender == "f" else ("trousers", "shorts"))
-        st.pieces[bottom] = _Piece()
-        slots["bottom"] = bottom
-    if "feet" not in slots and "feet" not in ex:
-        main = slots.get("full") or slots.get("top")
-        if main == "kimono":
-            feet = "sandals"
-        elif main == "witch-robe" or slots.get("outer") == "pirate-coat":
-            feet = "boots"
-        elif main == "sports-jersey" or st.sporty:
-            feet = "sneakers"
-        elif main == "dress":
-            feet = dr.pick("feet", ("boots", "sandals", "sneakers"))
-        else:
-            feet = dr.pick("feet", ("sneakers", "boots"))
-        st.pieces[feet] = _Piece()
-
-
-def _not_same(dr: _Draws, slot: str, options: tuple[str, ...], avoid: str) -> str:
-    """Draw from ``options`` but step to the next entry when the draw equals ``avoid``."""
-    name = dr.pick(slot, options)
-    if name == avoid and len(set(options)) > 1:
-        i = options.index(name)
-        name = next(o for o in options[i + 1 :] + options[:i] if o != avoid)
-    return name
-
-
-def _outfit(st: _State, dr: _Draws) -> tuple[OutfitPiece, ...]:
-    main = next((k for k in st.pieces if PIECE_SLOT[k] == "full"), None) or next(
-        (k for k in st.pieces if PIECE_SLOT[k] == "top"), None)
-    if st.outfit_colour is not None and main is not None:
-        if st.pieces[main].colour is None:
-            st.pieces[main].colour = st.outfit_colour
-        elif st.pieces[main].colour != st.outfit_colour:
-            st.notes.append(f"outfit colour '{st.outfit_colour.name}' not used, {main} is {st.pieces[main].colour.name}")  # type: ignore[union-attr]
-    number = st.fixed.get("jersey.number")
-    if number is not None and "sports-jersey" not in st.pieces:
-        st.notes.append(f"jersey number '{number.word}' ignored: no sports jersey")
-    out = []
-    for kind in OUTFIT_KINDS:  # fixed order: full, top, bottom, outer, feet
-        p = st.pieces.get(kind)
-        if p is None:
-            continue
-        colour = p.colour or Colour.named(dr.pick(f"{kind}.colour", KIND_COLOURS[kind]))
-        trim = p.trim or Colour.named(_not_same(dr, f"{kind}.trim", KIND_TRIMS.get(kind, DEFAULT_TRIMS), colour.name))
-        num = obi = None
-        if kind == "sports-jersey":
-            num = int(number.value) if number is not None else 1 + int(dr.unit("number") * 99)  # type: ignore[arg-type]
-        if kind == "kimono":
-            obi = p.obi or Colour.named(_not_same(dr, "obi", OBI_PALETTE, colour.name))
-        out.append(OutfitPiece(kind, colour, trim, num, obi))
-    return tuple(out)
-
-
-def _accessories(st: _State, dr: _Draws, hair: HairSpec, outfit: tuple[OutfitPiece, ...]) -> tuple[Accessory, ...]:
-    robe = next((p.colour for p in outfit if p.kind == "witch-robe"), None)
-    out = []
-    for kind in ACCESSORY_KINDS:
-        if kind not in st.acc:
-            continue
-        colour = st.acc[kind][0]
-        if colour is None and kind == "witch-hat" and robe is not None:
-            colour = robe
-        elif colour is None and kind == "cat-ears":
-            colour = hair.colour
-        elif colour is None:
-            colour = Colour.named(dr.pick(f"{kind}.colour", ACCESSORY_COLOURS[kind]))
-        out.append(Accessory(kind, colour))
-    return tuple(out)
 
 
 def parse_prompt(prompt: str, seed: int = 0) -> CharacterSpec:

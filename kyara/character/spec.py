@@ -60,13 +60,19 @@ PIECE_SLOT: dict[str, str] = {
     "kimono": "full",
     "dress": "full",
     "witch-robe": "full",
+    "maid-dress": "full",
+    "lolita-dress": "full",
+    "idol-dress": "full",
+    "school-swimsuit": "full",
     "sailor-uniform": "top",
     "hoodie": "top",
     "sports-jersey": "top",
     "t-shirt": "top",
+    "kimono-top": "top",
     "skirt": "bottom",
     "shorts": "bottom",
     "trousers": "bottom",
+    "hakama": "bottom",
     "long-coat": "outer",
     "pirate-coat": "outer",
     "boots": "feet",
@@ -76,12 +82,13 @@ PIECE_SLOT: dict[str, str] = {
 OUTFIT_KINDS = tuple(PIECE_SLOT)
 SLOTS = ("full", "top", "bottom", "outer", "feet")
 
-# Accessories; the three hats share the "hat" slot (at most one hat).
+# Accessories; the hats (and the maid's headdress) share the "hat" slot (at most one hat).
 ACCESSORY_SLOT: dict[str, str] = {
     "glasses": "glasses",
     "witch-hat": "hat",
     "tricorn-hat": "hat",
     "cap": "hat",
+    "maid-headdress": "hat",
     "ribbon": "ribbon",
     "cat-ears": "cat-ears",
     "scarf": "scarf",

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kyara.tags.presets import Presets, load_presets
-from kyara.tags.vocab import (ACCESSORY, BANGS, BODY, EXPRESSION, HAIR_LENGTH, HAIR_STYLE, HEIGHT, OUTFIT, POSE,
+from kyara.tags.vocab import (ACCESSORY, BANGS, BODY, EXPRESSION, HAIR_LENGTH, HAIR_STYLE, HEIGHT, OUTFIT, OUTFIT_LOOK,
+                              POSE,
                               ROLE, SKIN, TEXTURE, danbooru_colour)
 
 TAG_MODES = ("auto", "on", "off")
@@ -141,6 +142,7 @@ def _outfit_tags(spec, reading) -> list[str]:
     for kind in named:
         tags, noun = OUTFIT[kind]
         out += tags
+        out += OUTFIT_LOOK.get((kind, _piece_colour(spec, kind, "colour").name), ())
         for attr in ("colour", "trim", "obi"):
             if f"{kind}.{attr}" not in reading.piece_colours:
                 continue

@@ -68,7 +68,15 @@ OUTFIT: dict[str, tuple[tuple[str, ...], str]] = {
     "boots": (("boots",), "footwear"),
     "sneakers": (("sneakers",), "footwear"),
     "sandals": (("sandals",), "footwear"),
+    "maid-dress": (("maid", "maid apron", "frills"), "dress"),
+    "lolita-dress": (("lolita fashion", "frilled dress", "layered skirt"), "dress"),
+    "idol-dress": (("idol clothes", "frilled skirt"), "dress"),
+    "school-swimsuit": (("school swimsuit", "one-piece swimsuit"), "swimsuit"),
+    "kimono-top": (("japanese clothes", "kimono"), "kimono"),
+    "hakama": (("hakama", "hakama skirt"), "hakama"),
 }
+# a piece in one colour that Danbooru names a look of its own: (kind, colour word) -> tags
+OUTFIT_LOOK: dict[tuple[str, str], tuple[str, ...]] = {("lolita-dress", "black"): ("gothic lolita",)}
 ACCESSORY: dict[str, tuple[tuple[str, ...], str | None]] = {
     "glasses": (("glasses",), "eyewear"),
     "witch-hat": (("witch hat",), "headwear"),
@@ -77,6 +85,7 @@ ACCESSORY: dict[str, tuple[tuple[str, ...], str | None]] = {
     "ribbon": (("hair ribbon",), "ribbon"),
     "cat-ears": (("cat ears", "animal ears"), None),  # the hair's colour
     "scarf": (("scarf",), "scarf"),
+    "maid-headdress": (("maid headdress",), None),
 }
 SKIN = {"porcelain": "pale skin", "fair": None, "light": None, "tan": "tan", "olive": "tan", "brown": "dark skin",
         "dark": "dark skin"}
@@ -87,7 +96,9 @@ ROLE = {"catgirl": "cat girl", "cat girl": "cat girl", "nekomimi girl": "cat gir
         "schoolgirl": "school uniform", "school girl": "school uniform", "buccaneer": "pirate", "captain": "pirate",
         "sorceress": "witch", "sorcerer": "wizard", "mage": "wizard", "athlete": "athlete", "runner": "running",
         "jogger": "jogging", "sportsman": "athlete", "sportswoman": "athlete", "hero": "hero", "heroine": "heroine",
-        "warrior": "warrior"}
+        "warrior": "warrior", "shrine maiden": "miko", "shrine priestess": "miko", "ronin": "samurai",
+        "maidservant": "maid", "meido": "maid", "french maid": "maid", "pop idol": "idol", "idol girl": "idol",
+        "idolmaster": "idol", "swordsman": "samurai", "swordswoman": "samurai"}
 
 
 # kyara's colour words (kyara.character.colors.COLOURS) that Danbooru says another way
