@@ -254,3 +254,23 @@ def test_refine_stage_options():
                 ["--gaussians", "10", "--gaussian-iters", "0"]):
         with pytest.raises(ValueError, match="--gaussian"):
             from_args(parser.parse_args(bad))
+
+
+def test_world_rotation_is_the_triangle_frame_times_the_local_one():
+    from kyara.gaussians.binding import quat_multiply, rotmat_to_quat, triangle_frames
+    from kyara.gaussians.rasterize import quat_to_rotmat
+
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(500, 4, generator=g, dtype=torch.float64)
+    q[:4] = torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]])  # 180-degree turns
+    r = quat_to_rotmat(q)
+    np.testing.assert_allclose(quat_to_rotmat(rotmat_to_quat(r)).numpy(), r.numpy(), atol=1e-12)
+    p = torch.randn(500, 4, generator=g, dtype=torch.float64)
+    np.testing.assert_allclose(quat_to_rotmat(quat_multiply(p, q)).numpy(), (quat_to_rotmat(p) @ r).numpy(),
+                               atol=1e-12)
+    v, f = _tetra()
+    _, frames = triangle_frames(torch.as_tensor(v), torch.as_tensor(f))
+    eye = torch.eye(3, dtype=torch.float64).expand(4, 3, 3)
+    np.testing.assert_allclose((frames.transpose(1, 2) @ frames).numpy(), eye.numpy(), atol=1e-12)
+    np.testing.assert_allclose(torch.linalg.det(frames).numpy(), 1.0, atol=1e-12)
+    np.testing.assert_allclose(frames[3, :, 2].numpy(), np.ones(3) / np.sqrt(3), atol=1e-12)  # outward normal

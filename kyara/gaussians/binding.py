@@ -17,8 +17,9 @@ rebuilt, so a Gaussian follows its triangle exactly (skinning the Gaussian's res
 interpolated weights would not: LBS is not affine across a triangle whose vertices move with
 different bones, and the offset would not turn with the surface).
 
-A binding remembers the mesh it was made for (:func:`mesh_signature`: vertex and face counts and a
-CRC of the faces) so a layer cannot be drawn on another character by mistake.
+A binding remembers the mesh it was made for (:func:`mesh_signature`: the face count and a CRC of the
+faces; vertices that no face uses, such as a character adapter's appended anchor points, do not count)
+so a layer cannot be drawn on another character by mistake.
 """
 
 from __future__ import annotations
@@ -32,18 +33,21 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-def mesh_signature(faces: np.ndarray, num_vertices: int) -> str:
-    """``"V<num_vertices>-F<num_faces>-<crc32 of the int32 faces>"``: which mesh a binding is for."""
+def mesh_signature(faces: np.ndarray) -> str:
+    """``"F<num_faces>-<crc32 of the int32 faces>"``: which mesh a binding is for."""
     f = np.ascontiguousarray(np.asarray(faces, dtype=np.int32))
-    return f"V{int(num_vertices)}-F{len(f)}-{zlib.crc32(f.tobytes()):08x}"
+    return f"F{len(f)}-{zlib.crc32(f.tobytes()):08x}"
 
 
 def check_mesh(signature: str, faces: np.ndarray, num_vertices: int) -> None:
     """Raise ``ValueError`` unless the binding ``signature`` is the mesh ``(faces, num_vertices)``'s."""
-    own = mesh_signature(faces, num_vertices)
+    f = np.asarray(faces)
+    own = mesh_signature(f)
     if signature != own:
         raise ValueError(f"the Gaussians are bound to mesh {signature}, this character's mesh is {own}: "
                          "expected the layer made for this character")
+    if len(f) and int(f.max()) >= int(num_vertices):
+        raise ValueError(f"the faces index vertex {int(f.max())}, the mesh has {int(num_vertices)}")
 
 
 def triangle_frames(vertices: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -157,7 +157,7 @@ def seed_layer(vertices: np.ndarray, faces: np.ndarray, config: GaussianConfig |
     t = lambda a, dt=torch.float32: torch.as_tensor(np.asarray(a), dtype=dt)  # noqa: E731
     return GaussianLayer(t(tris, torch.int64), t(bary), torch.zeros(n, 3), torch.full((n, 3), float(np.log(s))),
                          t(np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))), torch.full((n,), logit),
-                         t(np.clip(col, 0.0, 1.0)), mesh_signature(f, len(v)))
+                         t(np.clip(col, 0.0, 1.0)), mesh_signature(f))
 
 
 def layer_world(layer: GaussianLayer, vertices: torch.Tensor, faces: torch.Tensor):
