@@ -55,6 +55,8 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     pytest.importorskip("xatlas")
     from test_export_common import synthetic_character
 
+    from PIL import Image
+
     from kyara.export import export_character
     from kyara.paint.evaluate import evaluate_paint
 
@@ -85,6 +87,17 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     assert code == 0, captured.err
     assert "coverage" in captured.out and "CLIPScore: not measured" in captured.out
     assert json.loads((tmp_path / "eval.json").read_text())["coverage"] == pytest.approx(rep["coverage"], abs=1e-9)
+    # with user CLIP weights (--clip PATH: a local folder) CLIPScore is a number in 0..100
+    from kyara.paint.evaluate import clip_score
+
+    clip = tiny_clip(tmp_path / "clip")
+    code = run(["eval", "paint", str(out), "--clip", str(clip), "-o", str(tmp_path / "eval_clip.json")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    score = json.loads((tmp_path / "eval_clip.json").read_text())["clipscore"]
+    assert 0.0 <= score <= 100.0 and f"CLIPScore: {score:.2f}" in captured.out
+    views = [np.asarray(Image.open(out / "views" / f"view{k}.png").convert("RGB")) for k in range(5)]
+    assert score == pytest.approx(clip_score(views, rep["prompts"], clip), abs=1e-4)
 
 
 @pytest.mark.slow
@@ -167,3 +180,55 @@ def test_paint_benchmark_creates_paints_and_measures_each_prompt(tmp_path):
     assert len(table) == 4 and "an anime boy with glasses" in table[2] and "mean of 1" in table[3]
     with pytest.raises(ValueError, match="no prompts"):
         paint_benchmark(PaintConfig(img), tmp_path, [])
+
+
+def tiny_clip(folder):
+    """A random CLIP model in the transformers layout (a local folder, as --clip takes): the byte-level
+    tiny tokenizer, a 32 px image processor, 2-layer encoders."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    from kyara.generate.tiny import BOS_ID, EOS_ID, write_tokenizer
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    write_tokenizer(folder)
+    text = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=2, vocab_size=600,
+                max_position_embeddings=77, bos_token_id=BOS_ID, eos_token_id=EOS_ID, pad_token_id=EOS_ID)
+    vision = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2, num_hidden_layers=2, image_size=32,
+                  patch_size=8)
+    CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(folder)
+    proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32},
+                                                            crop_size={"height": 32, "width": 32}),
+                         tokenizer=CLIPTokenizer.from_pretrained(folder))
+    proc.save_pretrained(folder)
+    return folder
+
+
+def test_clip_score_with_a_local_clip_folder(tmp_path):
+    """CLIPScore = mean over views of 100 * max(cos(image, its prompt), 0), checked against the
+    model's own image/text features computed apart; a folder without config.json is one clear error."""
+    torch = pytest.importorskip("torch")
+    from transformers import CLIPModel, CLIPProcessor
+
+    from kyara.paint.evaluate import clip_score
+
+    clip = tiny_clip(tmp_path / "clip")
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 255, (48, 48, 3)).astype(np.uint8) for _ in range(3)]
+    prompts = ["front view of a girl", "side view of a girl", "back view of a girl"]
+    got = clip_score(images, prompts, clip)
+    model = CLIPModel.from_pretrained(clip).eval()
+    proc = CLIPProcessor.from_pretrained(clip)
+    scores = []
+    with torch.no_grad():
+        for im, p in zip(images, prompts):
+            pix = proc(images=[im], return_tensors="pt")["pixel_values"]
+            tok = proc(text=[p], return_tensors="pt", padding=True)
+            a = model.visual_projection(model.vision_model(pixel_values=pix).pooler_output)[0]
+            b = model.text_projection(model.text_model(input_ids=tok["input_ids"],
+                                                       attention_mask=tok["attention_mask"]).pooler_output)[0]
+            scores.append(100 * max(float(torch.nn.functional.cosine_similarity(a, b, dim=0)), 0.0))
+    assert got == pytest.approx(float(np.mean(scores)), abs=1e-3)
+    assert 0.0 <= got <= 100.0
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        clip_score(images, prompts, tmp_path)
