@@ -631,3 +631,24 @@ def test_mirror_and_undo_restore_the_exact_pose(page):
     assert _slider_values(pg) == before
     op2 = _wait_pixels_change(pg, "#pose-openpose", op1)
     assert np.array_equal(op2, op0)  # the exact pose again, drawn the same
+
+
+def test_the_image_tabs_depth_condition_is_the_uploaded_pose(page, tmp_path):
+    """One pose everywhere: after an OpenPose JSON upload the Image tab's depth condition (what a depth
+    ControlNet gets, shown beside the pose reference) is the depth of the fitted pose the Pose tab shows,
+    pixel for pixel (that generation uses this file: tests/test_studio_pose_edit.py)."""
+    pg = page
+    _tab(pg, "Pose")
+    _wait_text(pg, "#pose-status", r"pose: stand", 120)
+    pg.locator("#pose-upload-json input[type=file]").set_input_files(str(_pose_json(tmp_path / "jog.json")))
+    _wait_text(pg, "#pose-upload-status", r"sliders fitted", 60)
+    shown = _wait_pixels_change(pg, "#pose-depth", None)
+    deadline = time.time() + 30
+    while shown.shape[:2] != (384, 512) and time.time() < deadline:
+        shown = _image_pixels(pg, "#pose-depth")
+    _tab(pg, "Image")
+    op = _wait_pixels_change(pg, "#image-condition", None)  # openpose first: the uploaded drawing
+    assert op.shape[:2] == (384, 512)
+    pg.locator("#image-control label", has_text="depth").click()
+    used = _wait_pixels_change(pg, "#image-condition", op)
+    assert np.array_equal(used, shown)  # the uploaded pose's depth, not the slider pose's

@@ -132,6 +132,9 @@ def test_uploaded_json_sets_the_pose_and_its_depth(tmp_path):
     files = {k: str(v) for k, v in ref.preview.files.items()}
     cfg = H.image_config("1girl", "", "tiny", "depth", "default", 1.0, "", 20, 7.5, "euler-a", 0, 1, 64, 64, files)
     assert cfg.control_images == (("depth", files["depth"]),)  # the depth ControlNet gets the uploaded pose
+    beside = H.save_pose_beside(tmp_path / "out", files, "depth")  # and it is saved beside the images
+    assert [p.name for p in beside] == ["pose_depth.png", "pose.json"]
+    assert np.array_equal(np.asarray(Image.open(beside[0])), depth)
 
 
 def test_a_pose_too_sparse_to_fit_keeps_only_its_drawing(tmp_path):

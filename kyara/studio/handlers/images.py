@@ -134,16 +134,18 @@ def reference_for_image(ws, path, backend: str = "auto", character: str | None =
     return ref, files
 
 
-_BESIDE = (("overlay", "pose_skeleton.png"), ("openpose", "pose_openpose.png"), ("json", "pose.json"))
+_BESIDE = {"openpose": (("overlay", "pose_skeleton.png"), ("openpose", "pose_openpose.png"), ("json", "pose.json")),
+           "depth": (("depth", "pose_depth.png"), ("json", "pose.json"))}
 
 
-def save_pose_beside(out_dir: Path, pose_files: dict | None) -> list[Path]:
-    """Copy the pose the images were made from (the detected skeleton over the reference, the
-    OpenPose condition, its JSON) into the images' folder; returns the files written."""
+def save_pose_beside(out_dir: Path, pose_files: dict | None, control: str = "openpose") -> list[Path]:
+    """Copy the pose the images were made from into the images' folder: for ``openpose`` the detected
+    skeleton over the reference, the OpenPose condition and its JSON; for ``depth`` the depth condition
+    and the pose's JSON. Returns the files written."""
     import shutil
 
     out = []
-    for key, name in _BESIDE:
+    for key, name in _BESIDE.get(control, ()):
         src = (pose_files or {}).get(key)
         if src and Path(src).is_file():
             out.append(Path(shutil.copyfile(src, Path(out_dir) / name)))

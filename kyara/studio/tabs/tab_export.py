@@ -25,13 +25,14 @@ def build(ctx: TabContext, tab) -> None:
     with gr.Row():
         buttons = {f: gr.Button(f"Export {f.upper() if f != 'vrm0' else 'VRM 0.x'}", elem_id=f"export-{f}",
                                 min_width=80) for f in H.EXPORT_FORMATS}
+    status = gr.Markdown("", elem_id="export-status")  # under the buttons: what was written, or why not
     with gr.Row():
         motion = gr.Dropdown([H.NO_MOTION, *BUILTIN_MOTIONS], value=H.NO_MOTION,
                              label="motion (VRMA needs one; a GLB plays it)", elem_id="export-motion")
         avatar = gr.File(label="import an avatar (.vrm, .glb, character.json)", file_types=list(UPLOAD_KINDS["avatar"]),
                          type="filepath", elem_id="export-import")
+    import_status = gr.Markdown("", elem_id="export-import-status")
     gr.Markdown("  \n".join(f"**{f}**: {H.EXPORT_LABELS[f]}" for f in H.EXPORT_FORMATS), elem_id="export-formats")
-    status = gr.Markdown("", elem_id="export-status")
     with gr.Row():
         files = gr.File(label="downloads (every export of this session, newest first)", file_count="multiple",
                         interactive=False, elem_id="export-file")
@@ -60,6 +61,6 @@ def build(ctx: TabContext, tab) -> None:
         return (dict(st, character=str(dst), pose=None, pose_files={}), view3d_value(ctx, dst),
                 f"imported `{Path(path).name}`")
 
-    import_outs = [state, view, status]
-    avatar.upload(safe(imported, import_outs, status), [avatar, state], import_outs, concurrency_id="export",
+    import_outs = [state, view, import_status]
+    avatar.upload(safe(imported, import_outs, import_status), [avatar, state], import_outs, concurrency_id="export",
                   api_name=False)

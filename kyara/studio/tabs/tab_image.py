@@ -36,15 +36,13 @@ def _guide(scan: ModelScan, models_dir=None) -> str:
     return model_guide(models_dir) + "".join(f"  \nnote: {n}" for n in scan.skipped)
 
 
-def _shown(line: str, model: str | None) -> str:
-    """An error line as the page shows it: a model picked from the models folder by its name, not its
-    server path; literal text (no markdown)."""
+def _shown(line: str) -> str:
+    """An error line as the page shows it: no server folders (a model from the models folder or the
+    cache by its name), literal text (no markdown)."""
+    from kyara.studio.handlers.common import scrub_paths
     from kyara.studio.tabs import markdown_literal
 
-    m = (model or "").strip()
-    if m and Path(m).is_absolute():
-        line = line.replace(m, Path(m).name)
-    return markdown_literal(line)
+    return markdown_literal(scrub_paths(line))
 
 
 def build(ctx: TabContext, tab) -> None:
@@ -97,6 +95,8 @@ def build(ctx: TabContext, tab) -> None:
             ref_status = gr.Markdown("", elem_id="image-reference-status")
         skeleton = gr.Image(label="detected skeleton (the OpenPose condition; saved beside the images)",
                             interactive=False, format="png", scale=2, elem_id="image-skeleton")
+        condition = gr.Image(label="condition the ControlNet gets (the session's pose)", interactive=False,
+                             type="filepath", scale=2, elem_id="image-condition")
     with gr.Row():
         # PoseAnimeFlow's three sliders, its ranges by default; "wider ranges" reaches turbo/LCM models
         (s_lo, s_hi), (g_lo, g_hi), (c_lo, c_hi) = (H.SLIDER_RANGES[k][0] for k in ("steps", "guidance", "strength"))
@@ -157,6 +157,10 @@ def build(ctx: TabContext, tab) -> None:
     for w in (width, height):  # a size picked by hand wins over the model's
         w.change(lambda: False, None, size_auto, show_progress="hidden", api_name=False)
 
+    def show_condition(c, st):  # what the next image is conditioned on: the pose of the Pose tab, or a reference
+        files = st.get("pose_files") or {}
+        return files.get(c) if c != "none" else None
+
     pose_sliders = ctx.widgets.get("pose.sliders", [])  # one pose everywhere: a fitted reference moves them
     pose_camera = ctx.widgets.get("pose.camera", [])
 
@@ -172,10 +176,14 @@ def build(ctx: TabContext, tab) -> None:
         return (ref.overlay, st, f"pose reference `{Path(path).name}`: " + "; ".join(ref.notes), *moved)
 
     ref_outs = [skeleton, state, ref_status, *pose_sliders, *pose_camera]
-    up_ref.upload(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
-                  api_name="image_pose_reference")
-    detector.input(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs, concurrency_id="pose",
-                   api_name=False)
+    for ev in (up_ref.upload(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs,
+                             concurrency_id="pose", api_name="image_pose_reference"),
+               detector.input(safe(reference, ref_outs, ref_status), [up_ref, detector, state], ref_outs,
+                              concurrency_id="pose", api_name=False)):
+        ev.then(show_condition, [control, state], condition, show_progress="hidden", api_name=False)
+
+    control.change(show_condition, [control, state], condition, show_progress="hidden", api_name=False)
+    tab.select(show_condition, [control, state], condition, show_progress="hidden", api_name=False)
 
     def use_character(st):
         return character_description(st.get("character")), "prompt: the character's description"
@@ -207,7 +215,7 @@ def build(ctx: TabContext, tab) -> None:
             cfg = H.image_config(p, neg, m, c, cm, s, lo, n, g, sch, sd, b, w, h, st.get("pose_files"), tg, sty,
                                  size_auto=bool(auto))
         except Exception as exc:  # noqa: BLE001 - shown in the page
-            yield H.progress_html(0, 0, "not started"), _shown(H.one_line(exc), m), keep, keep, st, keep, keep, keep
+            yield H.progress_html(0, 0, "not started"), _shown(H.one_line(exc)), keep, keep, st, keep, keep, keep
             return
         job = H.GenerationJob(cfg, ws.job_dir("image"), previews=True)
         with _JOBS_LOCK:
@@ -228,7 +236,7 @@ def build(ctx: TabContext, tab) -> None:
                     paths = [str(x) for x in ev[1]]
                     seeds = (f"seed {cfg.seed}" if cfg.batch == 1 else
                              f"seeds {cfg.seed}..{cfg.seed + cfg.batch - 1}")  # the drawn one for -1
-                    beside = H.save_pose_beside(job.out_dir, st.get("pose_files")) if c == "openpose" else []
+                    beside = H.save_pose_beside(job.out_dir, st.get("pose_files"), c)  # the condition used
                     downloads = paths + [str(x) for x in beside]
                     history = H.add_history(st.get("history"), cfg, paths)
                     # what Upscale works on (server paths), and every image of the session with its parameters
@@ -237,7 +245,7 @@ def build(ctx: TabContext, tab) -> None:
                            f"wrote {len(paths)} image(s), {seeds}", paths, downloads, st, last,
                            H.history_gallery(history), H.history_table(history))
                 else:
-                    yield H.progress_html(0, 0, ev[0]), _shown(ev[1], m), keep, keep, st, keep, keep, keep
+                    yield H.progress_html(0, 0, ev[0]), _shown(ev[1]), keep, keep, st, keep, keep, keep
         finally:
             job.cancel()  # a closed page stops its generation at the next step
             with _JOBS_LOCK:
