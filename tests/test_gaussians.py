@@ -274,3 +274,32 @@ def test_world_rotation_is_the_triangle_frame_times_the_local_one():
     np.testing.assert_allclose((frames.transpose(1, 2) @ frames).numpy(), eye.numpy(), atol=1e-12)
     np.testing.assert_allclose(torch.linalg.det(frames).numpy(), 1.0, atol=1e-12)
     np.testing.assert_allclose(frames[3, :, 2].numpy(), np.ones(3) / np.sqrt(3), atol=1e-12)  # outward normal
+
+
+def test_optimize_layer_per_view_poses_and_densification():
+    from kyara.gaussians.layer import GaussianConfig, optimize_layer, seed_layer
+    from kyara.refine.optimize import RefineConfig
+    from kyara.refine.sds import alphas_cumprod
+
+    v, f = _tetra()
+    cams = [perspective((0.3, 0.3, 2.0), (0.3, 0.3, 0.3), size=(24, 24)),
+            perspective((2.0, 0.3, 0.3), (0.3, 0.3, 0.3), size=(24, 24))]
+    poses = np.stack([v, v + [0.05, 0.0, 0.0]])  # [M, V, 3]: one pose per view
+    base = torch.full((2, 24, 24, 3), 0.5)
+    depth = torch.full((2, 24, 24), float("inf"))
+    acp = alphas_cumprod()
+
+    def white(x_t, t, view):  # the noise that maps x_t to an all-white view
+        a = acp[t].reshape(-1, 1, 1, 1)
+        return (x_t - a.sqrt()) / (1 - a).sqrt()
+
+    cfg = GaussianConfig(count=50, densify=True, densify_from=2, densify_every=2, grad_threshold=0.0, max_count=80)
+    lay = seed_layer(v, f, cfg)
+    res = optimize_layer(lay, poses, f, cams, base, depth, white, refine=RefineConfig(iters=4, views_per_iter=2),
+                         config=cfg)
+    assert 50 < len(res.layer) <= 80 and res.counts[-1] == len(res.layer) and len(res.history) == 2
+    assert float(torch.sigmoid(res.layer.opacity_logits).mean()) > float(torch.sigmoid(lay.opacity_logits).mean())
+    with pytest.raises(ValueError, match="vertices have shape"):
+        optimize_layer(lay, np.stack([v] * 3), f, cams, base, depth, white, refine=RefineConfig(iters=1))
+    with pytest.raises(ValueError, match="bound to mesh"):
+        optimize_layer(lay, v, f[:3], cams, base, depth, white, refine=RefineConfig(iters=1))

@@ -245,7 +245,8 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
                    predictor: NoisePredictor, encoder: Callable | None = None, refine: RefineConfig | None = None,
                    config: GaussianConfig | None = None,
                    on_step: Callable[[int, GaussianLayer], None] | None = None) -> LayerResult:
-    """Optimise ``layer`` on the posed mesh ``vertices [V, 3]`` / ``faces [F, 3]`` by score distillation
+    """Optimise ``layer`` on the posed mesh ``vertices [V, 3]`` (or ``[M, V, 3]``: one pose per pool
+    view, e.g. the posed stage's views) / ``faces [F, 3]`` by score distillation
     over the pool ``cameras`` (M perspective views of one size): ``base [M, H, W, C]`` are the mesh
     renders (background included, fixed) and ``surface_depth [M, H, W]`` their depth (metres, inf off
     the mesh). Every iteration renders ``refine.views_per_iter`` pool views of the layer composited
@@ -273,10 +274,14 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
     if any((c.width, c.height) != (w, h) for c in cams):
         raise ValueError(f"cameras differ from the renders' size {w}x{h}")
     verts = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
+    if verts.ndim == 2:
+        verts = verts.expand(m, -1, -1)
+    if verts.ndim != 3 or verts.shape[0] != m or verts.shape[2] != 3:
+        raise ValueError(f"vertices have shape {tuple(verts.shape)}, expected [V, 3] or [{m}, V, 3]")
     f = torch.as_tensor(np.asarray(faces, np.int64))
     from kyara.gaussians.binding import check_mesh
 
-    check_mesh(layer.signature, np.asarray(faces), len(verts))
+    check_mesh(layer.signature, np.asarray(faces), verts.shape[1])
     enc = encoder or (lambda x: x)
     acp = alphas_cumprod()
     cur = layer.detached()
@@ -300,7 +305,7 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
         opt.zero_grad(set_to_none=True)
         imgs = []
         for v in views.tolist():
-            out = render_layer(cur, verts, f, cams[v], depth_t[v], cfg.depth_softness)
+            out = render_layer(cur, verts[v], f, cams[v], depth_t[v], cfg.depth_softness)
             imgs.append(composite_over(out, base_t[v]).permute(2, 0, 1))
         img = torch.stack(imgs)  # [B, C, H, W]
         z = enc(img)

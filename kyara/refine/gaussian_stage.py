@@ -90,13 +90,14 @@ def from_args(args) -> StageOptions | None:
 
 def pool_depth(vertices: np.ndarray, faces: np.ndarray, cameras: Sequence[Camera]) -> np.ndarray:
     """``[M, H, W]`` float32 metric depth (metres along each view axis, inf off the mesh) of the mesh
-    ``(vertices [V, 3], faces [F, 3])`` from ``cameras`` (one size), by kyara's renderer
+    ``(vertices [V, 3] or [M, V, 3] one pose per camera, faces [F, 3])`` from ``cameras`` (one size), by
+    kyara's renderer
     (:class:`kyara.render.maps.MeshRenderer`, ``metric_depth``; needs the ``render`` extra)."""
     from kyara.render.maps import MeshRenderer
 
     cams = list(cameras)
     v = np.asarray(vertices, np.float32)
-    r = MeshRenderer(np.asarray(faces, np.int32), len(v), cams[0].width, cams[0].height)
+    r = MeshRenderer(np.asarray(faces, np.int32), v.shape[-2], cams[0].width, cams[0].height)
     try:
         return r.render(v, cams, ("metric_depth",))["metric_depth"][..., 0].astype(np.float32)
     finally:
@@ -124,16 +125,16 @@ def run_gaussian_stage(texture, buffers: ViewBuffers, vertices: np.ndarray, face
                        refine: RefineConfig | None = None, config: GaussianConfig | None = None,
                        layer: GaussianLayer | None = None, colors: np.ndarray | None = None,
                        on_step: Callable[[int, GaussianLayer], None] | None = None) -> LayerResult:
-    """Add (or go on with) a Gaussian layer on the mesh ``(vertices [V, 3] posed as the pool,
-    faces [F, 3])`` and optimise it over the pool ``buffers`` (:class:`~kyara.paint.buffers.ViewBuffers`,
+    """Add (or go on with) a Gaussian layer on the mesh ``(vertices [V, 3] posed as the pool, or
+    [M, V, 3] one pose per pool view, faces [F, 3])`` and optimise it over the pool ``buffers`` (:class:`~kyara.paint.buffers.ViewBuffers`,
     perspective cameras) with ``texture [C, T, T]`` fixed, against ``predictor`` through ``encoder``
     (the texture loop's interfaces). ``layer`` None: :func:`~kyara.gaussians.layer.seed_layer` with
-    ``config`` and per-vertex ``colors [V, 3]``. Returns the :class:`~kyara.gaussians.layer.LayerResult`."""
+    ``config`` and per-vertex ``colors [V, 3]`` on the first pose. Returns the :class:`~kyara.gaussians.layer.LayerResult`."""
     from kyara.gaussians.layer import GaussianConfig, optimize_layer, seed_layer
 
     cfg = config or GaussianConfig()
     v = np.asarray(vertices, np.float32)
-    lay = layer if layer is not None else seed_layer(v, faces, cfg, colors)
+    lay = layer if layer is not None else seed_layer(v.reshape(-1, *v.shape[-2:])[0], faces, cfg, colors)
     base = pool_base(texture, buffers, refine)
     depth = pool_depth(v, faces, buffers.cameras)
     return optimize_layer(lay, v, faces, buffers.cameras, base, depth, predictor, encoder, refine, cfg, on_step)
