@@ -59,14 +59,14 @@ def test_posed_stage_draws_only_posed_views_in_the_last_fraction():
         RefineConfig(posed_fraction=1.5)
 
 
-def _teacher_script_run(folder, seed=0, frames=None, iters=7):
+def _teacher_script_run(folder, seed=0, frames=None, iters=7, device=None):
     from kyara.refine.recipe import refine_run
 
     buf = fake_buffers(n=4, h=8, w=8, seed=1)
     return refine_run(np.full((3, 8, 8), 0.5, np.float32), buf, lambda x, t, v: x * 0.5, folder,
                       RefineConfig(iters=iters, views_per_iter=2, lr=0.05, seed=seed), checkpoint_steps=3, log_every=1,
                       progress=False, on_frame=None if frames is None else (lambda s, tex, n: frames.append(s)),
-                      frame_every=3)
+                      frame_every=3, device=device)
 
 
 def test_recipe_frames_iterations_per_second_and_the_schedule_header(tmp_path):
@@ -75,6 +75,8 @@ def test_recipe_frames_iterations_per_second_and_the_schedule_header(tmp_path):
     frames: list = []
     tex, nrm, res = _teacher_script_run(tmp_path / "a", frames=frames)
     assert frames == [0, 3, 6] and nrm is None and res.finished
+    same, _, _ = _teacher_script_run(tmp_path / "on-cpu", device="cpu")  # the device path: the same texture
+    assert torch.equal(tex, same)
     rows = [json.loads(x) for x in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
     rates = [r["it_s"] for r in rows if "loss" in r]
     assert len(rates) == 7 and rates[0] == 0 and all(r > 0 for r in rates[1:])

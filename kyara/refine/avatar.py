@@ -229,7 +229,8 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     tex, nrm, run = refine_run(init, pool.buffers, guidance.predictor, out / RUN_DIR, config.refine,
                                guidance.encoder, checkpoint_steps=config.checkpoint_steps, log_every=1,
                                progress=progress, normal=flat, frames=pool.frames, posed=pool.posed,
-                               on_frame=on_frame, frame_every=config.frames_every())
+                               on_frame=on_frame, frame_every=config.frames_every(),
+                               device=_loop_device(guidance.pipe))
     on_frame(config.refine.iters, tex, nrm)  # the last frame: the refined textures
     lap("loop")
     base = _u8(tex)
@@ -266,6 +267,12 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     res.files.append(write_text_atomic(out / "loss.json", json.dumps(res.loss, indent=1) + "\n"))
     lap("files")
     return res
+
+
+def _loop_device(pipe) -> str | None:
+    """The refinement loop runs where the U-Net runs when that is a GPU (None: the CPU)."""
+    dev = getattr(getattr(pipe, "unet", None), "device", None)
+    return str(dev) if dev is not None and getattr(dev, "type", "cpu") != "cpu" else None
 
 
 def _u8(t) -> np.ndarray:

@@ -164,6 +164,13 @@ class Pool:
     rotation: torch.Tensor | None = None  # [M, 3, 3] world -> camera (Camera.view) rotations, with frames
 
 
+def pool_to(pool: Pool, device) -> Pool:
+    """``pool`` with every tensor on ``device`` (the loop runs where the model runs)."""
+    fr = None if pool.frames is None else tuple(f.to(device) for f in pool.frames)
+    return Pool(pool.uv.to(device), pool.visible.to(device), pool.cosine.to(device), pool.part.to(device), fr,
+                None if pool.rotation is None else pool.rotation.to(device))
+
+
 def make_pool(buffers: ViewBuffers, frames: Frames | None = None) -> Pool:
     """:class:`Pool` of :class:`~kyara.paint.buffers.ViewBuffers` and, for ``shading="toon"``, the same
     cameras' :class:`~kyara.refine.shading.Frames` (:func:`kyara.refine.shading.render_frames`)."""

@@ -17,6 +17,11 @@ iteration); ``on_frame(step, texture, normal)`` is called before iteration ``ste
 ``step % frame_every == 0`` (the state after ``step`` iterations: the frames of the GIF across
 iterations; after a resume the frames from the checkpoint on are made again, identically).
 
+``device``: where the texture, the pool and the loop's tensors live (None: the CPU). The draws of
+:func:`kyara.refine.optimize.iteration_draws` are made on the CPU and moved, so a run's views,
+timesteps and noise do not depend on the device; checkpoints hold CPU tensors, so a run can resume
+on another device (the schedule does not name the device).
+
 Differences from :func:`kyara.refine.optimize.refine_texture` (the harness' policy): AdamW with
 weight decay 0 and betas (0.9, 0.999), the learning rate decays (cosine) to 2 % of ``lr``, gradients
 are clipped to norm 5, and the texture's range is kept by a straight-through clamp in the render
@@ -106,6 +111,7 @@ class RefineRecipe:
     posed: int = 0  # the pool's last `posed` views show other poses (drawn in the posed stage)
     on_frame: Callable | None = None  # (step, texture [C, T, T], normal or None) every frame_every steps
     frame_every: int = 0  # 0: no frames
+    device: str | None = None  # where the parameters and the pool live (None: CPU)
     kind: str = KIND
 
     def __post_init__(self) -> None:
@@ -138,15 +144,20 @@ class RefineRecipe:
         m.register_parameter("albedo", torch.nn.Parameter(torch.as_tensor(self.init.copy())))
         if self.normal is not None:
             m.register_parameter("normal", torch.nn.Parameter(torch.as_tensor(self.normal.copy())))
+        if self.device is not None:
+            m = m.to(self.device)
         self.model = m
         return m
 
     def _tensors(self):
         if self._pool is None:
-            from kyara.refine.optimize import make_pool
+            from kyara.refine.optimize import make_pool, pool_to
             from kyara.refine.sds import alphas_cumprod
 
-            self._pool = (make_pool(self.buffers, self.frames), alphas_cumprod())
+            pool, acp = make_pool(self.buffers, self.frames), alphas_cumprod()
+            if self.device is not None:
+                pool, acp = pool_to(pool, self.device), acp.to(self.device)
+            self._pool = (pool, acp)
         return self._pool
 
     def batch(self, step: int) -> dict:
@@ -177,11 +188,12 @@ class RefineRecipe:
         if self.on_frame is not None and self.frame_every and step % self.frame_every == 0:
             with torch.no_grad():
                 nt = self.normal_texture(model)
-                self.on_frame(step, self.texture(model).detach(), None if nt is None else nt.detach())
+                self.on_frame(step, self.texture(model).detach().cpu(), None if nt is None else nt.detach().cpu())
         pool, acp = self._tensors()
         gen = batch["generator"]
-        loss, rms, cel = refine_step(self.texture(model), self.normal_texture(model), pool, batch["views"],
-                                     batch["t"], lambda shape: torch.randn(shape, generator=gen),
+        dev = acp.device
+        loss, rms, cel = refine_step(self.texture(model), self.normal_texture(model), pool, batch["views"].to(dev),
+                                     batch["t"].to(dev), lambda shape: torch.randn(shape, generator=gen).to(dev),
                                      self.predictor, self.encoder or (lambda x: x), acp, self.refine)
         return loss, {"sds_rms": rms, "cel": cel, "it_s": rate}
 
@@ -207,14 +219,14 @@ def refine_run(init: np.ndarray, buffers: ViewBuffers, predictor: NoisePredictor
                config: RefineConfig | None = None, encoder: Encoder | None = None, checkpoint_steps: int = 50,
                log_every: int = 10, progress: bool | None = None, validate_fn: Callable | None = None,
                normal: np.ndarray | None = None, frames: Frames | None = None, posed: int = 0,
-               on_frame: Callable | None = None, frame_every: int = 0
+               on_frame: Callable | None = None, frame_every: int = 0, device: str | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None, TrainResult]:
     """Refine ``init [C, T, T]`` over the pool ``buffers`` in ``folder`` with :mod:`kyara.train`'s
     harness (resuming from the folder's checkpoint when there is one): ``(texture [C, T, T] clamped,
     normal [3, T', T'] clamped or None, the harness' TrainResult)``. ``checkpoint_steps``: iterations
     between checkpoints. ``normal`` and ``frames`` as in :func:`kyara.refine.optimize.refine_texture` (the refined normal texture is the
-    ``normal`` tensor of ``model.safetensors``); ``posed`` as there; ``on_frame``/``frame_every`` see
-    the module docstring."""
+    ``normal`` tensor of ``model.safetensors``); ``posed`` as there; ``on_frame``/``frame_every`` and
+    ``device`` see the module docstring. The textures come back on the CPU."""
     from kyara.train.harness import TrainConfig, train
 
     cfg = config or RefineConfig()
@@ -223,10 +235,11 @@ def refine_run(init: np.ndarray, buffers: ViewBuffers, predictor: NoisePredictor
     if isinstance(frame_every, bool) or not isinstance(frame_every, int) or frame_every < 0:
         raise ValueError(f"frame_every {frame_every!r} must be an integer >= 0")
     recipe = RefineRecipe(init, buffers, predictor, cfg, encoder, validate_fn, normal, frames, posed, on_frame,
-                          frame_every)
+                          frame_every, device)
     tcfg = TrainConfig(steps=cfg.iters, lr=cfg.lr, weight_decay=0.0, warmup=0, seed=cfg.seed,
                        checkpoint_s=1e9, checkpoint_steps=checkpoint_steps, validate_every=0,
                        log_every=max(1, int(log_every)))
     result = train(recipe, tcfg, folder, progress=progress)
     nrm = recipe.normal_texture(recipe.model)
-    return (recipe.texture(recipe.model).detach().clone(), None if nrm is None else nrm.detach().clone(), result)
+    return (recipe.texture(recipe.model).detach().cpu().clone(), None if nrm is None else nrm.detach().cpu().clone(),
+            result)
