@@ -146,26 +146,33 @@ def project_gaussians(
     return Projected(means2d, conics, z, r.detach())
 
 
-def _blend(pix, m2d, conic, opac, color, depth, zsurf, softness):
-    """Front-to-back compositing of G groups: ``pix [G, P, 2]``, per group K sorted Gaussians
-    (``m2d [G, K, 2]``, ``conic [G, K, 3]``, ``opac/depth [G, K]``, ``color [G, K, C]``), ``zsurf [G, P]``
-    or None -> ``(rgb [G, P, C], alpha [G, P], depth sum [G, P])``."""
+def _blend(local, origin, m2d, conic, opac, color, depth, zsurf, softness):
+    """Front-to-back compositing of G tiles: pixels ``origin [G, 2] + local [P, 2]``, per tile K sorted
+    Gaussians (``m2d [G, K, 2]``, ``conic [G, K, 3]``, ``opac/depth [G, K]``, ``color [G, K, C]``),
+    ``zsurf [G, P]`` or None -> ``(rgb [G, P, C], alpha [G, P], depth sum [G, P])``.
+
+    ``log(o) - d^T conic d / 2`` is a quadratic polynomial in the tile-local pixel ``(x, y)``, so it is
+    one batched product ``[1, x, y, x^2, y^2, xy] @ coefficients [G, 6, K]`` (tile-local coordinates
+    keep float32 rounding small) instead of a dozen elementwise passes over ``[G, P, K]``."""
     import torch
 
-    dx = pix[:, :, None, 0] - m2d[:, None, :, 0]  # [G, P, K]
-    dy = pix[:, :, None, 1] - m2d[:, None, :, 1]
-    power = -0.5 * (conic[:, None, :, 0] * dx * dx + conic[:, None, :, 2] * dy * dy) - conic[:, None, :, 1] * dx * dy
-    alpha = opac[:, None, :] * torch.exp(power.clamp(max=0.0))  # [G, P, K]
+    mx = m2d[..., 0] - origin[:, None, 0]  # [G, K] tile-local centres
+    my = m2d[..., 1] - origin[:, None, 1]
+    a, b, c = conic.unbind(-1)
+    const = torch.log(opac.clamp_min(1e-30)) - 0.5 * (a * mx * mx + c * my * my) - b * mx * my
+    coef = torch.stack([const, a * mx + b * my, c * my + b * mx, -0.5 * a, -0.5 * c, -b], 1)  # [G, 6, K]
+    x, y = local[:, 0], local[:, 1]
+    feat = torch.stack([torch.ones_like(x), x, y, x * x, y * y, x * y], -1)  # [P, 6]
+    alpha = torch.exp(torch.matmul(feat, coef).clamp(max=0.0))  # [G, P, K] o exp(-d^T conic d / 2)
     if zsurf is not None:
         alpha = alpha * torch.sigmoid((zsurf[:, :, None] - depth[:, None, :]) / softness)
-    alpha = alpha.clamp(max=ALPHA_MAX)
-    alpha = torch.where(alpha >= ALPHA_MIN, alpha, torch.zeros_like(alpha))
+    alpha = torch.where(alpha >= ALPHA_MIN, alpha.clamp(max=ALPHA_MAX), torch.zeros_like(alpha))
     log1m = torch.log1p(-alpha)
     cum = torch.cumsum(log1m, dim=-1)
     weight = torch.exp(cum - log1m) * alpha  # [G, P, K] T_i alpha_i
-    rgb = torch.einsum("gpk,gkc->gpc", weight, color)
+    rgb = torch.matmul(weight, color)  # [G, P, C]
     acc = 1.0 - torch.exp(cum[..., -1])
-    dep = torch.einsum("gpk,gk->gp", weight, depth)
+    dep = torch.matmul(weight, depth[..., None])[..., 0]
     return rgb, acc, dep
 
 
@@ -268,9 +275,8 @@ def rasterize_gaussians(
             idx = torch.full((b - a, kmax), n, dtype=torch.long, device=dev)
             idx[rows, cols] = gid[start[tiles][rows] + cols]
             origin = torch.stack([(tiles % ntx) * tile, (tiles // ntx) * tile], -1).to(dt)  # [G, 2]
-            pix = origin[:, None, :] + local[None]  # [G, P, 2]
         zs = zs_full[tiles] if zs_full is not None else None
-        args = (pix, m2d_x[idx], conic_x[idx], opac_x[idx], color_x[idx], depth_x[idx], zs, depth_softness)
+        args = (local, origin, m2d_x[idx], conic_x[idx], opac_x[idx], color_x[idx], depth_x[idx], zs, depth_softness)
         if checkpoint and torch.is_grad_enabled():
             from torch.utils.checkpoint import checkpoint as ckpt
 
