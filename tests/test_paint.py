@@ -220,6 +220,7 @@ def test_atlas_cache_runs_xatlas_once_per_mesh(tmp_path, monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.slow
 @needs_xatlas
 def test_character_atlas_cache_is_used_by_paint_config(tmp_path, monkeypatch):
     """character_atlas(cache=True) keys on the merged mesh: the same character is cut once."""

@@ -63,7 +63,8 @@ def test_paint_an_imported_vrm_and_measure_it_again(tmp_path, capsys):
     vrm = export_character(synthetic_character(), "vrm", tmp_path / "in.vrm").path
     out = tmp_path / "painted"
     code = run(["paint", "--character", str(vrm), "--prompt", "a girl", "--model", "tiny", "--views", "4",
-                "--face-views", "1", "--steps", "2", "--view-size", "64", "--texture-size", "128", "--size", "96", "-o", str(out)])
+                "--face-views", "1", "--steps", "2", "--view-size", "64", "--texture-size", "128", "--size", "96",
+                "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "painted 5 views x 2 steps" in captured.out  # 4 + a face close-up
@@ -166,9 +167,10 @@ def test_paint_benchmark_creates_paints_and_measures_each_prompt(tmp_path):
     img = ImageConfig("unused", model="tiny", steps=1, width=64, height=64, seed=0,
                       controlnets=(ControlSpec("openpose", "tiny"),))
     seen = []
-    rows = paint_benchmark(PaintConfig(img, views=2, texture_size=128), tmp_path, [("an anime boy with glasses", "stand")],
-                           build_options=BuildOptions(quality="dataset"), size=64, turntable_frames=2,
-                           turntable_size=32, progress=lambda k, n, p: seen.append((k, n)))
+    rows = paint_benchmark(PaintConfig(img, views=2, texture_size=128), tmp_path,
+                           [("an anime boy with glasses", "stand")], build_options=BuildOptions(quality="dataset"),
+                           size=64, turntable_frames=2, turntable_size=32,
+                           progress=lambda k, n, p: seen.append((k, n)))
     assert seen == [(0, 1)] and len(rows) == 1
     row = rows[0]
     folder = tmp_path / "00-an-anime-boy-with-glasses"

@@ -164,9 +164,9 @@ def cli_report(folder: str, clip: str | None = None) -> tuple[list[str], dict]:
     return lines, fig
 
 
-def paint_benchmark(config, out_root: str | os.PathLike, prompts=BENCHMARK_PROMPTS, clip: str | os.PathLike | None = None,
-                    build_options=None, size: int = 512, turntable_frames: int = 36, turntable_size: int = 256,
-                    progress=None) -> list[dict]:
+def paint_benchmark(config, out_root: str | os.PathLike, prompts=BENCHMARK_PROMPTS,
+                    clip: str | os.PathLike | None = None, build_options=None, size: int = 512,
+                    turntable_frames: int = 36, turntable_size: int = 256, progress=None) -> list[dict]:
     """Create, paint and measure every ``(prompt, pose)`` of ``prompts`` with ``config``
     (:class:`kyara.paint.backend.PaintConfig`; its prompt and pose are replaced by each entry's): one
     folder ``out_root/<k>-<words>`` each, with ``character.json`` (the parsed spec at
