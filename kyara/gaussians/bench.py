@@ -59,13 +59,14 @@ def time_iterations(n: int, size: int, device: str = "cpu", iters: int = 3, back
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(iters):
         step()
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     s = (time.perf_counter() - t) / iters
-    row = dict(n=n, size=size, device=device, backend=backend, s_per_it=s, it_per_s=1.0 / s)
+    row = dict(n=n, size=size, device=device, backend=backend, s_per_it=s, it_per_s=1.0 / s,
+               cpu_s_per_it=(time.process_time() - c) / iters)
     if device.startswith("cuda"):
         row["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2 ** 20
     return row
