@@ -206,7 +206,7 @@ def densify_and_prune(layer: GaussianLayer, grad_mean: torch.Tensor, config: Gau
     room = max(cfg.max_count - int(keep.sum()), 0)
     idx = torch.nonzero(grow).flatten()
     if len(idx) > room:  # the strongest gradients first
-        idx = idx[torch.argsort(grad_mean[idx], descending=True)[:room // 2 if room > 1 else room]]
+        idx = idx[torch.argsort(grad_mean[idx], descending=True)[:room]]  # each adds one Gaussian
     big = base.log_scales[idx].exp().max(-1).values > cfg.split_scale
     clone = base.select(idx[~big])
     split_src = idx[big]
