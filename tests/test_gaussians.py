@@ -114,9 +114,10 @@ def test_a_bound_gaussian_follows_its_triangle_under_a_posed_skin(body):
     tris = rng.choice(mixed, 64, replace=False)
     bary = rng.dirichlet((1, 1, 1), 64)
     offs = rng.normal(0, 0.03, (64, 3))
-    got, _ = bound_gaussians(torch.as_tensor(pose_mesh(body, pose), dtype=torch.float64),
-                             torch.as_tensor(body.faces, dtype=torch.int64), torch.as_tensor(tris),
-                             torch.as_tensor(bary), torch.as_tensor(offs))
+    local = torch.as_tensor(rng.normal(size=(64, 4)))
+    got, quats = bound_gaussians(torch.as_tensor(pose_mesh(body, pose), dtype=torch.float64),
+                                 torch.as_tensor(body.faces, dtype=torch.int64), torch.as_tensor(tris),
+                                 torch.as_tensor(bary), torch.as_tensor(offs), local)
     # by hand: skin the triangle's three corners (sum_j w_j (R_j v + t_j)), rebuild the frame, add the offset
     from kyara.body.skeleton import PARENTS
 
@@ -138,6 +139,17 @@ def test_a_bound_gaussian_follows_its_triangle_under_a_posed_skin(body):
     want = np.array([place(*(skin(v) for v in body.faces[f]), bary[i], offs[i]) for i, f in enumerate(tris)])
     err = np.linalg.norm(got.numpy() - want, axis=1)
     assert err.max() <= 1e-5, err.max()
+    # the Gaussian's axes turn with the triangle: world rotation = [e_t e_b e_n] of the skinned corners @ local
+    from kyara.gaussians.rasterize import quat_to_rotmat
+
+    for i, f in enumerate(tris[:8]):
+        p0, p1, p2 = (skin(v) for v in body.faces[f])
+        t = (p1 - p0) / np.linalg.norm(p1 - p0)
+        n = np.cross(p1 - p0, p2 - p0)
+        n /= np.linalg.norm(n)
+        frame = np.stack([t, np.cross(n, t), n], axis=1)
+        np.testing.assert_allclose(quat_to_rotmat(quats[i:i + 1])[0].numpy(),
+                                   frame @ quat_to_rotmat(local[i:i + 1])[0].numpy(), atol=1e-5)
     # the shortcut (skin the rest position with interpolated weights) is NOT the same
     dense = body.weights_dense().astype(np.float64)
     shortcut = []
