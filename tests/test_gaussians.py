@@ -315,3 +315,27 @@ def test_optimize_layer_per_view_poses_and_densification():
         optimize_layer(lay, np.stack([v] * 3), f, cams, base, depth, white, refine=RefineConfig(iters=1))
     with pytest.raises(ValueError, match="bound to mesh"):
         optimize_layer(lay, v, f[:3], cams, base, depth, white, refine=RefineConfig(iters=1))
+
+
+def test_bake_texture_by_hand():
+    from kyara.gaussians.io import bake_texture
+    from kyara.gaussians.layer import GaussianConfig, seed_layer
+
+    v, f = _tetra()
+    lay = seed_layer(v, f, GaussianConfig(count=1, seed=0))
+    lay.triangles[:] = 1  # face (0, 1, 3): world (0,0,0), (1,0,0), (0,0,1), area 0.5
+    lay.barycentrics[:] = torch.tensor([[0.125, 0.5625, 0.3125]], dtype=torch.float64)
+    lay.opacity_logits[:] = torch.logit(torch.tensor([0.999]))
+    lay.colors[:] = torch.tensor([[1.0, 0.0, 0.0]])
+    lay.log_scales[:] = float(np.log(1e-4))  # far below a texel: sigma clamps to half a texel
+    uv = np.array([[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [0.0, 0.5]])  # vertex 3 at (0, 0.5)
+    tex = np.full((16, 16, 3), 0.5)
+    out = bake_texture(lay, tex, uv, f, v, f)
+    # UV = 0.5625 (0.5, 0) + 0.3125 (0, 0.5) = (0.28125, 0.15625) -> texel-centre units (4, 2): column 4, row 2;
+    # sigma 0.5 texel, cut at 2 sigma = 1 texel: the centre (weight 0.999) and its 4 neighbours (0.999 e^-2)
+    changed = {tuple(x) for x in np.argwhere(np.abs(out - tex).max(-1) > 1e-6).tolist()}
+    assert changed == {(2, 4), (1, 4), (3, 4), (2, 3), (2, 5)}, changed
+    red = np.array([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(out[2, 4], 0.001 * 0.5 + 0.999 * red, atol=1e-5)
+    g = 0.999 * np.exp(-2.0)
+    np.testing.assert_allclose(out[1, 4], (1 - g) * 0.5 + g * red, atol=1e-5)

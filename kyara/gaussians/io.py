@@ -1,5 +1,6 @@
 """``gaussians.ply``: a Gaussian layer as a PLY file (documented in docs/gaussians.md), and the bake
-of a layer into per-vertex colours for viewers that do not read it.
+of a layer into per-vertex colours (:func:`bake_vertex_colors`) or the UV texture (:func:`bake_texture`,
+what MToon viewers show) for viewers that do not read it.
 
 The file is a binary little-endian PLY with one ``vertex`` element of N rows. The standard 3D
 Gaussian splatting properties come first, so 3DGS viewers show the layer in the pose it was written
@@ -201,3 +202,55 @@ def bake_vertex_colors(layer, base: np.ndarray, faces: np.ndarray) -> np.ndarray
     mean = csum / np.maximum(wsum, 1e-12)[:, None]
     a = np.minimum(wsum, 1.0)[:, None]
     return np.clip((1.0 - a) * b + a * mean, 0.0, 1.0)
+
+
+def bake_texture(layer, texture: np.ndarray, uv: np.ndarray, uv_faces: np.ndarray, vertices: np.ndarray,
+                 faces: np.ndarray, max_radius: int = 8) -> np.ndarray:
+    """``texture [T, T, C]`` (values in [0, 1], glTF rows: row grows with v, texel centre at ``uv * T -
+    0.5``) with the layer splatted in, for VRM viewers (MToon ignores vertex colours): each Gaussian
+    lands at the UV of its surface point (its triangle's atlas UVs ``uv [V', 2]`` / ``uv_faces [F, 3]``,
+    face for face the mesh ``faces [F, 3]`` of ``vertices [V, 3]``, as :class:`kyara.paint.uv.UVAtlas`)
+    as an isotropic texel Gaussian of its largest scale (metres -> texels by its triangle's UV/world
+    area ratio, at most ``max_radius`` texels at 2 sigma), weight ``opacity``; a texel of total weight
+    ``w`` becomes ``(1 - min(w, 1)) texture + min(w, 1) (weighted mean colour)``. Offsets off the surface
+    are dropped (the bake paints the surface under each Gaussian)."""
+    import torch
+
+    tex = np.asarray(texture, np.float64)
+    if tex.ndim != 3 or tex.shape[0] != tex.shape[1]:
+        raise ValueError(f"texture has shape {tex.shape}, expected [T, T, C]")
+    uvs, uf = np.asarray(uv, np.float64), np.asarray(uv_faces, np.int64)
+    f = np.asarray(faces, np.int64)
+    v = np.asarray(vertices, np.float64)
+    if uf.shape != f.shape:
+        raise ValueError(f"uv_faces have shape {uf.shape}, expected the mesh faces' {f.shape}")
+    check_layer_mesh(layer, f, len(v))
+    t = tex.shape[0]
+    with torch.no_grad():
+        tri = layer.triangles.numpy()
+        bary = layer.barycentrics.double().numpy()
+        o = torch.sigmoid(layer.opacity_logits).double().numpy()
+        c = layer.colors.clamp(0, 1).double().numpy()
+        s = layer.log_scales.exp().max(-1).values.double().numpy()
+    if c.shape[1] != tex.shape[2]:
+        raise ValueError(f"the layer has {c.shape[1]} colour channels, the texture {tex.shape[2]}")
+    p = np.einsum("nk,nkd->nd", bary, uvs[uf[tri]]) * t - 0.5  # [N, 2] texel-centre units (x = u, y = v)
+    wa = 0.5 * np.linalg.norm(np.cross(v[f[tri, 1]] - v[f[tri, 0]], v[f[tri, 2]] - v[f[tri, 0]]), axis=1)
+    e = uvs[uf[tri]] * t
+    ua = 0.5 * np.abs((e[:, 1, 0] - e[:, 0, 0]) * (e[:, 2, 1] - e[:, 0, 1])
+                      - (e[:, 2, 0] - e[:, 0, 0]) * (e[:, 1, 1] - e[:, 0, 1]))
+    sig = np.clip(s * np.sqrt(ua / np.maximum(wa, 1e-18)), 0.5, max_radius / 2.0)  # texels (>= 0.5: a texel)
+    wsum = np.zeros((t, t))
+    csum = np.zeros_like(tex)
+    base = np.rint(p).astype(np.int64)
+    for dy in range(-max_radius, max_radius + 1):
+        for dx in range(-max_radius, max_radius + 1):
+            x, y = base[:, 0] + dx, base[:, 1] + dy
+            d2 = (x - p[:, 0]) ** 2 + (y - p[:, 1]) ** 2
+            ok = (x >= 0) & (x < t) & (y >= 0) & (y < t) & (d2 <= (2.0 * sig) ** 2)
+            w = o[ok] * np.exp(-0.5 * d2[ok] / sig[ok] ** 2)
+            np.add.at(wsum, (y[ok], x[ok]), w)
+            np.add.at(csum, (y[ok], x[ok]), w[:, None] * c[ok])
+    mean = csum / np.maximum(wsum, 1e-12)[..., None]
+    a = np.minimum(wsum, 1.0)[..., None]
+    return np.clip((1.0 - a) * tex + a * mean, 0.0, 1.0)
