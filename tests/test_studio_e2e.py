@@ -631,6 +631,10 @@ def test_mirror_and_undo_restore_the_exact_pose(page):
     assert _slider_values(pg) == before
     op2 = _wait_pixels_change(pg, "#pose-openpose", op1)
     assert np.array_equal(op2, op0)  # the exact pose again, drawn the same
+    _tab(pg, "Image")  # leaving the tab and coming back shows the session's pose as it is
+    _tab(pg, "Pose")
+    time.sleep(1.0)
+    assert _slider_values(pg) == before and np.array_equal(_image_pixels(pg, "#pose-openpose"), op0)
 
 
 def test_the_image_tabs_depth_condition_is_the_uploaded_pose(page, tmp_path):

@@ -203,7 +203,8 @@ def pose_preview(ws: Workspace | None, state: dict, values: Sequence[float] | No
         d = ws.job_dir("pose")
         Image.fromarray(op).save(d / "openpose.png")
         Image.fromarray(depth).save(d / "depth.png")
-        out.files = {"openpose": d / "openpose.png", "depth": d / "depth.png",
+        Image.fromarray(toon).save(d / "toon.png")
+        out.files = {"openpose": d / "openpose.png", "depth": d / "depth.png", "toon": d / "toon.png",
                      "json": write_openpose_json(d / "pose.json", [rv.keypoints[0]], size[0], size[1])}
     return out
 

@@ -123,7 +123,7 @@ def pose_reference_upload(ws: Workspace, path: str | os.PathLike | None, backend
         state, azimuth = fit.state, fit.azimuth
         prev = pose_preview(ws, state, None, azimuth, 0.0, character, size)
         depth, toon = prev.depth, prev.toon
-        files["depth"] = prev.files["depth"]
+        files["depth"], files["toon"] = prev.files["depth"], prev.files["toon"]
         notes.append(f"sliders fitted (seen from {azimuth:.0f} degrees, joints within {100 * fit.error:.1f}% "
                      "of the figure's size)")
     else:
@@ -161,7 +161,8 @@ def pose_json_fitted(ws: Workspace, path: str | os.PathLike | None, character: s
     from PIL import Image
 
     Image.fromarray(depth).save(body.files["depth"])
-    files = dict(prev.files, depth=body.files["depth"])
+    Image.fromarray(toon).save(body.files["toon"])
+    files = dict(prev.files, depth=body.files["depth"], toon=body.files["toon"])
     notes.append(f"sliders fitted (seen from {fit.azimuth:.0f} degrees, joints within {100 * fit.error:.1f}% "
                  "of the figure's size)")
     out = PosePreview(prev.openpose, depth, toon, files, notes, prev.people)

@@ -89,8 +89,10 @@ def build(ctx: TabContext, tab) -> None:
                       f"pose: {pose['name']} (edited)")
 
     def first(az, el, w, h, st, request: gr.Request):  # opening the tab shows the current pose, or stand
-        if st.get("pose") is not None and st.get("pose_files"):
-            return (gr.update(),) * (len(sliders) + 5) + (st, gr.update())
+        files = st.get("pose_files") or {}
+        if st.get("pose") is not None and files:  # as it is now (another tab may have set it)
+            shown = [files.get(k) or gr.update() for k in ("openpose", "depth", "toon", "json")]
+            return (gr.update(), *sliders_to(st["pose"]), *shown, st, gr.update())
         return ("stand", *pick("stand", az, el, w, h, st, request))
 
     def mirrored(data: dict, request: gr.Request):
