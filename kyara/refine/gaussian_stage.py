@@ -126,10 +126,12 @@ def run_gaussian_stage(texture, buffers: ViewBuffers, vertices: np.ndarray, face
                        layer: GaussianLayer | None = None, colors: np.ndarray | None = None,
                        on_step: Callable[[int, GaussianLayer], None] | None = None) -> LayerResult:
     """Add (or go on with) a Gaussian layer on the mesh ``(vertices [V, 3] posed as the pool, or
-    [M, V, 3] one pose per pool view, faces [F, 3])`` and optimise it over the pool ``buffers`` (:class:`~kyara.paint.buffers.ViewBuffers`,
-    perspective cameras) with ``texture [C, T, T]`` fixed, against ``predictor`` through ``encoder``
-    (the texture loop's interfaces). ``layer`` None: :func:`~kyara.gaussians.layer.seed_layer` with
-    ``config`` and per-vertex ``colors [V, 3]`` on the first pose. Returns the :class:`~kyara.gaussians.layer.LayerResult`."""
+    [M, V, 3] one pose per pool view, faces [F, 3])`` and optimise it over the pool ``buffers``
+    (:class:`~kyara.paint.buffers.ViewBuffers`, perspective cameras) with ``texture [C, T, T]`` fixed,
+    against ``predictor`` through ``encoder`` (the texture loop's interfaces). ``layer`` None:
+    :func:`~kyara.gaussians.layer.seed_layer` with ``config`` and per-vertex ``colors [V, 3]`` on the
+    first pose. Returns the :class:`~kyara.gaussians.layer.LayerResult`; write its layer with
+    :func:`kyara.gaussians.io.write_layer` (``gaussians.ply``, on the rest-pose mesh)."""
     from kyara.gaussians.layer import GaussianConfig, optimize_layer, seed_layer
 
     cfg = config or GaussianConfig()
