@@ -104,19 +104,23 @@ def pool_depth(vertices: np.ndarray, faces: np.ndarray, cameras: Sequence[Camera
         r.release()
 
 
-def pool_base(texture, buffers: ViewBuffers, refine: RefineConfig | None = None) -> torch.Tensor:
+def pool_base(texture, buffers: ViewBuffers, refine: RefineConfig | None = None, frames=None,
+              normal=None) -> torch.Tensor:
     """``[M, H, W, C]`` the mesh renders of every pool view of ``texture [C, T, T]``
-    (:func:`kyara.refine.optimize.render_pool` with ``refine.shading``, background included)."""
+    (:func:`kyara.refine.optimize.render_pool` with ``refine.shading``, background included);
+    ``shading="toon"`` needs the pool's surface ``frames`` (and takes the refined ``normal [3, T', T']``)."""
     import torch
 
     from kyara.refine.optimize import RefineConfig, make_pool, render_pool
 
+    def t(a):
+        return None if a is None else torch.as_tensor(np.asarray(a) if not torch.is_tensor(a) else a.detach(),
+                                                       dtype=torch.float32)
+
     rc = refine or RefineConfig()
-    tex = torch.as_tensor(np.asarray(texture) if not torch.is_tensor(texture) else texture.detach(),
-                          dtype=torch.float32)
-    pool = make_pool(buffers)
+    pool = make_pool(buffers, frames)
     with torch.no_grad():
-        img = render_pool(tex, None, pool, torch.arange(pool.visible.shape[0]), rc)
+        img = render_pool(t(texture), t(normal), pool, torch.arange(pool.visible.shape[0]), rc)
     return img.permute(0, 2, 3, 1).contiguous()
 
 
@@ -124,19 +128,21 @@ def run_gaussian_stage(texture, buffers: ViewBuffers, vertices: np.ndarray, face
                        predictor: NoisePredictor, encoder: Callable | None = None,
                        refine: RefineConfig | None = None, config: GaussianConfig | None = None,
                        layer: GaussianLayer | None = None, colors: np.ndarray | None = None,
-                       on_step: Callable[[int, GaussianLayer], None] | None = None) -> LayerResult:
+                       on_step: Callable[[int, GaussianLayer], None] | None = None, frames=None,
+                       normal=None) -> LayerResult:
     """Add (or go on with) a Gaussian layer on the mesh ``(vertices [V, 3] posed as the pool, or
     [M, V, 3] one pose per pool view, faces [F, 3])`` and optimise it over the pool ``buffers``
     (:class:`~kyara.paint.buffers.ViewBuffers`, perspective cameras) with ``texture [C, T, T]`` fixed,
     against ``predictor`` through ``encoder`` (the texture loop's interfaces). ``layer`` None:
     :func:`~kyara.gaussians.layer.seed_layer` with ``config`` and per-vertex ``colors [V, 3]`` on the
-    first pose. Returns the :class:`~kyara.gaussians.layer.LayerResult`; write its layer with
+    first pose; ``frames``/``normal`` as :func:`pool_base` (toon shading). Returns the
+    :class:`~kyara.gaussians.layer.LayerResult`; write its layer with
     :func:`kyara.gaussians.io.write_layer` (``gaussians.ply``, on the rest-pose mesh)."""
     from kyara.gaussians.layer import GaussianConfig, optimize_layer, seed_layer
 
     cfg = config or GaussianConfig()
     v = np.asarray(vertices, np.float32)
     lay = layer if layer is not None else seed_layer(v.reshape(-1, *v.shape[-2:])[0], faces, cfg, colors)
-    base = pool_base(texture, buffers, refine)
+    base = pool_base(texture, buffers, refine, frames, normal)
     depth = pool_depth(v, faces, buffers.cameras)
     return optimize_layer(lay, v, faces, buffers.cameras, base, depth, predictor, encoder, refine, cfg, on_step)
