@@ -234,3 +234,25 @@ def test_clip_score_with_a_local_clip_folder(tmp_path):
     assert 0.0 <= got <= 100.0
     with pytest.raises(FileNotFoundError, match="no config.json"):
         clip_score(images, prompts, tmp_path)
+
+
+def test_ctrl_c_in_kyara_paint_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during the sampling of ``kyara paint``: exit code 130, no traceback, no output folder."""
+    pytest.importorskip("xatlas")
+    from test_export_common import synthetic_character
+
+    import kyara.paint.backend as backend
+    from kyara.export import export_character
+
+    def interrupted(character, config, progress=None, cancel=None, timings=None):
+        progress(1, config.image.steps)  # a step is done, then Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backend, "paint_texture", interrupted)
+    vrm = export_character(synthetic_character(), "vrm", tmp_path / "in.vrm").path
+    out = tmp_path / "painted"
+    code = run(["paint", "--character", str(vrm), "--prompt", "a girl", "--model", "tiny", "--steps", "2",
+                "--view-size", "64", "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 130 and "Traceback" not in captured.err, captured.err  # (typer turns Ctrl-C into exit 130)
+    assert not out.exists()
