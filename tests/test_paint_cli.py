@@ -236,6 +236,7 @@ def test_clip_score_with_a_local_clip_folder(tmp_path):
         clip_score(images, prompts, tmp_path)
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_kyara_paint_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
     """Ctrl-C during the sampling of ``kyara paint``: exit code 130, no traceback, no output folder."""
     pytest.importorskip("xatlas")
