@@ -109,6 +109,11 @@ class GaussianLayer:
     def params(self) -> list[torch.Tensor]:
         return [getattr(self, n) for n in self.PARAMS]
 
+    def to(self, device) -> "GaussianLayer":
+        """The layer on ``device`` (detached copies)."""
+        names = ("triangles", "barycentrics") + self.PARAMS
+        return replace(self, **{n: getattr(self, n).detach().to(device).clone() for n in names})
+
     def detached(self) -> "GaussianLayer":
         return replace(self, **{n: getattr(self, n).detach().clone() for n in self.PARAMS})
 
@@ -201,7 +206,7 @@ def densify_and_prune(layer: GaussianLayer, grad_mean: torch.Tensor, config: Gau
     cfg = config
     base = layer.detached()
     opac = torch.sigmoid(base.opacity_logits)
-    keep = opac >= cfg.prune_opacity if cfg.prune else torch.ones(len(base), dtype=torch.bool)
+    keep = opac >= cfg.prune_opacity if cfg.prune else torch.ones(len(base), dtype=torch.bool, device=opac.device)
     grow = (grad_mean > cfg.grad_threshold) & keep
     room = max(cfg.max_count - int(keep.sum()), 0)
     idx = torch.nonzero(grow).flatten()
@@ -220,7 +225,7 @@ def densify_and_prune(layer: GaussianLayer, grad_mean: torch.Tensor, config: Gau
             child = base.select(split_src)
             s = child.log_scales.exp()
             rot = quat_to_rotmat(child.quats)
-            step = (rot @ (s * torch.randn(s.shape, generator=generator))[..., None])[..., 0]
+            step = (rot @ (s * torch.randn(s.shape, generator=generator).to(s.device))[..., None])[..., 0]
             child.offsets = child.offsets + step
             child.log_scales = child.log_scales - float(np.log(1.6))
             parts.append(child)
@@ -244,7 +249,7 @@ class LayerResult:
 def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Camera], base, surface_depth,
                    predictor: NoisePredictor, encoder: Callable | None = None, refine: RefineConfig | None = None,
                    config: GaussianConfig | None = None,
-                   on_step: Callable[[int, GaussianLayer], None] | None = None) -> LayerResult:
+                   on_step: Callable[[int, GaussianLayer], None] | None = None, device=None) -> LayerResult:
     """Optimise ``layer`` on the posed mesh ``vertices [V, 3]`` (or ``[M, V, 3]``: one pose per pool
     view, e.g. the posed stage's views) / ``faces [F, 3]`` by score distillation
     over the pool ``cameras`` (M perspective views of one size): ``base [M, H, W, C]`` are the mesh
@@ -253,7 +258,9 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
     over ``base`` and applies ``refine.method`` against ``predictor(x_t, t, view)`` through
     ``encoder`` (renders ``[B, C, H, W]`` -> latents; None: identity). ``refine`` supplies iterations,
     seed, timesteps and weighting (:class:`kyara.refine.optimize.RefineConfig`; its texture knobs are
-    unused); ``config`` the layer's learning rates, densification and pruning."""
+    unused); ``config`` the layer's learning rates, densification and pruning. ``device``: where the layer,
+    the renders and the loop live (None: the CPU); the draws of views, timesteps and noise are made on
+    the CPU as in the texture loop, so a seed gives the same draws anywhere. The layer comes back on the CPU."""
     import torch
 
     from kyara.gaussians.rasterize import composite_over
@@ -264,27 +271,28 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
     cfg = config or GaussianConfig()
     cams = list(cameras)
     m = len(cams)
-    base_t = torch.as_tensor(np.asarray(base) if not torch.is_tensor(base) else base, dtype=torch.float32)
+    dev = torch.device(device or "cpu")
+    base_t = torch.as_tensor(np.asarray(base) if not torch.is_tensor(base) else base, dtype=torch.float32).to(dev)
     depth_t = torch.as_tensor(np.asarray(surface_depth) if not torch.is_tensor(surface_depth) else surface_depth,
-                              dtype=torch.float32)
+                              dtype=torch.float32).to(dev)
     if m == 0 or base_t.ndim != 4 or base_t.shape[0] != m or tuple(depth_t.shape) != tuple(base_t.shape[:3]):
         raise ValueError(f"base {tuple(base_t.shape)} and surface_depth {tuple(depth_t.shape)} do not match "
                          f"{m} cameras, expected [M, H, W, C] and [M, H, W]")
     h, w = base_t.shape[1:3]
     if any((c.width, c.height) != (w, h) for c in cams):
         raise ValueError(f"cameras differ from the renders' size {w}x{h}")
-    verts = torch.as_tensor(np.asarray(vertices), dtype=torch.float32)
+    verts = torch.as_tensor(np.asarray(vertices), dtype=torch.float32).to(dev)
     if verts.ndim == 2:
         verts = verts.expand(m, -1, -1)
     if verts.ndim != 3 or verts.shape[0] != m or verts.shape[2] != 3:
         raise ValueError(f"vertices have shape {tuple(verts.shape)}, expected [V, 3] or [{m}, V, 3]")
-    f = torch.as_tensor(np.asarray(faces, np.int64))
+    f = torch.as_tensor(np.asarray(faces, np.int64)).to(dev)
     from kyara.gaussians.binding import check_mesh
 
     check_mesh(layer.signature, np.asarray(faces), verts.shape[1])
     enc = encoder or (lambda x: x)
-    acp = alphas_cumprod()
-    cur = layer.detached()
+    acp = alphas_cumprod().to(dev)
+    cur = layer.to(dev)
 
     def make_opt(lay):
         for p in lay.params():
@@ -293,8 +301,8 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
         return torch.optim.Adam([{"params": [p], "lr": lr} for p, lr in zip(lay.params(), lrs)], eps=1e-15)
 
     opt = make_opt(cur)
-    gsum = torch.zeros(len(cur))
-    gcnt = torch.zeros(len(cur))
+    gsum = torch.zeros(len(cur), device=dev)
+    gcnt = torch.zeros(len(cur), device=dev)
     rms = np.zeros(rc.iters)
     counts = np.zeros(rc.iters, np.int64)
     history = []
@@ -302,6 +310,7 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
     start = time.perf_counter()
     for i in range(rc.iters):
         views, t, g = iteration_draws(rc.seed, i, m, rc)
+        views_d, t_d = views.to(dev), t.to(dev)
         opt.zero_grad(set_to_none=True)
         imgs = []
         for v in views.tolist():
@@ -310,13 +319,13 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
         img = torch.stack(imgs)  # [B, C, H, W]
         z = enc(img)
         if rc.method == "sds":
-            res = sds_loss(z, predictor, t, torch.randn(z.shape, generator=g), views, acp, rc.weighting)
+            res = sds_loss(z, predictor, t_d, torch.randn(z.shape, generator=g).to(dev), views_d, acp, rc.weighting)
         else:
-            res = ism_loss(z, predictor, t, views, acp, rc.ism_delta_t, rc.ism_steps, rc.weighting)
+            res = ism_loss(z, predictor, t_d, views_d, acp, rc.ism_delta_t, rc.ism_steps, rc.weighting)
         (rc.sds_weight * res.loss).backward()
         rms[i] = float(res.grad.pow(2).mean().sqrt())
         with torch.no_grad():
-            gn = cur.offsets.grad.norm(dim=-1) if cur.offsets.grad is not None else torch.zeros(len(cur))
+            gn = cur.offsets.grad.norm(dim=-1) if cur.offsets.grad is not None else torch.zeros(len(cur), device=dev)
             gsum += gn
             gcnt += (gn > 0).float()
         opt.step()
@@ -338,9 +347,9 @@ def optimize_layer(layer: GaussianLayer, vertices, faces, cameras: Sequence[Came
             history.append((i + 1, len(new) - n0 + pruned, pruned))
             cur = new
             opt = make_opt(cur)
-            gsum = torch.zeros(len(cur))
-            gcnt = torch.zeros(len(cur))
+            gsum = torch.zeros(len(cur), device=dev)
+            gcnt = torch.zeros(len(cur), device=dev)
         counts[i] = len(cur)
         if on_step is not None:
             on_step(i, cur)
-    return LayerResult(cur.detached(), rms, counts, time.perf_counter() - start, history)
+    return LayerResult(cur.to("cpu"), rms, counts, time.perf_counter() - start, history)

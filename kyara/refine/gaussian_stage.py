@@ -129,13 +129,14 @@ def run_gaussian_stage(texture, buffers: ViewBuffers, vertices: np.ndarray, face
                        refine: RefineConfig | None = None, config: GaussianConfig | None = None,
                        layer: GaussianLayer | None = None, colors: np.ndarray | None = None,
                        on_step: Callable[[int, GaussianLayer], None] | None = None, frames=None,
-                       normal=None) -> LayerResult:
+                       normal=None, device=None) -> LayerResult:
     """Add (or go on with) a Gaussian layer on the mesh ``(vertices [V, 3] posed as the pool, or
     [M, V, 3] one pose per pool view, faces [F, 3])`` and optimise it over the pool ``buffers``
     (:class:`~kyara.paint.buffers.ViewBuffers`, perspective cameras) with ``texture [C, T, T]`` fixed,
     against ``predictor`` through ``encoder`` (the texture loop's interfaces). ``layer`` None:
     :func:`~kyara.gaussians.layer.seed_layer` with ``config`` and per-vertex ``colors [V, 3]`` on the
-    first pose; ``frames``/``normal`` as :func:`pool_base` (toon shading). Returns the
+    first pose; ``frames``/``normal`` as :func:`pool_base` (toon shading); ``device`` where the loop runs
+    (None: the CPU). Returns the
     :class:`~kyara.gaussians.layer.LayerResult`; write its layer with
     :func:`kyara.gaussians.io.write_layer` (``gaussians.ply``, on the rest-pose mesh)."""
     from kyara.gaussians.layer import GaussianConfig, optimize_layer, seed_layer
@@ -145,4 +146,5 @@ def run_gaussian_stage(texture, buffers: ViewBuffers, vertices: np.ndarray, face
     lay = layer if layer is not None else seed_layer(v.reshape(-1, *v.shape[-2:])[0], faces, cfg, colors)
     base = pool_base(texture, buffers, refine, frames, normal)
     depth = pool_depth(v, faces, buffers.cameras)
-    return optimize_layer(lay, v, faces, buffers.cameras, base, depth, predictor, encoder, refine, cfg, on_step)
+    return optimize_layer(lay, v, faces, buffers.cameras, base, depth, predictor, encoder, refine, cfg, on_step,
+                          device)
