@@ -586,6 +586,7 @@ def test_uploaded_openpose_json_is_the_pose_everywhere(page, tmp_path):
     vals = _slider_values(pg)
     assert vals["pose-l_elbow"] > 45 and vals["pose-r_elbow"] > 45, vals  # jog's elbows, fitted
     assert not pg.locator("#pose-l_elbow input[type=range]").is_disabled()
+    assert (vals["pose-width"], vals["pose-height"]) == (512, 384)  # the canvas follows the upload's
     print(f"json upload to fitted depth: {time.time() - t0:.1f} s")
     # an error after a good upload: the previous outputs stay, the message names the user's file
     op = _image_pixels(pg, "#pose-openpose")

@@ -65,6 +65,10 @@ def build(ctx: TabContext, tab) -> None:
         ref_img = gr.Image(label="reference with the detected skeleton", interactive=False, format="png", scale=2,
                            elem_id="pose-reference")
 
+    def canvas_of(img):  # the canvas follows an uploaded pose's (within the canvas range): later edits keep it
+        h, w = img.shape[:2]
+        return tuple(int(min(max(8 * round(v / 8), c_lo), c_hi)) for v in (w, h))  # on the sliders' step
+
     def sliders_to(pose: dict):  # the sliders show (and edit again) the pose
         return [gr.update(value=v, interactive=True) for v in H.slider_values(pose)]
 
@@ -132,7 +136,7 @@ def build(ctx: TabContext, tab) -> None:
 
     def upload_json(path, st, request: gr.Request):
         if path is None:
-            return (gr.update(),) * (len(sliders) + 6) + (st, "")
+            return (gr.update(),) * (len(sliders) + 8) + (st, "")
         ref = pose_json_fitted(ctx.ws_of(request), path, st.get("character"), ctx.max_mb)
         prev = ref.preview
         files = {k: str(v) for k, v in prev.files.items()}
@@ -143,7 +147,7 @@ def build(ctx: TabContext, tab) -> None:
         else:  # the sliders cannot show it: they are off until the next preset, undo or fitted upload
             st = dict(st, pose_files=files)
             moved_to = [gr.update(interactive=False)] * len(sliders) + [gr.update(), gr.update()]
-        return (*moved_to, prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st,
+        return (*moved_to, *canvas_of(prev.openpose), prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st,
                 f"OpenPose JSON `{Path(path).name}` loaded{notes}")
 
     def upload_png(path, st, request: gr.Request):
@@ -166,15 +170,16 @@ def build(ctx: TabContext, tab) -> None:
             st = dict(st, pose_files=files)
             moved_to = (gr.update(),) * (len(sliders) + 2)
         note = f"reference `{Path(path).name}`: " + "; ".join(ref.notes)
-        return (ref.overlay, *moved_to, prev.openpose, prev.depth, prev.toon, str(prev.files["json"]), st, note)
+        return (ref.overlay, *moved_to, *canvas_of(prev.openpose), prev.openpose, prev.depth, prev.toon,
+                str(prev.files["json"]), st, note)
 
-    ref_outs = [ref_img, *sliders, azimuth, elevation, *preview_outs]
+    ref_outs = [ref_img, *sliders, azimuth, elevation, width, height, *preview_outs]
     up_ref.upload(safe(upload_reference, ref_outs, status), [up_ref, detector, state], ref_outs,
                   concurrency_id="pose", api_name="pose_reference")
     detector.input(safe(upload_reference, ref_outs, status), [up_ref, detector, state], ref_outs,
                    concurrency_id="pose", api_name=False)
 
-    json_outs = [*sliders, azimuth, elevation, op_img, depth_img, toon_img, down_json, state, upload_status]
+    json_outs = [*sliders, azimuth, elevation, width, height, op_img, depth_img, toon_img, down_json, state, upload_status]
     up_json.upload(safe(upload_json, json_outs, upload_status), [up_json, state], json_outs, concurrency_id="pose",
                    api_name=False)
     png_outs = [op_img, state, upload_status]
