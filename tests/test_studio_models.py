@@ -106,3 +106,10 @@ def test_cli_models_option_must_be_a_folder(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --models '") and "is not a folder" in err and "\n" not in err
     assert not (tmp_path / "st").exists()
+
+
+def test_the_history_names_a_local_model_by_its_name():
+    from kyara.studio.handlers.images import model_name
+
+    assert model_name("/srv/models/sd15/counterfeit.safetensors") == "counterfeit.safetensors"
+    assert model_name("someone/anime-v1") == "someone/anime-v1" and model_name("tiny") == "tiny"

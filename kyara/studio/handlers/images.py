@@ -237,6 +237,12 @@ def preview_image(rgb, longest: int = 256):
 HISTORY_COLUMNS = ("#", "prompt", "seed", "size", "model", "steps", "guidance", "file")
 
 
+def model_name(model: str) -> str:
+    """How the page names a model: a local folder or file by its name (never the server's folders),
+    an id or ``tiny`` as it is."""
+    return Path(model).name if Path(model).is_absolute() else model
+
+
 def add_history(history: list | None, cfg, paths) -> list[dict]:
     """The session's image history with one row per image of a finished generation appended (a new
     list; ``history`` is left as it is): its prompt as sent, seed (the drawn one for -1; a batch counts
@@ -248,7 +254,7 @@ def add_history(history: list | None, cfg, paths) -> list[dict]:
         with Image.open(p) as im:
             w, h = im.size
         rows.append({"#": len(rows) + 1, "prompt": cfg.prompt, "seed": int(cfg.seed) + i, "size": f"{w}x{h}",
-                     "model": cfg.model, "steps": int(cfg.steps), "guidance": float(cfg.guidance), "file": str(p)})
+                     "model": model_name(cfg.model), "steps": int(cfg.steps), "guidance": float(cfg.guidance), "file": str(p)})
     return rows
 
 
