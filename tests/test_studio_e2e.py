@@ -9,6 +9,11 @@ The 3D view against kyara's preview of the same view: silhouette IoU and per-par
 (CIEDE2000), the thresholds of the export's three-vrm look test (``tests/vrm_look.py``).
 Screenshots of every tab go to ``docs/studio_*.png`` when ``KYARA_WRITE_DOCS=1`` (the README's
 pictures), else to a temporary folder.
+The Image tab's model picker starts empty and lists the server's ``--models`` folder (built here: a
+diffusers folder, a single-file checkpoint, a LoRA and a pickle that are not offered) and ``tiny``;
+Generate without a model says how to get one, under the button. One pose everywhere: an OpenPose JSON
+upload sets the sliders and the depth (measured), and the Image tab's depth condition is that depth;
+mirror + undo restore the exact pose; an error keeps every earlier output.
 Faults and load: a corrupt PNG and a 20 MB upload give an error in the page and the server keeps
 serving; files outside the output folder are refused; 10 concurrent generations complete.
 Every request the page makes to a non-loopback host is blocked and fails the test.
@@ -85,14 +90,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _models_folder(root: Path) -> Path:
+    """A models folder as a user keeps one: a diffusers folder, a single-file checkpoint (its header
+    names UNet weights), a LoRA beside it (not a base model) and a pickled checkpoint (never offered)."""
+    from safetensors.numpy import save_file
+
+    (root / "my-anime-model").mkdir()
+    (root / "my-anime-model" / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    (root / "sd15").mkdir()
+    save_file({"model.diffusion_model.out.0.weight": np.zeros(4, np.float32)}, str(root / "sd15" / "mine.safetensors"))
+    save_file({"lora_unet_x.lora_down.weight": np.zeros(4, np.float32)}, str(root / "sd15" / "style_lora.safetensors"))
+    (root / "old.ckpt").write_bytes(bytes(2**20 + 1))
+    return root
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     out = tmp_path_factory.mktemp("studio")
+    models = _models_folder(tmp_path_factory.mktemp("models"))
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", KYARA_WEB_MODULES=str(WEB_MODULES))
     log = open(out.parent / "studio.log", "w")
     proc = subprocess.Popen([sys.executable, "-c", LAUNCH, "studio", "--port", str(port), "-o", str(out),
-                             "--max-upload-mb", "16"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+                             "--max-upload-mb", "16", "--models", str(models)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 90
     while True:
@@ -557,7 +577,10 @@ def test_no_model_at_first_and_generate_says_how_to_get_one(page):
     assert 0 <= status["y"] - (button["y"] + button["height"]) < 120, (button, status)  # next to the button
     box.click()
     options = pg.get_by_role("option").all_inner_texts()
-    assert "tiny (noise: for testing)" in options, options
+    # the models folder (kyara studio --models) first, then the cache, then the smoke-test model
+    assert options[:2] == ["my-anime-model (folder)", "sd15/mine.safetensors (single file)"], options
+    assert options[-1] == "tiny (noise: for testing)" and not any("lora" in o or "ckpt" in o for o in options)
+    assert "1 pickled checkpoint" in pg.locator("#image-model-guide").inner_text()
     box.press("Escape")
     # the character's description as the prompt: before Create there is none, said next to the button
     pg.locator("#image-use-character").click()
