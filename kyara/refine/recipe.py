@@ -224,9 +224,10 @@ def refine_run(init: np.ndarray, buffers: ViewBuffers, predictor: NoisePredictor
     """Refine ``init [C, T, T]`` over the pool ``buffers`` in ``folder`` with :mod:`kyara.train`'s
     harness (resuming from the folder's checkpoint when there is one): ``(texture [C, T, T] clamped,
     normal [3, T', T'] clamped or None, the harness' TrainResult)``. ``checkpoint_steps``: iterations
-    between checkpoints. ``normal`` and ``frames`` as in :func:`kyara.refine.optimize.refine_texture` (the refined normal texture is the
-    ``normal`` tensor of ``model.safetensors``); ``posed`` as there; ``on_frame``/``frame_every`` and
-    ``device`` see the module docstring. The textures come back on the CPU."""
+    between checkpoints. ``normal`` and ``frames`` as in :func:`kyara.refine.optimize.refine_texture`
+    (the refined normal texture is the ``normal`` tensor of ``model.safetensors``); ``posed`` as there;
+    ``on_frame``/``frame_every`` and ``device`` see the module docstring. The textures come back on
+    the CPU."""
     from kyara.train.harness import TrainConfig, train
 
     cfg = config or RefineConfig()
