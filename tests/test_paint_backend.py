@@ -372,6 +372,57 @@ def test_front_view_keys_reach_every_other_view_only_in_the_reference_steps():
 
 
 @pytest.mark.slow
+def test_front_and_back_on_one_canvas_in_the_first_steps():
+    """front_back="canvas": in the first steps the front and back views' predictions are the halves of
+    the U-Net run on the two latents side by side (computed here with the U-Net directly), so the
+    back view's prediction depends on the front view's latent; the other views, and every view after
+    those steps, are the plain per-view predictions."""
+    import torch
+
+    from kyara.generate.prompts import encode_prompts
+    from kyara.paint.backend import canvas_predictor, canvas_prompt, diffusion_predictor, load_painter
+
+    img = _image(controlnets=())
+    pipe, _, xl = load_painter(img)
+    prompts = ("front view of a girl", "side view of a girl", "back view of a girl")
+    emb = [encode_prompts(pipe, p, img.negative_prompt, 1) for p in prompts]
+    both = encode_prompts(pipe, canvas_prompt("a girl"), img.negative_prompt, 1)
+    views = diffusion_predictor(pipe, [], (), emb, [], 1.0, 4, xl, 64)
+    eps = canvas_predictor(views, diffusion_predictor(pipe, [], (), [both], [], 1.0, 4, xl, (64, 128)), 0, 2, 2)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 4, 8, 8)).astype(np.float32)
+    y = x.copy()
+    y[0] = rng.normal(size=(4, 8, 8))  # another front view
+    got = eps(x, 600, 0)
+    with torch.no_grad():
+        pair = torch.from_numpy(np.concatenate([x[0], x[2]], axis=-1)[None])
+        want = pipe.unet(pair, torch.tensor([600]), encoder_hidden_states=both["prompt_embeds"]).sample[0].numpy()
+    assert np.allclose(got[0], want[..., :8], atol=1e-5) and np.allclose(got[2], want[..., 8:], atol=1e-5)
+    assert np.allclose(got[1], views(x, 600, 0)[1], atol=1e-6)
+    assert not np.allclose(eps(y, 600, 1)[2], eps(x, 600, 1)[2], atol=1e-4)  # step 1: the back reads the front
+    assert np.allclose(eps(y, 300, 2)[2], eps(x, 300, 2)[2], atol=1e-6)  # step 2: it does not
+    assert np.allclose(eps(x, 300, 3), views(x, 300, 3), atol=1e-6)
+    assert canvas_prompt("a girl") == "front view and back view of a girl, two views side by side"
+
+
+@pytest.mark.slow
+def test_painting_with_the_canvas_option_end_to_end():
+    """paint_texture with front_back="canvas" (tiny model, 4 views, 2 steps, the canvas in step 0; the
+    OpenPose and depth ControlNets take the two views' conditions side by side): a texture, another
+    than with reference attention."""
+    from kyara.paint.backend import PaintConfig, paint_texture
+
+    c = synthetic_character()
+    runs = {fb: paint_texture(c, PaintConfig(_image(), views=4, texture_size=128, front_back=fb,
+                                              reference_fraction=0.5)) for fb in ("canvas", "reference")}
+    a, b = runs["canvas"], runs["reference"]
+    assert a.views.shape == b.views.shape == (4, 64, 64, 3) and np.isfinite(a.texture).all()
+    assert not np.array_equal(a.texture, b.texture)
+    with pytest.raises(ValueError, match="--front-back 'both'"):
+        PaintConfig(_image(), front_back="both").check()
+
+
+@pytest.mark.slow
 def test_view_conditions_are_kyara_image_conditions(gl):
     """For the camera `kyara image --character` uses, the painting conditions are the very images
     kyara.generate.conditions draws (OpenPose with occlusion, depth, normal, lineart)."""

@@ -27,6 +27,7 @@ def _one_line_error(capsys, needle: str) -> None:
     (["--steps", "0"], "steps 0"),
     (["--pose", "moonwalk"], "moonwalk"),
     (["--face-views", "17"], "--face-views 17"),
+    (["--front-back", "both"], "--front-back 'both'"),
 ])
 def test_paint_errors_are_one_line_and_write_nothing(tmp_path, capsys, argv, needle):
     vrm = tmp_path / "a.vrm"

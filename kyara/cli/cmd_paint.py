@@ -20,7 +20,7 @@ DEFAULT_CONTROLNETS = ("openpose", "depth")
 def paint_config(prompt: str, model: str, *, lora=(), controlnet=(), control_strength=None, embedding=(),
                  config=None, vae=None, negative=None, views=None, steps=None, guidance=None, view_size=None,
                  texture_size=None, palette=None, seed=None, pose=None, clip_skip=None, dtype=None, device=None,
-                 allow_pickle=False, face_views=None):
+                 allow_pickle=False, face_views=None, front_back=None):
     """The :class:`~kyara.paint.backend.PaintConfig` of the shared painting options (CLI strings as
     given; ``None`` keeps a default), checked, and the model checked from its configs (no weights)."""
     from kyara.cli.cmd_image import _floats, _split_pair, parse_lora
@@ -47,7 +47,7 @@ def paint_config(prompt: str, model: str, *, lora=(), controlnet=(), control_str
     img["controlnets"] = tuple(ControlSpec(k, m, strengths[i] if strengths else 1.0) for i, (k, m) in enumerate(specs))
     paint: dict = {}
     for name, v in (("views", views), ("texture_size", texture_size), ("palette", palette), ("pose", pose),
-                    ("face_views", face_views)):
+                    ("face_views", face_views), ("front_back", front_back)):
         if v is not None:
             paint[name] = v
     if pose is not None:
@@ -140,6 +140,9 @@ def register(app: typer.Typer) -> None:
         views: Optional[int] = typer.Option(None, "--views", help="painting views (default 10: 8 around, 2 higher)"),
         face_views: Optional[int] = typer.Option(None, "--face-views", help="face close-ups on top of --views "
                                                                             "(default 20 % of them from 8 up: 2)"),
+        front_back: Optional[str] = typer.Option(None, "--front-back", help="against a face on the back, in the "
+                                                 "first quarter of the steps: reference (every view attends to the "
+                                                 "front view, default), canvas (front and back as one image), off"),
         steps: Optional[int] = typer.Option(None, "--steps", help="denoising steps (default 30)"),
         guidance: Optional[float] = typer.Option(None, "--guidance", help="CFG scale (default 7.5)"),
         view_size: Optional[int] = typer.Option(None, "--view-size", help="side of each generated view, pixels, "
@@ -167,7 +170,7 @@ def register(app: typer.Typer) -> None:
                            embedding=embedding, config=config, vae=vae, negative=negative, views=views, steps=steps,
                            guidance=guidance, view_size=view_size, texture_size=texture_size, palette=palette,
                            seed=seed, pose=pose, clip_skip=clip_skip, dtype=dtype, device=device,
-                           allow_pickle=allow_pickle, face_views=face_views)
+                           allow_pickle=allow_pickle, face_views=face_views, front_back=front_back)
         check_paint_dir(output)
         from kyara.generate.conditions import load_character
 

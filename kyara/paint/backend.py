@@ -14,7 +14,9 @@ What one run does (every step a function here or in the foundation modules):
    (``[uncond; cond]`` in one batch) and the ControlNets' residuals, active from ``start`` to ``end``
    of the steps as diffusers counts them; v-prediction models are turned into noise predictions; in
    the first ``reference_fraction`` (1/4) of the steps every view's self-attention also reads the
-   front view's keys and values (:func:`reference_attention`), against a face painted on the back;
+   front view's keys and values (:func:`reference_attention`), against a face painted on the back
+   (or, ``front_back="canvas"``, the front and back views are predicted as one side-by-side image:
+   :func:`canvas_predictor`);
 5. latent buffers at ``view_size / 8`` with **nearest** texel sampling (renders of unit noise stay
    unit noise, docs/paint.md), baked through the full-size buffers' footprint
    (:class:`kyara.paint.bake.FootprintViews`: views meet on the texels they share) into a latent
@@ -38,6 +40,7 @@ import numpy as np
 from kyara.generate.config import ImageConfig
 
 CONDITION_KINDS = ("openpose", "depth", "normal", "lineart")
+FRONT_BACK = ("reference", "canvas", "off")  # how the front view's face keeps off the back (PaintConfig.front_back)
 LATENT_FACTOR = 8
 
 
@@ -58,6 +61,7 @@ class PaintConfig:
     final_power: float = 6.0
     palette: int = 8  # colours per material island (anime finish); 0 = no snapping
     reference_fraction: float = 0.25  # first share of the steps in which every view also attends to the front view
+    front_back: str = "reference"  # against a face on the back, in those steps: "reference" attention, "canvas", "off"
     atlas_cache: bool = True  # keep the character's atlas on disk (kyara.paint.uv.cached_atlas): xatlas runs once
     atlas_cache_dir: str | None = None  # where (None: kyara.paint.uv.atlas_cache_dir())
 
@@ -87,6 +91,8 @@ class PaintConfig:
         bad = [k for k in kinds if k not in CONDITION_KINDS]
         if bad:
             raise ValueError(f"ControlNet kind '{bad[0]}' cannot paint, expected one of {', '.join(CONDITION_KINDS)}")
+        if self.front_back not in FRONT_BACK:
+            raise ValueError(f"--front-back '{self.front_back}' is unknown, expected one of {', '.join(FRONT_BACK)}")
         for name, v in (("sync fraction", self.sync_fraction), ("reference fraction", self.reference_fraction)):
             if not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"{name} {v} is out of range, expected 0..1")
@@ -253,7 +259,7 @@ def reference_attention(unet):
 
 
 def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: list[dict], conditions: list,
-                        guidance: float, steps: int, xl: bool, view_size: int,
+                        guidance: float, steps: int, xl: bool, view_size: int | tuple[int, int],
                         cancel: Callable[[], bool] | None = None, reference: int | None = None,
                         reference_steps: int = 0, reference_state: _Reference | None = None) -> Callable:
     """``eps(x [N, 4, h, w] float32, t, step) -> [N, 4, h, w]`` for :func:`~kyara.paint.sync.sync_paint`.
@@ -278,6 +284,7 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
     conds = [torch.from_numpy(np.ascontiguousarray(c.transpose(0, 3, 1, 2))).to(device, dtype) / 255.0
              for c in conditions]  # [N, 3, H, W] in [0, 1], as diffusers' control image processor gives
     cfg = guidance > 1.0
+    vh, vw = (view_size, view_size) if isinstance(view_size, (int, np.integer)) else view_size  # SDXL's size ids
 
     def stacked(idx, key):
         return torch.cat([embeds[i][key] for i in idx], dim=0).to(device, dtype)
@@ -304,7 +311,7 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
                 if xl:
                     pool = stacked(idx, "pooled_prompt_embeds")
                     pool = torch.cat([stacked(idx, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
-                    ids = torch.tensor([[view_size, view_size, 0, 0, view_size, view_size]], device=device, dtype=dtype)
+                    ids = torch.tensor([[vh, vw, 0, 0, vh, vw]], device=device, dtype=dtype)
                     added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
                 down, mid = None, None
                 for c, (cn, spec) in enumerate(zip(controlnets, specs)):
@@ -332,6 +339,28 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
 
     eps.views = n  # for messages
     return eps
+
+
+def canvas_predictor(eps: Callable, canvas_eps: Callable, front: int, back: int, canvas_steps: int) -> Callable:
+    """Front and back painted together on one canvas: in the first ``canvas_steps`` steps the
+    predictions of views ``front`` and ``back`` (``[4, h, w]`` latents) are the left and right halves of
+    ``canvas_eps`` run on the two side by side (``[1, 4, h, 2w]``; one image with both views, so the
+    model decides once where the face is); every other view, and all views after, as ``eps`` gives them."""
+    def predict(x: np.ndarray, t: int, step: int) -> np.ndarray:
+        out = eps(x, t, step)
+        if step < canvas_steps:
+            w = x.shape[-1]
+            both = canvas_eps(np.concatenate([x[front], x[back]], axis=-1)[None], t, step)[0]  # [4, h, 2w]
+            out[front], out[back] = both[..., :w], both[..., w:]
+        return out
+
+    predict.views = getattr(eps, "views", None)
+    return predict
+
+
+def canvas_prompt(prompt: str) -> str:
+    """The prompt of the front-and-back canvas."""
+    return f"front view and back view of {prompt}, two views side by side"
 
 
 def _decode(pipe, latents: np.ndarray) -> np.ndarray:
@@ -447,10 +476,17 @@ def paint_texture(character, config: PaintConfig, progress: Callable[[int, int],
     ref_steps = int(round(cfg.reference_fraction * img.steps))
     front = int(np.argmin(np.minimum(views.azimuth_deg, 360.0 - views.azimuth_deg)
                           + 1000.0 * (np.asarray(views.kind) != "around")))  # the around view nearest azimuth 0
-    state, restore = reference_attention(pipe.unet) if ref_steps > 0 and len(prompts) > 1 else (None, None)
+    back = int(np.argmin(np.abs(views.azimuth_deg - 180.0) + 1000.0 * (np.asarray(views.kind) != "around")))
+    use_ref = cfg.front_back == "reference" and ref_steps > 0 and len(prompts) > 1
+    state, restore = reference_attention(pipe.unet) if use_ref else (None, None)
     eps = diffusion_predictor(pipe, cns, img.controlnets, embeds, [conds[k] for k in kinds], img.guidance,
                               img.steps, xl, size, cancel, reference=front, reference_steps=ref_steps,
                               reference_state=state)
+    if cfg.front_back == "canvas" and ref_steps > 0 and back != front:
+        pair = [np.concatenate([conds[k][front], conds[k][back]], axis=1)[None] for k in kinds]  # [1, H, 2W, 3]
+        both = encode_prompts(pipe, canvas_prompt(img.prompt), img.negative_prompt, img.clip_skip, xl=xl)
+        eps = canvas_predictor(eps, diffusion_predictor(pipe, cns, img.controlnets, [both], pair, img.guidance,
+                                                        img.steps, xl, (size, 2 * size)), front, back, ref_steps)
     torch.manual_seed(img.seed)
     sync_cfg = SyncConfig(steps=img.steps, sync_fraction=cfg.sync_fraction, final_power=cfg.final_power,
                           seed=int(img.seed % 2**32))
