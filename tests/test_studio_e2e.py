@@ -375,6 +375,7 @@ def test_create_pose_generate_export(page, server, tmp_path):
     pg.locator("#image-generate").click()
     text = _wait_text(pg, "#image-status", r"error: model 'someone/not-downloaded' is not in the local cache", 60)
     assert "\n" not in text.strip()
+    assert pg.locator("#image-gallery img").count() >= 1  # the last good image stays on screen
 
     # -- Animate (small and short, for the screenshot and the conditions download)
     _tab(pg, "Animate")

@@ -1,5 +1,7 @@
-"""Image: diffusers with ControlNet (the Pose tab's condition or a pose reference picture), LoRA, the
-prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, the size from the model (or
+"""Image: a model picker (empty at first; the local models of :mod:`kyara.studio.handlers.models` and a
+"get a model" guide), diffusers with ControlNet (the condition of the session's one pose, shown: the Pose
+tab's, or a pose reference picture's, which sets that pose), LoRA, the character's description as the
+prompt, the prompt as anime tags (shown before generating), PoseAnimeFlow's sliders, the size from the model (or
 width/height), progress with per-step latent previews, cancel, gallery (whole images) with an Upscale button
 (Real-ESRGAN), and the session's history of images with their parameters."""
 
@@ -73,7 +75,7 @@ def build(ctx: TabContext, tab) -> None:
                 model = gr.Dropdown(scan.choices, value=None, allow_custom_value=True, filterable=True, scale=5,
                                     label="model (your local models; or type a Hugging Face id, folder, .safetensors)",
                                     elem_id="image-model")
-                rescan = gr.Button("\U0001f504", elem_id="image-model-refresh", min_width=40, scale=0)
+                rescan = gr.Button("\u21bb refresh", elem_id="image-model-refresh", min_width=90, scale=0)
             with gr.Accordion("get a model", open=True, elem_id="image-model-guide-box"):
                 guide = gr.Markdown(_guide(scan, ctx.config.models_dir), elem_id="image-model-guide")
             control = gr.Radio(list(H.CONTROL_CHOICES), value="openpose", label="ControlNet (condition from the "
