@@ -45,6 +45,10 @@ def test_refine_an_imported_vrm_writes_a_valid_refined_avatar(tmp_path, capsys):
     img = g["images"][g["textures"][painted[0]["normalTexture"]["index"]]["source"]]
     view = g["bufferViews"][img["bufferView"]]
     assert binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]] == (out / "normal.png").read_bytes()
+    mats = {i for i, m in enumerate(g["materials"]) if "normalTexture" in m}
+    prims = [p for m in g["meshes"] for p in m["primitives"] if p.get("material") in mats]
+    assert prims and all("TANGENT" in p["attributes"] for p in prims)  # the refined frame, not a generated one
+    assert report[str(out / "avatar.vrm")]["numWarnings"] == 0, report
     nrm = np.asarray(Image.open(out / "normal.png"))
     assert nrm.shape == (64, 64, 3) and abs(int(nrm[..., 2].mean()) - 255) < 40  # near flat (0.5, 0.5, 1)
     loss = json.loads((out / "loss.json").read_text())

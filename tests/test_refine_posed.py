@@ -123,6 +123,26 @@ def test_with_normal_texture_adds_the_normal_map_to_painted_materials():
     view = out["bufferViews"][out["images"][tex["source"]]["bufferView"]]
     assert view["byteOffset"] % 4 == 0 and binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]] == normal
     assert binary[:len(base_png)] == base_png and out["buffers"][0]["byteLength"] == len(binary)
+    # a quad facing +z with u along +x and glTF v down the image (-y): TANGENT (1, 0, 0, 1); mirrored u: w -1
+    pos = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], np.float32)
+    nrm = np.tile(np.array([0, 0, 1], np.float32), (4, 1))
+    idx = np.array([0, 1, 2, 0, 2, 3], np.uint16)
+    for uv, want in ((np.array([[0, 1], [1, 1], [1, 0], [0, 0]], np.float32), [1, 0, 0, 1]),
+                     (np.array([[1, 1], [0, 1], [0, 0], [1, 0]], np.float32), [-1, 0, 0, -1])):
+        blob = base_png + b"\0" * (-len(base_png) % 4)
+        views, accs = list(g["bufferViews"][:1]), []
+        for arr, typ, comp in ((pos, "VEC3", 5126), (nrm, "VEC3", 5126), (uv, "VEC2", 5126), (idx, "SCALAR", 5123)):
+            views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": arr.nbytes})
+            accs.append({"bufferView": len(views) - 1, "componentType": comp, "count": len(arr), "type": typ})
+            blob += arr.tobytes() + b"\0" * (-arr.nbytes % 4)
+        mesh = {**g, "bufferViews": views, "accessors": accs, "buffers": [{"byteLength": len(blob)}],
+                "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1, "TEXCOORD_0": 2},
+                                            "indices": 3, "material": 0}]}]}
+        got, b2 = read_glb(with_normal_texture(_glb(mesh, blob), normal))
+        from kyara.export.gltf import accessor_array
+
+        tan = accessor_array(got, b2, got["meshes"][0]["primitives"][0]["attributes"]["TANGENT"])
+        assert np.allclose(tan, want, atol=1e-6), tan
     with pytest.raises(ValueError, match="not a PNG"):
         with_normal_texture(_glb(g, base_png), b"GIF89a")
     g["textures"][0]["name"] = "atlas"

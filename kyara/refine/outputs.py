@@ -3,9 +3,10 @@
 * :func:`with_normal_texture` adds a tangent-space normal texture (PNG) to a painted GLB/VRM as the
   ``normalTexture`` of every material that reads the painted base texture (glTF 2.0 core
   ``material.normalTexture``; VRM 1.0's MToon reads the core slot). The mesh's ``TEXCOORD_0`` (the
-  painted UVs) addresses it; the file has no ``TANGENT`` attribute, so viewers build the tangent
-  frame themselves (glTF: MikkTSpace), whose tangent runs along ``+u`` and bitangent image-up, the
-  frame :func:`kyara.refine.shading.vertex_frames` refines against.
+  painted UVs) addresses it, and every primitive of those materials gets a ``TANGENT`` attribute:
+  the frame the normal map was refined against (:func:`kyara.refine.shading.vertex_frames` of the
+  primitive's own positions, normals, UVs and triangles: tangent along ``+u``, ``w`` = +-1 so that
+  ``cross(N, T) w`` is the image-up bitangent, glTF's convention), so viewers need not generate one.
 * :func:`normal_views` renders the refined normals (surface frames of :func:`kyara.refine.shading.render_frames`
   perturbed by the normal texture) in camera space as RGB ``(n + 1) / 2``: x right = red, y up =
   green, z toward the camera = blue (the normal-map turntable).
@@ -30,10 +31,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def with_normal_texture(glb: bytes, png: bytes, base_name: str = "painted_base",
-                        name: str = "painted_normal", scale: float = 1.0) -> bytes:
+                        name: str = "painted_normal", scale: float = 1.0, tangents: bool = True) -> bytes:
     """GLB bytes ``glb`` with ``png`` (a PNG normal texture) added as the ``normalTexture`` of every
     material whose base colour texture is the texture named ``base_name`` (same sampler and texture
-    transform). Raises ``ValueError`` when no such texture or material exists."""
+    transform) and, with ``tangents``, a ``TANGENT`` attribute on their triangle primitives that have
+    ``NORMAL`` and ``TEXCOORD_0`` (module docstring). Raises ``ValueError`` when no such texture or
+    material exists."""
     from kyara.export.gltf import CHUNK_BIN, CHUNK_JSON, GLB_MAGIC, gltf_json_bytes, read_glb
 
     if not png.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -66,11 +69,49 @@ def with_normal_texture(glb: bytes, png: bytes, base_name: str = "painted_base",
         if float(scale) != 1.0:
             info["scale"] = float(scale)
         m["normalTexture"] = info
+    if tangents:
+        _add_tangents(g, data, {i for i, m in enumerate(g["materials"]) if "normalTexture" in m})
+    g["buffers"][0]["byteLength"] = len(data)
     text = gltf_json_bytes(g)
     text += b" " * (-len(text) % 4)
     total = 12 + 8 + len(text) + 8 + len(data)
     return b"".join([struct.pack("<III", GLB_MAGIC, 2, total), struct.pack("<II", len(text), CHUNK_JSON), text,
                      struct.pack("<II", len(data), CHUNK_BIN), bytes(data)])
+
+
+def _add_tangents(g: dict, data: bytearray, materials: set[int]) -> None:
+    """Append a ``TANGENT`` accessor (VEC4 float) per vertex set (``POSITION`` accessor) of the triangle
+    primitives drawn with ``materials``, computed from all those primitives' triangles together."""
+    from kyara.export.gltf import accessor_array
+    from kyara.refine.shading import vertex_frames
+
+    groups: dict = {}
+    for mesh in g.get("meshes", []):
+        for prim in mesh.get("primitives", []):
+            a = prim.get("attributes", {})
+            if (prim.get("material") in materials and prim.get("mode", 4) == 4 and "indices" in prim
+                    and all(k in a for k in ("POSITION", "NORMAL", "TEXCOORD_0")) and "TANGENT" not in a):
+                groups.setdefault((a["POSITION"], a["NORMAL"], a["TEXCOORD_0"]), []).append(prim)
+    binary = bytes(data)
+    for (pos, nrm, tex), prims in groups.items():
+        p = accessor_array(g, binary, pos).astype(np.float64)
+        n = accessor_array(g, binary, nrm).astype(np.float64)
+        uv = accessor_array(g, binary, tex).astype(np.float64)
+        faces = np.concatenate([accessor_array(g, binary, q["indices"]).reshape(-1, 3) for q in prims]).astype(np.int64)
+        t, b = vertex_frames(p, n, uv, faces)
+        nn = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        w = np.where(np.einsum("vc,vc->v", np.cross(nn, t), b) < 0, -1.0, 1.0)
+        t = t / np.linalg.norm(t, axis=1, keepdims=True)  # unit in float32, as the validator checks
+        arr = np.ascontiguousarray(np.concatenate([t, w[:, None]], axis=1).astype(np.float32))
+        if not np.all(np.isfinite(arr)):
+            continue  # a degenerate vertex set: viewers generate its tangents
+        data += b"\0" * (-len(data) % 4)
+        g["bufferViews"].append({"buffer": 0, "byteOffset": len(data), "byteLength": arr.nbytes, "target": 34962})
+        data += arr.tobytes()
+        g.setdefault("accessors", []).append({"bufferView": len(g["bufferViews"]) - 1, "componentType": 5126,
+                                              "count": int(len(arr)), "type": "VEC4"})
+        for q in prims:
+            q["attributes"]["TANGENT"] = len(g["accessors"]) - 1
 
 
 def normal_views(atlas: UVAtlas, vertices: np.ndarray, cameras: Sequence[Camera], normal: np.ndarray | torch.Tensor,
