@@ -1,7 +1,7 @@
-"""Anime costume vocabulary (maid, gothic lolita, samurai, miko, idol, school swimsuit, 1girl/1boy):
-each word gives its pieces and tags; each costume builds closed, skinned garments that stay out of the
-body at rest and in preset poses, and reaches the VRM with its colours; ``understand`` reports what was
-understood and what was ignored, with spans, and flags a nonsense prompt."""
+"""Anime costume vocabulary (maid, gothic lolita, samurai, miko, idol, school swimsuit, thighhighs,
+1girl/1boy): each word gives its pieces and tags; each costume builds closed, skinned garments that
+stay out of the body at rest and in preset poses, and reaches the VRM with its colours; ``understand``
+reports what was understood and what was ignored, with spans, and flags a nonsense prompt."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def _kinds(prompt: str, seed: int = 0) -> dict[str, str]:
     ("a girl in a school swimsuit", {"school-swimsuit"}),
     ("1girl, school_swimsuit", {"school-swimsuit"}),  # Danbooru spelling: underscores split words
     ("a girl in a hakama", {"kimono-top", "hakama"}),  # the seed completes the look with its top
+    ("a girl in a skirt and white thighhighs", {"skirt", "thighhighs"}),
+    ("a maid with black stockings", {"maid-dress", "thighhighs"}),
 ])
 def test_costume_words_give_their_pieces(prompt, want):
     spec = parse_prompt(prompt, 0)
@@ -92,7 +94,7 @@ def test_costumes_map_to_danbooru_tags():
     cases = {"a maid": ("maid", "maid apron", "maid headdress"), "a miko": ("miko", "hakama", "japanese clothes"),
              "a samurai": ("samurai", "hakama"), "gothic lolita": ("gothic lolita", "lolita fashion"),
              "an idol": ("idol", "idol clothes"), "a girl in a school swimsuit": ("school swimsuit",),
-             "1girl, maid": ("1girl", "maid")}
+             "1girl, maid": ("1girl", "maid"), "a girl in black thighhighs": ("thighhighs", "black thighhighs")}
     for prompt, want in cases.items():
         tags = prompt_tags(prompt).tags
         for t in want:
@@ -172,7 +174,8 @@ COSTUMES = {"a maid": ("maid-dress", "maid-dress-apron", "maid_headdress"),
             "gothic lolita": ("lolita-dress", "lolita-dress-petticoat", "lolita-dress-skirt"),
             "a miko": ("kimono-top", "kimono-top-collar", "hakama", "hakama-himo"),
             "an idol": ("idol-dress", "idol-dress-skirt", "idol-dress-frill"),
-            "a girl in a school swimsuit": ("school-swimsuit", "school-swimsuit-patch")}
+            "a girl in a school swimsuit": ("school-swimsuit", "school-swimsuit-patch"),
+            "a girl in shorts, sneakers and black thighhighs": ("thighhighs", "thighhighs-band", "shorts", "sneakers")}
 
 
 def _check_costume(prompt: str, poses) -> None:

@@ -158,6 +158,7 @@ KIND_COLOURS: dict[str, tuple[str, ...]] = {
     "school-swimsuit": ("navy",),
     "kimono-top": ("white", "navy", "indigo", "grey", "black"),
     "hakama": ("charcoal", "navy", "grey", "black", "red", "indigo"),
+    "thighhighs": ("white", "black", "black"),
 }
 KIND_TRIMS: dict[str, tuple[str, ...]] = {
     "kimono": ("white", "gold", "pink", "red", "navy"),
@@ -170,6 +171,7 @@ KIND_TRIMS: dict[str, tuple[str, ...]] = {
     "lolita-dress": ("white", "black", "red"),
     "idol-dress": ("white", "gold", "pink"),
     "school-swimsuit": ("white",),
+    "thighhighs": ("white", "black", "pink", "red"),  # the band at the top
 }
 DEFAULT_TRIMS = ("white", "black", "grey", "gold", "red")
 OBI_PALETTE = ("gold", "red", "white", "black", "navy", "pink", "purple")

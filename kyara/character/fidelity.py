@@ -90,7 +90,8 @@ def _shape_entries() -> list[Entry]:
                       ("a miko", (("garment", "kimono-top"), ("garment_colour", ("hakama", "red")))),
                       ("a samurai", (("garment", "kimono-top"), ("garment", "hakama"))),
                       ("an idol", (("garment", "idol-dress"),)),
-                      ("a girl in a school swimsuit", (("garment_colour", ("school-swimsuit", "navy")),))):
+                      ("a girl in a school swimsuit", (("garment_colour", ("school-swimsuit", "navy")),)),
+                      ("a girl in a skirt and thighhighs", (("garment", "thighhighs"),))):
         out.append(Entry(p, checks, "costume"))
     for p, a in (("a girl with glasses", "glasses"), ("a witch with a witch hat", "witch-hat"),
                  ("a pirate with a tricorn hat", "tricorn-hat"), ("a boy with a cap", "cap"),

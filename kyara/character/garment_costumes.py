@@ -1,4 +1,4 @@
-"""Anime costumes: maid dress, (gothic) lolita dress, idol dress, school swimsuit.
+"""Anime costumes: maid dress, (gothic) lolita dress, idol dress, school swimsuit, thighhighs.
 
 - ``maid-dress``: a dark dress with elbow sleeves and a knee-length skirt, a white apron (bib on
   the chest, apron over the skirt's front), a white collar and a frilled white hem band. The
@@ -9,6 +9,8 @@
   a waist sash in the trim colour.
 - ``school-swimsuit``: a one-piece swimsuit from the top of the thighs to the chest with shoulder
   straps, and the white name patch on the chest.
+- ``thighhighs``: stockings from the toes to above the knee with a band at the top (trim colour),
+  built first: shoes, shorts, skirts and trousers go over them.
 
 Parts are named after the kind (``maid-dress``, ``maid-dress-skirt``, ``maid-dress-apron``, ...).
 Sizes come from the body's landmarks (:class:`~kyara.character.garments.Geo`), metres.
@@ -152,3 +154,11 @@ def school_swimsuit(wd, piece):
     patch = lambda p: np.maximum(np.maximum(np.abs(p[:, 0]) - 0.2 * g.T, np.abs(p[:, 1] - py) - 0.06 * g.T),  # noqa: E731
                                  g.torso_zc - p[:, 2])
     wd.add("school-swimsuit-patch", gc.trim_hex(piece, WHITE), wd.over("school-swimsuit", patch), occupy=False)
+
+
+def thighhighs(wd, piece):
+    g = wd.geo
+    top = g.knee_y + 0.45 * (g.ul_y - g.knee_y)  # below a pair of shorts' hem
+    wd.add("thighhighs", piece.colour.hex, wd.fitted(gc.box_region(0.0015, top), 0.0, top, (4, 5)))
+    band = 0.035 * (g.ul_y - g.knee_y) + 0.01
+    wd.add("thighhighs-band", gc.trim_hex(piece, WHITE), wd.over("thighhighs", gc.box_region(top - band, top + 0.01)))

@@ -110,7 +110,8 @@ def dress(wd, piece):
 
 
 from kyara.character.garment_coats import long_coat, pirate_coat, witch_robe  # noqa: E402
-from kyara.character.garment_costumes import idol_dress, lolita_dress, maid_dress, school_swimsuit  # noqa: E402
+from kyara.character.garment_costumes import (idol_dress, lolita_dress, maid_dress, school_swimsuit,  # noqa: E402
+                                              thighhighs)
 from kyara.character.garment_hakama import hakama, kimono_top  # noqa: E402
 from kyara.character.garment_kimono import kimono  # noqa: E402
 from kyara.character.garment_sailor import sailor_uniform  # noqa: E402
@@ -122,5 +123,5 @@ RECIPES = {
     "trousers": trousers, "long-coat": long_coat, "pirate-coat": pirate_coat, "boots": boots,
     "sneakers": sneakers, "sandals": sandals,
     "maid-dress": maid_dress, "lolita-dress": lolita_dress, "idol-dress": idol_dress, "school-swimsuit": school_swimsuit,
-    "kimono-top": kimono_top, "hakama": hakama,
+    "kimono-top": kimono_top, "hakama": hakama, "thighhighs": thighhighs,
 }

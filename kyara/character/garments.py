@@ -35,6 +35,7 @@ LAYER_LEVEL = {
     "long-coat": 3, "pirate-coat": 3, "witch-robe": 3,
     "school-swimsuit": 0, "maid-dress": 2, "lolita-dress": 2, "idol-dress": 2, "kimono-top": 2,
     "hakama": 2.5,  # over the kimono top, which is tucked into it
+    "thighhighs": -1,  # under everything, shoes and trousers too
 }
 
 

@@ -137,6 +137,8 @@ _add("garment", ("kimono-top",), "kimono top", "kimono shirt", "haori", "keikogi
 _add("garment", ("hakama",), "hakama", "hakama skirt", "hakama pants")
 _add("garment", ("kimono-top", "hakama"), "miko outfit", "miko costume", "miko clothes", "samurai outfit",
      "samurai clothes", "samurai costume", "kimono and hakama", "hakama outfit")
+_add("garment", ("thighhighs",), "thighhighs", "thigh highs", "thighhigh", "thigh high", "thigh high socks",
+     "thighhigh socks", "thigh high stockings", "stockings", "over the knee socks", "overknee socks", "zettai ryouiki")
 _add("garment", ("t-shirt",), "t shirt", "tshirt", "tee", "tee shirt", "shirt", "top", "blouse")
 _add("garment", ("skirt",), "skirt", "miniskirt", "mini skirt", "pleated skirt")
 _add("garment", ("shorts",), "shorts", "short pants", "hot pants")
@@ -183,7 +185,7 @@ for _words, _pose in (
     _add("pose", _pose, *_words)
 _MAX_PHRASE = max(len(k.split()) for k in LEXICON)
 SPORTY_POSES = {"jog", "run"}
-SLOT_LABEL = {"full": "full-body garment", "top": "top", "bottom": "bottom", "outer": "coat", "feet": "footwear",
+SLOT_LABEL = {"full": "full-body garment", "top": "top", "bottom": "bottom", "outer": "coat", "feet": "footwear", "legs": "legwear",
               "hat": "hat", "glasses": "glasses", "ribbon": "ribbon", "cat-ears": "cat ears", "scarf": "scarf"}
 # hair styles the seed does not give a boy (a prompt can still ask for them)
 GIRLISH_STYLES = frozenset({"twin-tails", "buns", "drills", "hime", "side-ponytail"})

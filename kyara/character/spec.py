@@ -55,7 +55,7 @@ POSE_HINTS = (
 )
 
 # Outfit pieces and the body slot each covers. "full" covers top and bottom (kimono, dress,
-# robe); "outer" is worn over a top (coats). A spec holds at most one piece per slot.
+# robe); "outer" is worn over a top (coats); "legs" is legwear under everything (thighhighs). A spec holds at most one piece per slot.
 PIECE_SLOT: dict[str, str] = {
     "kimono": "full",
     "dress": "full",
@@ -78,9 +78,10 @@ PIECE_SLOT: dict[str, str] = {
     "boots": "feet",
     "sneakers": "feet",
     "sandals": "feet",
+    "thighhighs": "legs",
 }
 OUTFIT_KINDS = tuple(PIECE_SLOT)
-SLOTS = ("full", "top", "bottom", "outer", "feet")
+SLOTS = ("full", "top", "bottom", "outer", "feet", "legs")
 
 # Accessories; the hats (and the maid's headdress) share the "hat" slot (at most one hat).
 ACCESSORY_SLOT: dict[str, str] = {

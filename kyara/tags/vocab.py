@@ -74,6 +74,7 @@ OUTFIT: dict[str, tuple[tuple[str, ...], str]] = {
     "school-swimsuit": (("school swimsuit", "one-piece swimsuit"), "swimsuit"),
     "kimono-top": (("japanese clothes", "kimono"), "kimono"),
     "hakama": (("hakama", "hakama skirt"), "hakama"),
+    "thighhighs": (("thighhighs",), "thighhighs"),
 }
 # a piece in one colour that Danbooru names a look of its own: (kind, colour word) -> tags
 OUTFIT_LOOK: dict[tuple[str, str], tuple[str, ...]] = {("lolita-dress", "black"): ("gothic lolita",)}
