@@ -582,7 +582,11 @@ def test_no_model_at_first_and_generate_says_how_to_get_one(page):
     assert options[:2] == ["my-anime-model (folder)", "sd15/mine.safetensors (single file)"], options
     assert options[-1] == "tiny (noise: for testing)" and not any("lora" in o or "ckpt" in o for o in options)
     assert "1 pickled checkpoint" in pg.locator("#image-model-guide").inner_text()
-    box.press("Escape")
+    pg.get_by_role("option", name="my-anime-model (folder)", exact=True).click()  # not a whole pipeline:
+    box.blur()  # one line naming it, no server folder
+    pg.locator("#image-generate").click()
+    text = _wait_text(pg, "#image-status", r"error: model folder 'my-anime-model' has no unet", 30)
+    assert "/" not in text and "models0" not in text, text
     # the character's description as the prompt: before Create there is none, said next to the button
     pg.locator("#image-use-character").click()
     _wait_text(pg, "#image-prompt-status", r"error: no character yet", 30)

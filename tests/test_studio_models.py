@@ -113,3 +113,18 @@ def test_the_history_names_a_local_model_by_its_name():
 
     assert model_name("/srv/models/sd15/counterfeit.safetensors") == "counterfeit.safetensors"
     assert model_name("someone/anime-v1") == "someone/anime-v1" and model_name("tiny") == "tiny"
+
+
+def test_an_incomplete_pipeline_folder_is_one_line_naming_it(tmp_path):
+    from kyara.studio.handlers.images import image_config
+    from kyara.studio.handlers.models import check_pipeline_folder
+
+    folder = _diffusers(tmp_path / "half-downloaded")
+    (folder / "unet").mkdir()
+    with pytest.raises(ValueError, match=r"^model folder 'half-downloaded' has no vae, text_encoder, tokenizer, "
+                                         r"scheduler, expected a whole diffusers pipeline") as err:
+        image_config("1girl", "", str(folder), "none", "default", 1.0, "", 20, 7.5, "euler-a", 0, 1, 64, 64)
+    assert str(tmp_path) not in str(err.value)
+    for part in ("vae", "text_encoder", "tokenizer", "scheduler"):
+        (folder / part).mkdir()
+    check_pipeline_folder(folder)

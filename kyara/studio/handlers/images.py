@@ -44,6 +44,10 @@ def image_config(prompt: str, negative: str, model: str, control: str, control_m
         raise ValueError(f"ControlNet '{control}' is unknown, expected one of {', '.join(CONTROL_CHOICES)}")
     if not (model or "").strip():
         raise ValueError("model is empty, expected a Hugging Face id, a local path or tiny")
+    if Path(model.strip()).is_dir() and (Path(model.strip()) / "model_index.json").is_file():
+        from kyara.studio.handlers.models import check_pipeline_folder
+
+        check_pipeline_folder(model.strip())  # a half-downloaded folder: one line, not diffusers' class list
     ints = {"seed": resolve_seed(seed)}
     for name, v in (("steps", steps), ("batch", batch), ("width", width), ("height", height)):
         if v is None or not float(v).is_integer():

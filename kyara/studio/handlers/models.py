@@ -148,6 +148,18 @@ def scan_models(models_dir: str | os.PathLike | None = None, cache: str | os.Pat
     return ModelScan(choices, skipped)
 
 
+def check_pipeline_folder(path: str | os.PathLike) -> None:
+    """A diffusers folder picked as the model must hold the parts every Stable Diffusion pipeline
+    loads (``unet`` or ``transformer``, ``vae``, ``text_encoder``, ``tokenizer``, ``scheduler``);
+    one-line ``ValueError`` naming the folder (by its name) and what is missing, before any weights load."""
+    p = Path(path)
+    need = [("unet", "transformer"), ("vae",), ("text_encoder",), ("tokenizer",), ("scheduler",)]
+    missing = [alts[0] for alts in need if not any((p / a).is_dir() for a in alts)]
+    if missing:
+        raise ValueError(f"model folder '{p.name}' has no {', '.join(missing)}, expected a whole diffusers "
+                         "pipeline (save_pretrained or hf download of a pipeline, not a single part)")
+
+
 def model_guide(models_dir: str | os.PathLike | None = None) -> str:
     """The "get a model" guide beside the picker (markdown)."""
     rows = "\n".join(f"- `{i}` ({fam}, {size})" for i, fam, size in RECOMMENDED)
