@@ -111,8 +111,15 @@ def gpu_refine(character, small: bool) -> dict:
 # HOOK for the Gaussian layer (#23, kyara.gaussians, built elsewhere): a later change appends here a
 # function ``(cores: int) -> (result_lines: list[str], table_rows: list[str])`` timing the refinement
 # with its Gaussian layer; main() prints its RESULT lines and adds its rows to the table. Nothing about
-# Gaussians is implemented in this file.
+# Gaussians is implemented in this file. The Gaussian layer's rows live in benchmarks/_gaussians.py
+# (its own helper's file), wired here when it is there.
 EXTRA_BENCHES: list = []
+try:
+    from _gaussians import bench_gaussians
+except ImportError:  # the Gaussian layer (#23) is not in this checkout
+    bench_gaussians = None
+if bench_gaussians is not None:
+    EXTRA_BENCHES.append(bench_gaussians)
 
 
 def main() -> int:
