@@ -114,3 +114,15 @@ def test_bad_spec_keeps_the_previews_and_the_editor(page):  # noqa: F811
     editor.fill(json.dumps(spec, indent=2))
     fixed = pg.locator("#create-spec .cm-content").inner_text()
     assert json.loads(fixed)["version"] == 1
+
+
+def test_create_error_stays_under_the_create_button(page):  # noqa: F811
+    """An empty prompt: the error stays under the Create button, not under Apply spec."""
+    pg = page
+    _type_prompt(pg, "   ")
+    pg.locator("#create-button").click()
+    text = _wait_text(pg, "#create-status", r"error:", 30)
+    assert "prompt is empty" in text and "/tmp" not in text
+    time.sleep(0.5)
+    assert "error:" in pg.locator("#create-status").inner_text()
+    assert pg.locator("#create-spec-status").inner_text().strip() == ""  # the error is where the action was
