@@ -141,6 +141,13 @@ def test_understand_with_ignored_words_and_picture_words():
     assert not u.mostly_not_understood  # half understood is not "mostly not"
 
 
+def test_understand_joins_a_negation_to_its_piece():
+    p = "a girl with glasses, no hat"
+    u = understand(p)
+    assert [(a.label, a.category) for a in u.attributes][-2:] == [("glasses", "accessory"), ("no hat", "accessory")]
+    assert [_at(p, s) for s in u.attributes[-1].spans] == ["no", "hat"]
+
+
 def test_understand_flags_nonsense():
     u = understand("blorp zizzle frumple wibble")
     assert u.attributes == () and len(u.ignored) == 4

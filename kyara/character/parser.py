@@ -271,6 +271,7 @@ def _walk(items: list[Item], st: _State) -> None:
             if it.cat in ("garment", "acc", "hat", "coat"):
                 _flush(st, pending, last)
                 st.exclude(it, f"{negation.text} {it.text}")
+                st.links.append((negation, it))
                 negation = None
                 last = None
                 continue
