@@ -520,6 +520,11 @@ _opts("refine", [
     ("resume_without_checkpoint", lambda o: [*_REFINE, "--resume", "-o", str(o / "r")], "no refinement checkpoint"),
     ("posed_fraction_2", lambda o: [*_REFINE, "--posed-fraction", "2", "-o", str(o / "r")], "--posed-fraction 2"),
     ("posed_fraction_nan", lambda o: [*_REFINE, "--posed-fraction", "nan", "-o", str(o / "r")], "--posed-fraction nan"),
+    ("gaussians_negative", lambda o: [*_REFINE, "--gaussians", "-1", "-o", str(o / "r")], "--gaussians -1"),
+    ("gaussian_prune_opacity_2", lambda o: [*_REFINE, "--gaussians", "10", "--gaussian-prune-opacity", "2",
+                                            "-o", str(o / "r")], "--gaussian-prune-opacity 2"),
+    ("gaussian_iters_0", lambda o: [*_REFINE, "--gaussians", "10", "--gaussian-iters", "0", "-o", str(o / "r")],
+     "--gaussian-iters 0"),
 ])
 _CREATE_REFINE = ["create", "a girl", "--model", "tiny", "--refine"]
 _opts("create", [

@@ -146,3 +146,41 @@ def test_create_refine_runs_the_refine_entry_point_into_the_create_folder(tmp_pa
     # a bad refinement option: one line, nothing written
     assert run([*argv[:-1], str(tmp_path / "bad")][:9] + ["--iters", "0", "-o", str(tmp_path / "bad")]) == 2
     assert "--iters 0" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.slow
+def test_refine_with_gaussians_writes_a_layer_render_draws(tmp_path, capsys):
+    """``--gaussians N``: the layer is optimised after the texture, written as gaussians.ply bound to the
+    avatar's mesh (``kyara render --gaussians`` draws it on the same avatar), drawn over the turntable and
+    baked into the VRM's base texture (texture.png stays the refined texture)."""
+    from PIL import Image
+
+    from kyara.export import export_character
+    from kyara.export.gltf import read_glb
+    from kyara.gaussians.io import read_layer
+
+    vrm = export_character(synthetic_character(), "vrm", tmp_path / "in.vrm").path
+    out = tmp_path / "refined"
+    argv = _argv(vrm, out, "--posed-fraction", "0", "--gaussians", "60", "--gaussian-iters", "2",
+                 "--no-gaussian-densify")
+    assert run(argv) == 0, capsys.readouterr().err
+    assert "60 Gaussians" in capsys.readouterr().out
+    layer = read_layer(out / "gaussians.ply")
+    assert len(layer) == 60
+    assert json.loads((out / "loss.json").read_text())["gaussians"] == 60
+    assert run_validator([out / "avatar.vrm"])[str(out / "avatar.vrm")]["numErrors"] == 0
+    # the VRM's base texture is texture.png with the layer baked in
+    g, binary = read_glb((out / "avatar.vrm").read_bytes())
+    tex = next(t for t in g["textures"] if t.get("name") == "painted_base")
+    view = g["bufferViews"][g["images"][tex["source"]]["bufferView"]]
+    import io
+
+    baked = np.asarray(Image.open(io.BytesIO(binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]])))
+    plain = np.asarray(Image.open(out / "texture.png"))
+    assert baked.shape == plain.shape and (baked != plain).any(axis=-1).mean() > 0.001
+    # the layer is bound to the avatar kyara render builds from the same file
+    assert run(["render", "--character", str(vrm), "--gaussians", str(out / "gaussians.ply"), "--size", "96",
+                "-o", str(tmp_path / "r")]) == 0, capsys.readouterr().err
+    with_layer = np.asarray(Image.open(tmp_path / "r" / "front_gaussians.png"))
+    toon = np.asarray(Image.open(tmp_path / "r" / "front_toon.png"))
+    assert with_layer.shape == toon.shape and (with_layer != toon).any()

@@ -15,6 +15,7 @@ entry point ``kyara create --refine`` reuses.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import List, Optional
 
 import typer
@@ -50,18 +51,22 @@ def refine_config(iters, seed, cel_weight, posed_fraction):
 def refine_settings(character: str, model: str, output: str, *, prompt=None, lora=(), config=None, vae=None,
                     negative=None, guidance=None, iters=300, size=512, texture_size=1024, cel_weight=0.0,
                     posed_fraction=POSED_FRACTION, seed=None, resume=False, dtype=None, device=None,
-                    allow_pickle=False, text=None, size_option="--size"):
+                    allow_pickle=False, text=None, size_option="--size", gaussians=None):
     """Check every option (the model from its configs and headers, no weights):
     ``(RefineAvatarConfig, character path, the prompt)``. ``--resume``: the folder's checkpoint is
     compared with these options first, before the character or the model is looked at. ``text``: the
     prompt when the caller has one (``kyara create``), else from ``character``/``prompt``; ``size_option``
-    names ``size`` in messages."""
+    names ``size`` in messages; ``gaussians``: the Gaussian stage's options (an object with the attributes of
+    :data:`kyara.refine.gaussian_stage.CLI_OPTIONS`, e.g. ``--gaussians N``; None: no stage)."""
     from kyara.cli.cmd_paint import character_prompt, paint_config
     from kyara.fileio import check_output_dir
     from kyara.refine.avatar import RUN_DIR, RefineAvatarConfig, run_schedule
     from kyara.refine.recipe import check_resume
 
+    from kyara.refine.gaussian_stage import from_args
+
     check_refine_options(iters, size, cel_weight, posed_fraction, size_option)
+    stage = from_args(gaussians) if gaussians is not None else None
     ckpt = Path(output) / RUN_DIR / "checkpoint.safetensors"
     if ckpt.is_file() and not resume:
         raise ValueError(f"'{output}' holds a refinement checkpoint, expected --resume to go on or another -o folder")
@@ -80,7 +85,7 @@ def refine_settings(character: str, model: str, output: str, *, prompt=None, lor
                          allow_pickle=allow_pickle)
     check_output_dir(output)
     cfg = RefineAvatarConfig(paint.image, refine_config(iters, paint.image.seed, cel_weight, posed_fraction),
-                             texture_size=paint.texture_size)
+                             texture_size=paint.texture_size, gaussians=stage)
     return cfg, p, text
 
 
@@ -94,7 +99,9 @@ def run_refine(character, cfg, output, text: str) -> None:
     curve = f" (loss {loss[0]:.4f} -> {loss[-1]:.4f})" if loss else ""
     rate = res.loss.get("iterations_per_s")
     speed = f", {rate:.2f} it/s" if rate else ""
-    typer.echo(f"refined {cfg.refine.iters} iterations{curve}{speed}; wrote {len(res.files)} files to {res.out_dir}")
+    layer = f", {res.loss['gaussians']} Gaussians" if res.loss.get("gaussians") else ""
+    typer.echo(f"refined {cfg.refine.iters} iterations{curve}{speed}{layer}; wrote {len(res.files)} files to "
+               f"{res.out_dir}")
 
 
 def register(app: typer.Typer) -> None:
@@ -124,14 +131,28 @@ def register(app: typer.Typer) -> None:
         dtype: Optional[str] = typer.Option(None, "--dtype", help="auto (fp16 on GPU), fp32, fp16, bf16"),
         device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:1 ..."),
         allow_pickle: bool = typer.Option(False, "--allow-pickle", help="allow .ckpt/.pt pickles (they can run code)"),
+        gaussians: int = typer.Option(0, "--gaussians", help="surface-bound 3D Gaussians to add and optimise after "
+                                                             "the texture (0: none; writes gaussians.ply)"),
+        gaussian_iters: Optional[int] = typer.Option(None, "--gaussian-iters",
+                                                     help="iterations of the Gaussian stage (default: --iters)"),
+        gaussian_densify: bool = typer.Option(True, "--gaussian-densify/--no-gaussian-densify",
+                                              help="clone/split Gaussians with large gradients"),
+        gaussian_prune_opacity: float = typer.Option(0.01, "--gaussian-prune-opacity",
+                                                     help="prune Gaussians fainter than this (0: never prune)"),
+        gaussian_seed: int = typer.Option(0, "--gaussian-seed", help="seed of the Gaussians' places on the surface"),
     ) -> None:
-        """Refine a character's texture and normal map by score distillation (skeleton-guided SDS); writes a
+        """Refine a character's texture and normal map by score distillation (skeleton-guided SDS), and with
+        --gaussians N a layer of surface-bound 3D Gaussians; writes a
         refined VRM, turntables, a GIF across iterations and the loss curves."""
         cfg, path, text = refine_settings(character, model, output, prompt=prompt, lora=lora, config=config, vae=vae,
                                           negative=negative, guidance=guidance, iters=iters, size=size,
                                           texture_size=texture_size, cel_weight=cel_weight,
                                           posed_fraction=posed_fraction, seed=seed, resume=resume, dtype=dtype,
-                                          device=device, allow_pickle=allow_pickle)
+                                          device=device, allow_pickle=allow_pickle,
+                                          gaussians=SimpleNamespace(gaussians=gaussians, gaussian_iters=gaussian_iters,
+                                                                    gaussian_densify=gaussian_densify,
+                                                                    gaussian_prune_opacity=gaussian_prune_opacity,
+                                                                    gaussian_seed=gaussian_seed))
         from kyara.generate.conditions import load_character
 
         run_refine(load_character(path), cfg, output, text)

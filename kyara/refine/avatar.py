@@ -24,7 +24,13 @@
    (:func:`kyara.refine.outputs.normal_views`), ``progress.gif`` (the avatar across iterations:
    front, side, back and side views shaded as the loop renders them) and ``loss.json`` (the loss,
    SDS gradient RMS, cel loss and iterations/s of every iteration from the harness' log, and the
-   run's iterations per second), each written atomically.
+   run's iterations per second), each written atomically;
+7. with ``gaussians`` (``kyara refine --gaussians N``, #23): after the texture loop, a layer of N
+   surface-bound Gaussians is optimised over the same pool with the refined textures fixed
+   (:func:`kyara.refine.gaussian_stage.run_gaussian_stage`), written as ``gaussians.ply`` (bound to the
+   rest-pose merged mesh: ``kyara render/animate --gaussians`` draw it), drawn over the turntable,
+   and baked into the VRM's base texture as the fallback for viewers that do not read the PLY
+   (``texture.png`` stays the refined texture). The stage is not checkpointed: a resumed run does it again.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,6 +69,7 @@ class RefineAvatarConfig:
     poses: tuple[str, ...] = POSED_POSES  # the posed stage's poses (used when refine.posed_fraction > 0)
     posed_cameras: int = 2  # pool cameras per posed pose
     frame_every: int = 0  # iterations between progress frames; 0: ceil(iters / 24) (about 25 frames)
+    gaussians: object | None = None  # kyara.refine.gaussian_stage.StageOptions: the Gaussian stage (None: off)
 
     def __post_init__(self) -> None:
         from kyara.pose.presets import POSE_NAMES
@@ -233,15 +240,28 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
                                device=_loop_device(guidance.pipe))
     on_frame(config.refine.iters, tex, nrm)  # the last frame: the refined textures
     lap("loop")
+    layer = None
+    if config.gaussians is not None:
+        layer = _gaussian_stage(config, tex, nrm, pool, mesh, guidance, progress)
+        lap("gaussians")
     base = _u8(tex)
     skin_parts = {k for k, p in enumerate(character.parts) if p.material.name == SKIN_MATERIAL}
     split, skin = painted_character(character, atlas, base, shade_texture(base, island, skin_parts))
     sverts = split.pose(pose, split.merged(opaque_only=True))[0]
     turn = turntable_cameras(sverts, turntable_frames, turntable_size)
     frames = render_painted(character, split, skin, pose, turn, background=(0.965, 0.957, 0.94), outline_width=1)
+    if layer is not None:
+        frames = _with_layer(frames, layer, verts, mesh["faces"], turn)
     lap("turntable")
     res = RefineOutput(out, seconds=secs)
     res.files.append(_png(out / "texture.png", base))
+    if layer is not None:
+        from kyara.gaussians.io import bake_texture, write_layer
+
+        res.files.append(write_layer(out / "gaussians.ply", layer, mesh["vertices"], mesh["faces"]))
+        baked = bake_texture(layer, base / 255.0, atlas.uv, atlas.faces, mesh["vertices"], mesh["faces"])
+        baked = np.clip(np.rint(baked * 255.0), 0, 255).astype(np.uint8)
+        split, skin = painted_character(character, atlas, baked, shade_texture(baked, island, skin_parts))
     opts = ExportOptions(name=name[:60], paint=skin)
     vrm, _warnings = vrm_bytes(split, opts.name, opts.authors, opts.license, opts.version, opts.paint)
     if nrm is not None:
@@ -264,9 +284,47 @@ def refine_avatar(character, config: RefineAvatarConfig, out_dir: str | os.PathL
     res.loss["progress_frames"] = [int(p.stem) for p in sorted(frames_dir.glob("*.png"))
                                    if int(p.stem) <= config.refine.iters]
     res.loss["prompts"] = guidance.prompts
+    if layer is not None:
+        res.loss["gaussians"] = len(layer)
     res.files.append(write_text_atomic(out / "loss.json", json.dumps(res.loss, indent=1) + "\n"))
     lap("files")
     return res
+
+
+def _gaussian_stage(config: RefineAvatarConfig, tex, nrm, pool: RefinePool, mesh: dict, guidance, progress):
+    """The Gaussian stage (module docstring, step 7): the layer, optimised over the whole pool (each view
+    on its own pose's vertices) against the same guidance, the refined textures fixed."""
+    from kyara.refine.gaussian_stage import run_gaussian_stage
+
+    opts = config.gaussians
+    per_view = np.concatenate([np.broadcast_to(v, (len(views.cameras), *v.shape))
+                               for _, _, views, v in pool.groups])  # [M, V, 3]
+    # every pool view, rest and posed, drawn alike (the layer follows each view's pose)
+    rc = replace(config.refine, iters=opts.iters or config.refine.iters, posed_fraction=0.0)
+    bar = _stage_bar(rc.iters, progress)
+    try:
+        res = run_gaussian_stage(tex, pool.buffers, per_view, mesh["faces"], guidance.predictor, guidance.encoder,
+                                 refine=rc, config=opts.config, colors=np.asarray(mesh["base"])[:, :3],
+                                 on_step=lambda i, lay: bar.update(1), frames=pool.frames, normal=nrm,
+                                 device=_loop_device(guidance.pipe))
+    finally:
+        bar.close()
+    return res.layer.to("cpu")
+
+
+def _stage_bar(total: int, progress):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="gaussians", unit="it", disable=progress is False, leave=False)
+
+
+def _with_layer(frames: np.ndarray, layer, vertices: np.ndarray, faces: np.ndarray, cameras) -> np.ndarray:
+    """The turntable ``frames [K, H, W, C]`` uint8 with the Gaussian layer drawn over each by depth."""
+    from kyara.gaussians.draw import draw_layer
+    from kyara.refine.gaussian_stage import pool_depth
+
+    depth = pool_depth(vertices, faces, cameras)
+    return np.stack([draw_layer(f, layer, vertices, faces, c, d) for f, c, d in zip(frames, cameras, depth)])
 
 
 def _loop_device(pipe) -> str | None:
