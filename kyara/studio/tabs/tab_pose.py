@@ -179,7 +179,8 @@ def build(ctx: TabContext, tab) -> None:
     detector.input(safe(upload_reference, ref_outs, status), [up_ref, detector, state], ref_outs,
                    concurrency_id="pose", api_name=False)
 
-    json_outs = [*sliders, azimuth, elevation, width, height, op_img, depth_img, toon_img, down_json, state, upload_status]
+    json_outs = [*sliders, azimuth, elevation, width, height, op_img, depth_img, toon_img, down_json, state,
+                 upload_status]
     up_json.upload(safe(upload_json, json_outs, upload_status), [up_json, state], json_outs, concurrency_id="pose",
                    api_name=False)
     png_outs = [op_img, state, upload_status]
