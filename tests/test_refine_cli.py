@@ -169,6 +169,12 @@ def test_refine_with_gaussians_writes_a_layer_render_draws(tmp_path, capsys):
     assert len(layer) == 60
     assert json.loads((out / "loss.json").read_text())["gaussians"] == 60
     assert run_validator([out / "avatar.vrm"])[str(out / "avatar.vrm")]["numErrors"] == 0
+    # three-vrm loads the refined avatar (normal map with tangents, baked base texture) without a word
+    from test_export_common import run_three_vrm
+
+    r = run_three_vrm([{"vrm": str(out / "avatar.vrm"), "vrma": None}])[str(out / "avatar.vrm")]
+    assert "error" not in r and r["console"] == [], r
+    assert r["mtoon"] > 0 and r["other"] == 0
     # the VRM's base texture is texture.png with the layer baked in
     g, binary = read_glb((out / "avatar.vrm").read_bytes())
     tex = next(t for t in g["textures"] if t.get("name") == "painted_base")
