@@ -15,19 +15,11 @@ from PIL import Image, ImageDraw
 from kyara.character.build import build_character
 from kyara.character.parser import parse_prompt
 from kyara.character.preview import character_views
+from kyara.paint.evaluate import GALLERY_PROMPTS
 from kyara.pose.presets import get_pose
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PROMPTS = [
-    ("an anime pirate in a blue and gold coat", "stand"),
-    ("an anime boy with glasses", "stand"),
-    ("an anime girl in a kimono", "stand"),
-    ("an anime boy in a hoodie", "stand"),
-    ("an anime girl in a sports jersey", "stand"),
-    ("an anime witch with pointy hat", "stand"),
-    ("young anime girl with long brown hair tied in a high ponytail, wearing a light blue sports outfit "
-     "with white sneakers, jogging", "jog"),
-]
+PROMPTS = list(GALLERY_PROMPTS)  # (prompt, pose): the README gallery, one list with kyara eval paint's
 BG = (246, 244, 240)
 
 

@@ -258,6 +258,30 @@ def reference_attention(unet):
     return state, lambda: unet.set_attn_processor(dict(old))  # (diffusers empties the dict it is given)
 
 
+def controlled_eps(unet, inp, tt, hid, added, controls, guidance: float | None = None):
+    """One U-Net call with ControlNet residuals: ``inp [B', C, h, w]`` latents at timesteps ``tt [B']``
+    with text states ``hid`` and SDXL's ``added`` conditions (or None); ``controls`` a list of
+    ``(controlnet, image [B, 3, H, W], strength)``. With ``guidance`` the batch is ``[uncond; cond]``
+    (``B' = 2B``, each image doubled to match) and the classifier-free combination ``u + g (c - u)`` is
+    returned ``[B, C, h, w]``; without, the prediction ``[B', C, h, w]``. Float32. Shared by the
+    painting's sampler and the refinement's guidance."""
+    import torch
+
+    down, mid = None, None
+    for cn, img, strength in controls:
+        img = torch.cat([img, img]) if guidance is not None else img
+        d, m = cn(inp, tt, encoder_hidden_states=hid, controlnet_cond=img, conditioning_scale=float(strength),
+                  added_cond_kwargs=added, return_dict=False)
+        down = list(d) if down is None else [a + b for a, b in zip(down, d)]
+        mid = m if mid is None else mid + m
+    pred = unet(inp, tt, encoder_hidden_states=hid, added_cond_kwargs=added,
+                down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False)[0].float()
+    if guidance is None:
+        return pred
+    u, c = pred.chunk(2)
+    return u + guidance * (c - u)
+
+
 def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: list[dict], conditions: list,
                         guidance: float, steps: int, xl: bool, view_size: int | tuple[int, int],
                         cancel: Callable[[], bool] | None = None, reference: int | None = None,
@@ -313,22 +337,9 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
                     pool = torch.cat([stacked(idx, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
                     ids = torch.tensor([[vh, vw, 0, 0, vh, vw]], device=device, dtype=dtype)
                     added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
-                down, mid = None, None
-                for c, (cn, spec) in enumerate(zip(controlnets, specs)):
-                    if step / steps < spec.start or (step + 1) / steps > spec.end:
-                        continue  # diffusers' control_guidance_start/end
-                    img = conds[c][idx]
-                    img = torch.cat([img, img]) if cfg else img
-                    d, m = cn(inp, tt, encoder_hidden_states=hid, controlnet_cond=img,
-                              conditioning_scale=float(spec.strength), added_cond_kwargs=added, return_dict=False)
-                    down = list(d) if down is None else [a + b for a, b in zip(down, d)]
-                    mid = m if mid is None else mid + m
-                pred = unet(inp, tt, encoder_hidden_states=hid, added_cond_kwargs=added,
-                            down_block_additional_residuals=down, mid_block_additional_residual=mid,
-                            return_dict=False)[0].float()
-                if cfg:
-                    u, c_ = pred.chunk(2)
-                    pred = u + guidance * (c_ - u)
+                controls = [(cn, conds[c][idx], spec.strength) for c, (cn, spec) in enumerate(zip(controlnets, specs))
+                            if spec.start <= step / steps and (step + 1) / steps <= spec.end]  # start/end as diffusers
+                pred = controlled_eps(unet, inp, tt, hid, added, controls, guidance if cfg else None)
                 if reference_state is not None:
                     reference_state.rows = None  # the ControlNets and other callers see plain attention
                 if vpred:  # v = sqrt(a) eps - sqrt(1 - a) x0  ->  eps = sqrt(a) v + sqrt(1 - a) x_t

@@ -132,7 +132,7 @@ def batched_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, 
     separate calls). ControlNet windows as there (a one-step schedule)."""
     import torch
 
-    from kyara.paint.backend import _ddim_schedule
+    from kyara.paint.backend import _ddim_schedule, controlled_eps
 
     m = len(embeds)
     for c in conditions:
@@ -179,20 +179,8 @@ def batched_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, 
                     pool = torch.cat([stacked(vs, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
                     ids = torch.tensor([[size, size, 0, 0, size, size]], device=device, dtype=dtype)
                     added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
-                down, mid = None, None
-                for cn, spec, c in active:
-                    img = c[vs]
-                    img = torch.cat([img, img]) if cfg else img
-                    d, mm = cn(inp, tt, encoder_hidden_states=hid, controlnet_cond=img,
-                               conditioning_scale=float(spec.strength), added_cond_kwargs=added, return_dict=False)
-                    down = list(d) if down is None else [a + b for a, b in zip(down, d)]
-                    mid = mm if mid is None else mid + mm
-                pred = unet(inp, tt, encoder_hidden_states=hid, added_cond_kwargs=added,
-                            down_block_additional_residuals=down, mid_block_additional_residual=mid,
-                            return_dict=False)[0].float()
-                if cfg:
-                    u, c_ = pred.chunk(2)
-                    pred = u + guidance * (c_ - u)
+                pred = controlled_eps(unet, inp, tt, hid, added, [(cn, c[vs], spec.strength) for cn, spec, c in active],
+                                      guidance if cfg else None)
                 if vpred:  # eps = sqrt(a) v + sqrt(1 - a) x_t
                     a = alphas[t[rows].long()].to(pred.device).reshape(-1, 1, 1, 1)
                     pred = (a.sqrt() * pred.double() + (1.0 - a).sqrt() * lat.double()).float()
