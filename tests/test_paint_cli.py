@@ -49,6 +49,25 @@ def test_create_checks_painting_before_writing(tmp_path, capsys):
     assert code == 2
     _one_line_error(capsys, "cannot paint")
     assert not out.exists()
+    for argv, needle in ((["--front-back", "both"], "--front-back 'both'"), (["--face-views", "17"], "--face-views 17")):
+        code = run(["create", "a girl", "--model", "tiny", *argv, "-o", str(out)])
+        assert code == 2
+        _one_line_error(capsys, needle)
+        assert not out.exists()
+
+
+def test_create_hands_face_views_and_front_back_to_the_painting(tmp_path, capsys, monkeypatch):
+    """kyara create --model takes kyara paint's face close-ups and front/back options as they are."""
+    import kyara.cli.cmd_paint as cmd_paint
+
+    seen = {}
+    monkeypatch.setattr(cmd_paint, "run_paint", lambda character, cfg, *a, **k: seen.update(cfg=cfg))
+    code = run(["create", "a girl", "--model", "tiny", "--face-views", "3", "--front-back", "canvas",
+                "--frames", "1", "--size", "96", "-o", str(tmp_path / "c")])
+    assert code == 0, capsys.readouterr().err
+    assert seen["cfg"].face_views == 3 and seen["cfg"].front_back == "canvas"
+    code = run(["create", "a girl", "--model", "tiny", "--frames", "1", "--size", "96", "-o", str(tmp_path / "d")])
+    assert code == 0 and seen["cfg"].face_views is None and seen["cfg"].front_back == "reference"  # kyara paint's defaults
 
 
 @pytest.mark.slow

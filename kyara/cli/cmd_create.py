@@ -23,6 +23,10 @@ def register(app: typer.Typer) -> None:
         controlnet: List[str] = typer.Option([], "--controlnet", help="with --model: KIND=ID (repeatable; default "
                                                                       "openpose and depth)"),
         views: Optional[int] = typer.Option(None, "--views", help="with --model: painting views (default 10)"),
+        face_views: Optional[int] = typer.Option(None, "--face-views", help="with --model: face close-ups on top of "
+                                                                            "--views (see kyara paint; default 2)"),
+        front_back: Optional[str] = typer.Option(None, "--front-back", help="with --model: reference, canvas or off "
+                                                                            "(see kyara paint; default reference)"),
         steps: Optional[int] = typer.Option(None, "--steps", help="with --model: denoising steps (default 30)"),
         view_size: Optional[int] = typer.Option(None, "--view-size", help="with --model: side of each painted "
                                                                           "view (with --refine: of each render), "
@@ -52,14 +56,16 @@ def register(app: typer.Typer) -> None:
         if not 1 <= frames <= 720:
             raise ValueError(f"--frames {frames} is out of range, expected 1..720")
         paint = refined = None
-        if model is None and (lora or controlnet or views is not None or steps is not None or view_size is not None
+        painting_only = views is not None or steps is not None or face_views is not None or front_back is not None
+        if model is None and (lora or controlnet or painting_only or view_size is not None
                               or texture_size is not None or refine):
-            raise ValueError("--lora, --controlnet, --views, --steps, --view-size, --texture-size and --refine paint "
-                             "or refine the character, expected --model too")
+            raise ValueError("--lora, --controlnet, --views, --face-views, --front-back, --steps, --view-size, "
+                             "--texture-size and --refine paint or refine the character, expected --model too")
         if not refine and (iters is not None or posed_fraction is not None):
             raise ValueError("--iters and --posed-fraction refine the character, expected --refine too")
-        if refine and (controlnet or views is not None or steps is not None):
-            raise ValueError("--controlnet, --views and --steps paint the character; --refine refines it instead "
+        if refine and (controlnet or painting_only):
+            raise ValueError("--controlnet, --views, --face-views, --front-back and --steps paint the character; "
+                             "--refine refines it instead "
                              "(ControlNet OpenPose at every render), expected one or the other")
         if spec is not None:
             from kyara.character.spec import load_spec
@@ -89,7 +95,8 @@ def register(app: typer.Typer) -> None:
             side = preview_side(size)
             paint = paint_config(spec_prompt(character_spec) if prompt is None else prompt, model, lora=lora,
                                  controlnet=controlnet, views=views, steps=steps, view_size=view_size, seed=seed,
-                                 pose=pose, texture_size=texture_size)
+                                 pose=pose, texture_size=texture_size, face_views=face_views,
+                                 front_back=front_back)
         prepare_out_dir(output)
         character = None
         if paint is not None or refined is not None:
