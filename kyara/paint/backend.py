@@ -258,6 +258,19 @@ def reference_attention(unet):
     return state, lambda: unet.set_attn_processor(dict(old))  # (diffusers empties the dict it is given)
 
 
+def sdxl_added(stacked: Callable, rows, cfg: bool, size: tuple[int, int], n: int, device, dtype) -> dict:
+    """SDXL's added conditions for a batch of ``n`` rows: the pooled text embeddings of ``rows`` (the
+    negative ones first with classifier-free guidance; ``stacked(rows, key)`` gathers them) and the
+    size ids ``(h, w, 0, 0, h, w)`` of a ``size = (h, w)`` picture, uncropped."""
+    import torch
+
+    pool = stacked(rows, "pooled_prompt_embeds")
+    pool = torch.cat([stacked(rows, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
+    h, w = size
+    ids = torch.tensor([[h, w, 0, 0, h, w]], device=device, dtype=dtype)
+    return {"text_embeds": pool, "time_ids": ids.repeat(n, 1)}
+
+
 def controlled_eps(unet, inp, tt, hid, added, controls, guidance: float | None = None):
     """One U-Net call with ControlNet residuals: ``inp [B', C, h, w]`` latents at timesteps ``tt [B']``
     with text states ``hid`` and SDXL's ``added`` conditions (or None); ``controls`` a list of
@@ -331,12 +344,7 @@ def diffusion_predictor(pipe, controlnets: Sequence, specs: Sequence, embeds: li
                     reference_state.rows = (torch.cat([ref, ref + len(idx)]) if cfg else ref) if use else None
                 hid = torch.cat([neg, pos]) if cfg else pos
                 tt = torch.full((len(inp),), int(t), device=device, dtype=torch.long)
-                added = None
-                if xl:
-                    pool = stacked(idx, "pooled_prompt_embeds")
-                    pool = torch.cat([stacked(idx, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
-                    ids = torch.tensor([[vh, vw, 0, 0, vh, vw]], device=device, dtype=dtype)
-                    added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
+                added = sdxl_added(stacked, idx, cfg, (vh, vw), len(inp), device, dtype) if xl else None
                 controls = [(cn, conds[c][idx], spec.strength) for c, (cn, spec) in enumerate(zip(controlnets, specs))
                             if spec.start <= step / steps and (step + 1) / steps <= spec.end]  # start/end as diffusers
                 pred = controlled_eps(unet, inp, tt, hid, added, controls, guidance if cfg else None)

@@ -132,7 +132,7 @@ def batched_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, 
     separate calls). ControlNet windows as there (a one-step schedule)."""
     import torch
 
-    from kyara.paint.backend import _ddim_schedule, controlled_eps
+    from kyara.paint.backend import _ddim_schedule, controlled_eps, sdxl_added
 
     m = len(embeds)
     for c in conditions:
@@ -173,12 +173,7 @@ def batched_guidance(pipe, controlnets: Sequence, image: ImageConfig, xl: bool, 
                 pos, neg = stacked(vs, "prompt_embeds"), stacked(vs, "negative_prompt_embeds")
                 inp, hid = (torch.cat([lat, lat]), torch.cat([neg, pos])) if cfg else (lat, pos)
                 tt = torch.cat([tt, tt]) if cfg else tt
-                added = None
-                if xl:
-                    pool = stacked(vs, "pooled_prompt_embeds")
-                    pool = torch.cat([stacked(vs, "negative_pooled_prompt_embeds"), pool]) if cfg else pool
-                    ids = torch.tensor([[size, size, 0, 0, size, size]], device=device, dtype=dtype)
-                    added = {"text_embeds": pool, "time_ids": ids.repeat(len(inp), 1)}
+                added = sdxl_added(stacked, vs, cfg, (size, size), len(inp), device, dtype) if xl else None
                 pred = controlled_eps(unet, inp, tt, hid, added, [(cn, c[vs], spec.strength) for cn, spec, c in active],
                                       guidance if cfg else None)
                 if vpred:  # eps = sqrt(a) v + sqrt(1 - a) x_t
