@@ -140,7 +140,9 @@ def evaluate(detector, folders, count: int = 500, seed: int = 0, templates: Temp
     images = test_images(folders, count, seed)
     if not images:
         raise ValueError("no held-out images (the datasets have no test split)")
-    acc: dict = {m: {k: [] for k in ("pck@0.1", "pck@0.05", "mask_iou", "udp_l1")} for m in ("kyara", "baseline")}
+    channels = getattr(detector, "sides", False)  # also measure each joint from its own channel (the ablation)
+    methods = ("kyara", "baseline") + (("kyara, channels only",) if channels else ())
+    acc: dict = {m: {k: [] for k in ("pck@0.1", "pck@0.05", "mask_iou", "udp_l1")} for m in methods}
     kinds: dict = {}
     t_total = 0.0
     for rgb, gt_mask, gt_udp, gt_kp, kind in images:
@@ -151,8 +153,15 @@ def evaluate(detector, folders, count: int = 500, seed: int = 0, templates: Temp
         box = (xs.min(), ys.min(), xs.max(), ys.max())
         base_kp = template_keypoints(templates, box)
         base_udp = template_udp(templates, box, gt_mask.shape)
-        for name, kp, m, u in (("kyara", det.keypoints, det.mask > 0.5, det.udp),
-                               ("baseline", base_kp, border_mask(rgb), base_udp)):
+        rows = [("kyara", det.keypoints, det.mask > 0.5, det.udp), ("baseline", base_kp, border_mask(rgb), base_udp)]
+        if channels:
+            detector.sides = False
+            try:
+                raw = detector.predict(rgb)
+            finally:
+                detector.sides = True
+            rows.append(("kyara, channels only", raw.keypoints, raw.mask > 0.5, raw.udp))
+        for name, kp, m, u in rows:
             r = {"pck@0.1": pck(kp, gt_kp, gt_mask, 0.1), "pck@0.05": pck(kp, gt_kp, gt_mask, 0.05),
                  "mask_iou": mask_iou(m, gt_mask), "udp_l1": udp_l1(u, gt_udp, gt_mask)}
             for k, v in r.items():
@@ -247,7 +256,8 @@ def cli_report(data: list, count: int | None, weights: str | None, seed: int) ->
     ms = ms_per_image(det)
     lines = [f"{res.count} held-out images; {ms:.1f} ms per 512x512 image",
              f"{'method':<44} {'PCK@0.1':>8} {'PCK@0.05':>9} {'mask IoU':>9} {'UDP L1':>8}"]
-    for n, row in [("kyara", res.rows["kyara"]), ("baseline", res.rows["baseline"])] + sorted(res.per_kind.items()):
+    top = [(n, res.rows[n]) for n in ("kyara", "kyara, channels only", "baseline") if n in res.rows]
+    for n, row in top + sorted(res.per_kind.items()):
         lines.append(f"{n:<44} {row['pck@0.1']:>8.4f} {row['pck@0.05']:>9.4f} {row['mask_iou']:>9.4f} "
                      f"{row['udp_l1']:>8.4f}")
     return lines, {"count": res.count, "ms_per_512px": ms, "rows": res.rows, "per_kind": res.per_kind}

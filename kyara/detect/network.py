@@ -19,6 +19,8 @@ from kyara.detect.types import Detection
 KIND = "kyara-detector"
 INPUT = 128  # the network's input side in both passes
 MARGIN = 1.3  # crop side = this x the character box's longer side (the middle of training's range)
+# "context": True adds kyara.nn's context vector and a facing head (tried for the CPU model: it learns the
+# facing to 79 % but does not beat the nose rule of kyara.detect.sides; see the model card)
 DEFAULT_CONFIG = {"widths": [16, 32, 64, 96, 128], "blocks": 1, "keypoints": 18, "input": INPUT, "sigma": 2.0}
 MEAN, STD = 127.5, 64.0  # input normalisation of RGB bytes
 
@@ -30,15 +32,17 @@ def default_weights() -> Path:
 def build_network(config: dict):
     from kyara.nn.blocks import UNet
 
+    context = bool(config.get("context", False))  # the facing head rides on the context vector
     return UNet(3, config["widths"], {"heatmaps": int(config["keypoints"]), "mask": 1, "udp": 3},
-                blocks=int(config.get("blocks", 1)))
+                blocks=int(config.get("blocks", 1)), context=context, global_heads={"facing": 1} if context else None)
 
 
 class KyaraDetector:
     """A loaded network and its two-pass inference (:meth:`predict`)."""
 
-    def __init__(self, model, config: dict, card: dict | None = None) -> None:
+    def __init__(self, model, config: dict, card: dict | None = None, sides: bool = True) -> None:
         self.model, self.config, self.card = model, dict(config), dict(card or {})
+        self.sides = sides  # False: each joint from its own heatmap channel only
         self.model.eval()
 
     @classmethod
@@ -64,9 +68,12 @@ class KyaraDetector:
         x, (h, w) = pad_to(x, self.model.stride)
         with torch.inference_mode():
             out = self.model(x)
-        return {"heatmaps": out["heatmaps"][..., :h, :w].numpy(),
-                "mask": torch.sigmoid(out["mask"][:, 0, :h, :w]).numpy(),
-                "udp": out["udp"][..., :h, :w].clamp(0, 1).permute(0, 2, 3, 1).numpy()}
+        res = {"heatmaps": out["heatmaps"][..., :h, :w].numpy(),
+               "mask": torch.sigmoid(out["mask"][:, 0, :h, :w]).numpy(),
+               "udp": out["udp"][..., :h, :w].clamp(0, 1).permute(0, 2, 3, 1).numpy()}
+        if "facing" in out:  # [B]: +1 towards the camera, -1 from behind (networks built with context)
+            res["facing"] = out["facing"][:, 0].numpy()
+        return res
 
     def predict(self, rgb: np.ndarray) -> Detection:
         """Detect the character in uint8 RGB [H, W, 3] (any size)."""
@@ -97,6 +104,11 @@ class KyaraDetector:
             o2 = self.run(x2[None])
         inv = cv2.invertAffineTransform(m2)
         kp = decode_heatmaps(torch.from_numpy(o2["heatmaps"]))[0].numpy().astype(np.float64)
+        if self.sides:  # left and right named for the whole figure (kyara.detect.sides)
+            from kyara.detect.sides import facing_from, resolve_sides
+
+            f = facing_from(kp, float(o2["facing"][0]) if "facing" in o2 else None)
+            kp = resolve_sides(kp, o2["heatmaps"][0], f)
         xy = kp[:, :2] @ inv[:, :2].T + inv[:, 2]
         conf = np.clip(kp[:, 2], 0, 1)
         inside = (xy[:, 0] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= h - 1)

@@ -19,6 +19,7 @@ from kyara.detect.network import DEFAULT_CONFIG, INPUT, KIND, MARGIN, MEAN, STD,
 
 HEAT_WEIGHT = 500.0
 PEAK_WEIGHT = 20.0
+FACING_WEIGHT = 1.0  # the facing head's squared error (targets in [-1, 1])
 FIELDS = ("rgba", "drawing", "mask", "udp", "openpose", "keypoints")
 
 
@@ -164,8 +165,28 @@ def _tensors(ex: list, sigma: float, heat) -> dict:
     kp = torch.from_numpy(np.stack([e[3] for e in ex])).float()
     present = kp[..., 2] >= 1
     s = img.shape[-1]
+    facing, known = facing_targets(kp.numpy(), s)
     return {"x": (img - MEAN) / STD, "mask": mask, "udp": udp, "kp": kp, "present": present,
-            "heat": heat(kp[..., :2], present, s, s, sigma)}
+            "heat": heat(kp[..., :2], present, s, s, sigma), "facing": torch.from_numpy(facing),
+            "facing_known": torch.from_numpy(known)}
+
+
+FACING_PAIRS = ((2, 5), (8, 11))  # (right, left) shoulders and hips, OpenPose order
+
+
+def facing_targets(kp: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which way the character faces, from its keypoints ``[B, 18, 3]`` in a ``side``-pixel crop:
+    ``tanh(8 (sum of left.x - right.x over the shoulders and hips present) / side)`` — near +1 facing
+    the camera (the character's left on the image's right), near -1 from behind, near 0 in profile —
+    and whether any pair was present. A global target that teaches the network left from right."""
+    kp = np.asarray(kp, dtype=np.float64)
+    dx = np.zeros(len(kp))
+    known = np.zeros(len(kp), dtype=bool)
+    for r, l in FACING_PAIRS:
+        both = (kp[:, r, 2] >= 1) & (kp[:, l, 2] >= 1)
+        dx += np.where(both, kp[:, l, 0] - kp[:, r, 0], 0.0)
+        known |= both
+    return np.tanh(8.0 * dx / float(side)).astype(np.float32), known
 
 
 def detector_loss(out: dict, b: dict):
@@ -181,7 +202,13 @@ def detector_loss(out: dict, b: dict):
     on = (b["mask"] > 0.5).float()[:, None]
     udp = ((out["udp"] - b["udp"]).abs() * on).sum() / (3 * on.sum()).clamp_min(1)
     total = heat + bce + dice.mean() + 2.0 * udp
-    return total, {"heat": heat.detach(), "bce": bce.detach(), "dice": dice.mean().detach(), "udp_l1": udp.detach()}
+    parts = {"heat": heat.detach(), "bce": bce.detach(), "dice": dice.mean().detach(), "udp_l1": udp.detach()}
+    if "facing" in out:  # the context vector's head (networks built with context)
+        k = b["facing_known"].float()
+        facing = (((out["facing"][:, 0] - b["facing"]) ** 2) * k).sum() / k.sum().clamp_min(1)
+        total = total + FACING_WEIGHT * facing
+        parts["facing"] = facing.detach()
+    return total, parts
 
 
 def validate_examples(model, examples: list, sigma: float, chunk: int = 32) -> dict:
@@ -191,13 +218,17 @@ def validate_examples(model, examples: list, sigma: float, chunk: int = 32) -> d
     from kyara.detect.metrics import mask_iou, pck, udp_l1
     from kyara.nn.heatmaps import decode_heatmaps, gaussian_heatmaps
 
-    rows = {"pck10": [], "pck05": [], "iou": [], "udp": []}
+    rows = {"pck10": [], "pck05": [], "iou": [], "udp": [], "facing": []}
     for a in range(0, len(examples), chunk):
         b = _tensors(examples[a:a + chunk], sigma, gaussian_heatmaps)
         out = model(b["x"])
         kp = decode_heatmaps(out["heatmaps"]).numpy()
         prob = torch.sigmoid(out["mask"][:, 0]).numpy()
         udp = out["udp"].clamp(0, 1).permute(0, 2, 3, 1).numpy()
+        if "facing" in out:  # sign agreement where the view is clearly front or back
+            t, pred = b["facing"].numpy(), out["facing"][:, 0].numpy()
+            sure = b["facing_known"].numpy() & (np.abs(t) > 0.3)
+            rows["facing"] += list((np.sign(pred[sure]) == np.sign(t[sure])).astype(float))
         for j in range(len(kp)):
             gt_mask = b["mask"][j].numpy() > 0.5
             gt_kp = b["kp"][j].numpy()
@@ -206,4 +237,5 @@ def validate_examples(model, examples: list, sigma: float, chunk: int = 32) -> d
             rows["iou"].append(mask_iou(prob[j] > 0.5, gt_mask))
             rows["udp"].append(udp_l1(udp[j], b["udp"][j].permute(1, 2, 0).numpy(), gt_mask))
     return {"pck@0.1": float(np.nanmean(rows["pck10"])), "pck@0.05": float(np.nanmean(rows["pck05"])),
-            "mask_iou": float(np.nanmean(rows["iou"])), "udp_l1": float(np.nanmean(rows["udp"]))}
+            "mask_iou": float(np.nanmean(rows["iou"])), "udp_l1": float(np.nanmean(rows["udp"])),
+            **({"facing_acc": float(np.mean(rows["facing"]))} if rows["facing"] else {})}
