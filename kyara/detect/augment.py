@@ -142,6 +142,28 @@ def warp_sample(image: np.ndarray, mask: np.ndarray, udp: np.ndarray | None, kp:
     return img, msk, u, k
 
 
+# OpenPose COCO-18: each joint's mirror image (right <-> left; nose and neck stay)
+MIRROR = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 15, 14, 17, 16)
+
+
+def mirror_sample(img: np.ndarray, msk: np.ndarray, udp: np.ndarray | None, kp: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The sample reflected left-right, as the mirrored character would render: the picture and
+    its labels flipped, each joint renamed to its mirror (:data:`MIRROR`: the character's right
+    wrist seen in a mirror is a left wrist) and the UDP's lateral coordinate reflected
+    (``x -> 1 - x``; exact for a body whose A-pose box is symmetric, the UDP being that box
+    normalised). Applying it twice gives the sample back."""
+    side = img.shape[1]
+    k = np.asarray(kp, dtype=np.float64)[list(MIRROR)].copy()
+    k[:, 0] = np.where(k[:, 2] > 0, side - 1 - k[:, 0], k[:, 0])
+    u = None
+    if udp is not None:
+        u = udp[:, ::-1].copy()
+        on = np.any(u != 0, axis=2)  # background stays 0
+        u[..., 0] = np.where(on, 1.0 - u[..., 0], 0.0)
+    return np.ascontiguousarray(img[:, ::-1]), np.ascontiguousarray(msk[:, ::-1]), u, k
+
+
 def composite(rgba: np.ndarray, bg: np.ndarray) -> np.ndarray:
     a = rgba[..., 3:4].astype(np.float32) / 255.0
     return (rgba[..., :3].astype(np.float32) * a + bg.astype(np.float32) * (1 - a)).round().astype(np.uint8)

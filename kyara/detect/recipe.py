@@ -2,7 +2,7 @@
 
 Data: ``kyara dataset poses`` and ``drawings`` folders (train split to learn, val split to
 validate), held in memory. Batch ``k`` is a pure function of ``(seed, k)``: which samples, how
-they are cropped, rotated, put on a background and degraded (:mod:`kyara.detect.augment`).
+they are cropped, rotated, mirrored (left/right labels renamed), put on a background and degraded (:mod:`kyara.detect.augment`).
 Losses: heatmap squared error weighted by ``1 + PEAK_WEIGHT * target`` (x :data:`HEAT_WEIGHT`), mask BCE + soft Dice, UDP L1 on the mask.
 """
 
@@ -19,6 +19,7 @@ from kyara.detect.network import DEFAULT_CONFIG, INPUT, KIND, MARGIN, MEAN, STD,
 
 HEAT_WEIGHT = 500.0
 PEAK_WEIGHT = 20.0
+MIRROR_P = 0.5  # the share of training examples reflected left-right (labels renamed to match)
 FACING_WEIGHT = 1.0  # the facing head's squared error (targets in [-1, 1])
 FIELDS = ("rgba", "drawing", "mask", "udp", "openpose", "keypoints")
 
@@ -68,7 +69,7 @@ def load_pool(folders: list[str | os.PathLike], split: str, limit: int | None = 
 
 def example(pool: Pool, i: int, rng: np.random.Generator, out: int = INPUT, train: bool = True):
     """One augmented example: uint8 RGB [out, out, 3], mask [out, out] float, UDP [out, out, 3], keypoints [18, 3]."""
-    from kyara.detect.augment import background, composite, crop_affine, photometric, warp_sample
+    from kyara.detect.augment import background, composite, crop_affine, mirror_sample, photometric, warp_sample
 
     box = pool.boxes[i]
     if train:
@@ -81,6 +82,8 @@ def example(pool: Pool, i: int, rng: np.random.Generator, out: int = INPUT, trai
     m = crop_affine(box, out, margin, shift, angle)
     img, msk, udp, kp = warp_sample(pool.images[i], pool.masks[i], pool.udps[i].astype(np.float32),
                                     pool.keypoints[i], m, out, pool.paper[i])
+    if train and rng.random() < MIRROR_P:
+        img, msk, udp, kp = mirror_sample(img, msk, udp, kp)
     if not pool.paper[i]:
         img = composite(img, background(rng, out))
     if train:

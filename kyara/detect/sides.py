@@ -2,7 +2,7 @@
 
 A heatmap network finds a shoulder or a wrist well but often cannot tell the character's right
 one from its left: that needs the whole picture (is the face towards us?), which a pixel's
-receptive field rarely holds. Measured on held-out renders, the shipped CPU detector put 85-94 %
+receptive field rarely holds. Measured on held-out renders, the first shipped CPU detector put 85-94 %
 of the limb joints on *a* joint of the pair, but only 45-66 % on the right one. So the two
 joints of each pair are found together and then named:
 

@@ -40,7 +40,7 @@ TRAINABLE: dict[str, Trainable] = {
     "detector": Trainable(
         "detector", "pose (COCO-18), mask and UDP from an image; data: kyara dataset poses + drawings",
         "detector.safetensors", _detector,
-        {"cpu": TrainConfig(steps=5400, lr=2e-3, warmup=200, validate_every=600, checkpoint_s=180.0),
+        {"cpu": TrainConfig(steps=6400, lr=2e-3, warmup=200, validate_every=600, checkpoint_s=180.0),
          "gpu": TrainConfig(steps=30000, lr=2e-3, warmup=500, validate_every=2000, checkpoint_s=180.0),
          "tiny": TrainConfig(steps=20, lr=2e-3, warmup=2, validate_every=0, log_every=5, checkpoint_s=1e9)}),
 }
