@@ -2,7 +2,8 @@
 
 Data: ``kyara dataset poses`` and ``drawings`` folders (train split to learn, val split to
 validate), held in memory. Batch ``k`` is a pure function of ``(seed, k)``: which samples, how
-they are cropped, rotated, mirrored (left/right labels renamed), put on a background and degraded (:mod:`kyara.detect.augment`).
+they are cropped, rotated, mirrored (left/right labels renamed), put on a background and degraded
+(:mod:`kyara.detect.augment`).
 Losses: heatmap squared error weighted by ``1 + PEAK_WEIGHT * target`` (x :data:`HEAT_WEIGHT`), mask BCE + soft Dice, UDP L1 on the mask.
 """
 
